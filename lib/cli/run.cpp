@@ -1,0 +1,136 @@
+#include "cli/run.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/ls_command.hpp"
+#include "manifest/assembly.hpp"
+#include "manifest/selection.hpp"
+#include "manifest/sources.hpp"
+#include "util/error.hpp"
+#include "util/logging.hpp"
+#include "util/version.hpp"
+
+namespace assetctl::cli {
+namespace {
+
+using util::ExitCode;
+
+constexpr const char* k_default_input = "cdk.out";
+
+// What every command that reads an assembly takes.
+struct SelectionArgs {
+    std::string path = k_default_input;
+    std::vector<std::string> selectors;
+    std::vector<std::string> stacks;
+};
+
+void add_selection_options(CLI::App& command, SelectionArgs& args) {
+    command
+        .add_option("selectors", args.selectors,
+                    "ASSET[:DEST] globs; ASSET matches an asset id or display name, an empty "
+                    "part or * matches all")
+        ->type_name("SELECTOR");
+    command
+        .add_option("-p,--path", args.path,
+                    "cloud assembly folder, its manifest.json, or one *.assets.json")
+        ->capture_default_str();
+    command.add_option("--stack", args.stacks, "only assets of stacks matching this glob")
+        ->type_name("GLOB");
+}
+
+// Loads the assembly, applies the selection and checks every selected image source on disk.
+manifest::Selection load_selection(const SelectionArgs& args) {
+    const auto assembly = manifest::load_assembly(args.path);
+    auto selection = manifest::select_assets(assembly, {args.selectors, args.stacks});
+    for (const auto& selected : selection.docker_images) {
+        manifest::check_docker_source(selected.origin, selected.asset, assembly.root);
+    }
+    return selection;
+}
+
+int run_ls(const SelectionArgs& args, bool json, std::ostream& out) {
+    const auto selection = load_selection(args);
+    if (json) {
+        out << listing_json(selection).dump(2) << "\n";
+    } else {
+        print_listing(selection, out);
+    }
+    return util::to_int(ExitCode::ok);
+}
+
+void print_fatal(const util::Fatal& e, std::ostream& err) {
+    err << "assetctl: error: " << e.what() << "\n";
+    if (!e.hint().empty()) {
+        err << "assetctl: hint: " << e.hint() << "\n";
+    }
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, Streams streams, const util::Environment& env) {
+    CLI::App app{"Build and publish the container image assets of AWS CDK cloud assemblies.",
+                 "assetctl"};
+    app.set_version_flag("--version", std::string(util::version()));
+    app.require_subcommand(1);
+    app.fallthrough();  // global flags may come after the command too
+
+    int verbose = 0;
+    bool quiet = false;
+    app.add_flag("-v,--verbose", verbose, "more detail on stderr (-vv: trace)");
+    app.add_flag("-q,--quiet", quiet, "only warnings and errors on stderr");
+
+    SelectionArgs ls_args;
+    bool ls_json = false;
+    auto* ls = app.add_subcommand("ls", "List the selected assets and their destinations");
+    add_selection_options(*ls, ls_args);
+    ls->add_flag("--json", ls_json, "print one JSON document instead of the tree");
+
+    try {
+        // CLI11 takes the arguments in reverse order, without the program name.
+        std::vector<std::string> reversed(args.rbegin(), args.rend());
+        if (!reversed.empty()) {
+            reversed.pop_back();
+        }
+        app.parse(reversed);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e, streams.out, streams.err);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e, streams.out, streams.err);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e, streams.out, streams.err);
+    } catch (const CLI::ParseError& e) {
+        streams.err << "assetctl: usage error: " << e.what() << "\n"
+                    << "assetctl: hint: run `assetctl --help` for the commands and options\n";
+        return util::to_int(ExitCode::usage);
+    }
+
+    util::configure_logging({util::verbosity_from_flags(verbose, quiet),
+                             util::color_wanted(env, streams.err_is_terminal)});
+    try {
+        if (ls->parsed()) {
+            return run_ls(ls_args, ls_json, streams.out);
+        }
+        return util::to_int(ExitCode::usage);
+    } catch (const util::Fatal& e) {
+        print_fatal(e, streams.err);
+        return util::to_int(e.exit_code());
+    } catch (const std::exception& e) {
+        streams.err << "assetctl: internal error: " << e.what() << "\n"
+                    << "assetctl: hint: this is a bug in assetctl; please report it with the "
+                       "command line and -v output\n";
+        return util::to_int(ExitCode::internal);
+    }
+}
+
+int run(int argc, char** argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    util::SystemEnvironment env;
+    return run(args, Streams{std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1}, env);
+}
+
+}  // namespace assetctl::cli

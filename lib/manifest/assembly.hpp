@@ -1,0 +1,28 @@
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "manifest/model.hpp"
+
+namespace assetctl::manifest {
+
+// Every asset manifest reachable from the input, in the order manifest.json lists them.
+struct Assembly {
+    // The top-level folder. Asset directories and tarballs must stay inside it (nested stage
+    // assemblies refer to assets one level up, `../asset.<hash>`, so this is not the manifest's
+    // own folder).
+    std::filesystem::path root;
+    std::vector<AssetManifest> manifests;
+};
+
+// The input is one of:
+//  - a cloud assembly folder (`cdk.out`): read manifest.json, take every `cdk:asset-manifest`
+//    artifact and recurse into every `cdk:cloud-assembly` artifact (Stages);
+//  - a cloud assembly's manifest.json;
+//  - a single `*.assets.json` file.
+// Throws ManifestError (exit code `input`) for a missing input, malformed files, unknown
+// schema versions, missing nested assemblies and loops between nested assemblies.
+Assembly load_assembly(const std::filesystem::path& input);
+
+}  // namespace assetctl::manifest

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "util/error.hpp"
+
+namespace assetctl::manifest {
+
+// Bad input in a manifest or cloud assembly. The message is one line:
+//   `<file>: <json path>: <what is wrong>`
+// and the fields are kept apart so callers and tests need not parse it.
+class ManifestError : public util::Fatal {
+  public:
+    ManifestError(std::filesystem::path file, std::string json_path, std::string detail,
+                  std::string hint = {});
+
+    const std::filesystem::path& file() const noexcept { return file_; }
+    const std::string& json_path() const noexcept { return json_path_; }
+    const std::string& detail() const noexcept { return detail_; }
+
+  private:
+    std::filesystem::path file_;
+    std::string json_path_;
+    std::string detail_;
+};
+
+// `parent.key`, or `parent["key"]` when the key has characters that would make the path
+// ambiguous. An empty parent gives just the key.
+std::string json_path_child(const std::string& parent, const std::string& key);
+std::string json_path_index(const std::string& parent, std::size_t index);
+
+}  // namespace assetctl::manifest

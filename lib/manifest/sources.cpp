@@ -1,0 +1,120 @@
+#include "manifest/sources.hpp"
+
+#include "manifest/errors.hpp"
+#include "util/files.hpp"
+
+namespace assetctl::manifest {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view k_tarball_marker = "cdk-tarball-image-asset";
+constexpr std::string_view k_docker_load = "docker load -i ";
+
+constexpr std::string_view k_resynth_hint =
+    "re-synthesize the app (cdk synth) so the cloud assembly is complete";
+
+// Reads the path after `docker load -i ` in an inlined script: "quoted", 'quoted' or bare.
+std::optional<std::string> inlined_tarball_path(std::string_view script) {
+    const auto start = script.find(k_docker_load);
+    if (start == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view rest = script.substr(start + k_docker_load.size());
+    if (rest.empty()) {
+        return std::nullopt;
+    }
+    if (rest.front() == '"' || rest.front() == '\'') {
+        const char quote = rest.front();
+        const auto end = rest.find(quote, 1);
+        if (end == std::string_view::npos) {
+            return std::nullopt;
+        }
+        std::string path(rest.substr(1, end - 1));
+        if (path == "$1") {
+            return std::nullopt;  // the positional form, handled by the caller
+        }
+        return path;
+    }
+    const auto end = rest.find_first_of(" |;&");
+    std::string path(rest.substr(0, end));
+    if (path.empty() || path == "$1") {
+        return std::nullopt;
+    }
+    return path;
+}
+
+}  // namespace
+
+std::optional<std::string> cdk_tarball_path(const std::vector<std::string>& executable) {
+    if (executable.size() < 3 || executable[0] != "sh" || executable[1] != "-c" ||
+        executable[2].find(k_docker_load) == std::string::npos) {
+        return std::nullopt;
+    }
+    if (executable.size() == 5 && executable[3] == k_tarball_marker) {
+        return executable[4];
+    }
+    if (executable.size() == 3) {
+        return inlined_tarball_path(executable[2]);
+    }
+    return std::nullopt;
+}
+
+std::string docker_image_json_path(const std::string& asset_id) {
+    return json_path_child("dockerImages", asset_id);
+}
+
+std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
+                                                 const DockerImageAsset& asset,
+                                                 const fs::path& assembly_root) {
+    const std::string source_path = docker_image_json_path(asset.id) + ".source";
+    const auto& source = asset.source;
+    std::error_code ec;
+
+    if (source.executable) {
+        if (auto tarball = cdk_tarball_path(*source.executable)) {
+            const fs::path file = origin.directory / *tarball;
+            if (!util::is_within(file, assembly_root)) {
+                throw ManifestError(origin.file, source_path + ".executable",
+                                    "image tarball '" + *tarball +
+                                        "' is outside the cloud assembly " + assembly_root.string(),
+                                    std::string(k_resynth_hint));
+            }
+            if (!fs::is_regular_file(file, ec)) {
+                throw ManifestError(
+                    origin.file, source_path + ".executable",
+                    "image tarball '" + *tarball + "' not found (looked for " + file.string() + ")",
+                    std::string(k_resynth_hint));
+            }
+        }
+        return std::nullopt;
+    }
+
+    const fs::path context = origin.directory / *source.directory;
+    if (!util::is_within(context, assembly_root)) {
+        throw ManifestError(origin.file, source_path + ".directory",
+                            "build context '" + *source.directory +
+                                "' is outside the cloud assembly " + assembly_root.string(),
+                            "asset folders must be inside the cloud assembly; re-synthesize "
+                            "with asset staging enabled (the default)");
+    }
+    if (!fs::is_directory(context, ec)) {
+        throw ManifestError(origin.file, source_path + ".directory",
+                            "build context '" + *source.directory +
+                                "' does not exist or is not a folder (looked for " +
+                                context.string() + ")",
+                            std::string(k_resynth_hint));
+    }
+    const std::string dockerfile_name = source.docker_file.value_or("Dockerfile");
+    const fs::path dockerfile = context / dockerfile_name;
+    if (!fs::is_regular_file(dockerfile, ec)) {
+        throw ManifestError(origin.file, source_path + ".dockerFile",
+                            "Dockerfile '" + dockerfile_name +
+                                (source.docker_file ? "'" : "' (the default)") +
+                                " not found in build context '" + *source.directory + "'",
+                            "check the DockerImageAsset's `file` property and re-synthesize");
+    }
+    return BuildLocation{context, dockerfile};
+}
+
+}  // namespace assetctl::manifest

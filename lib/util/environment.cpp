@@ -1,0 +1,38 @@
+#include "util/environment.hpp"
+
+#include <cstdlib>
+#include <utility>
+
+namespace assetctl::util {
+
+std::optional<std::string> Environment::get_non_empty(std::string_view name) const {
+    auto value = get(name);
+    if (value && value->empty()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<std::string> SystemEnvironment::get(std::string_view name) const {
+    const std::string key(name);
+    if (const char* value = std::getenv(key.c_str())) {
+        return std::string(value);
+    }
+    return std::nullopt;
+}
+
+MapEnvironment::MapEnvironment(std::map<std::string, std::string, std::less<>> values)
+    : values_(std::move(values)) {}
+
+std::optional<std::string> MapEnvironment::get(std::string_view name) const {
+    if (auto it = values_.find(name); it != values_.end()) {
+        return it->second;
+    }
+    return std::nullopt;
+}
+
+void MapEnvironment::set(std::string name, std::string value) {
+    values_.insert_or_assign(std::move(name), std::move(value));
+}
+
+}  // namespace assetctl::util

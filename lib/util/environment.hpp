@@ -1,0 +1,39 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace assetctl::util {
+
+// Read access to environment variables, so tests can supply their own.
+class Environment {
+  public:
+    virtual ~Environment() = default;
+    virtual std::optional<std::string> get(std::string_view name) const = 0;
+
+    // The value, or nullopt when the variable is unset or empty.
+    std::optional<std::string> get_non_empty(std::string_view name) const;
+};
+
+// The real process environment.
+class SystemEnvironment final : public Environment {
+  public:
+    std::optional<std::string> get(std::string_view name) const override;
+};
+
+// A fixed set of variables (tests, or a scrubbed environment for children).
+class MapEnvironment final : public Environment {
+  public:
+    MapEnvironment() = default;
+    explicit MapEnvironment(std::map<std::string, std::string, std::less<>> values);
+
+    std::optional<std::string> get(std::string_view name) const override;
+    void set(std::string name, std::string value);
+
+  private:
+    std::map<std::string, std::string, std::less<>> values_;
+};
+
+}  // namespace assetctl::util

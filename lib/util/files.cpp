@@ -1,0 +1,49 @@
+#include "util/files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace assetctl::util {
+
+std::string read_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw FileError(path.string() + ": is a directory, expected a file");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw FileError(path.string() + ": cannot open: " + std::strerror(errno));
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) {
+        throw FileError(path.string() + ": read failed: " + std::strerror(errno));
+    }
+    return buffer.str();
+}
+
+bool is_within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    std::error_code ec;
+    const auto a = std::filesystem::weakly_canonical(std::filesystem::absolute(inner), ec);
+    if (ec) {
+        return false;
+    }
+    const auto b = std::filesystem::weakly_canonical(std::filesystem::absolute(outer), ec);
+    if (ec) {
+        return false;
+    }
+    auto ai = a.begin();
+    for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai) {
+        if (bi->empty()) {
+            continue;  // trailing separator
+        }
+        if (ai == a.end() || *ai != *bi) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace assetctl::util

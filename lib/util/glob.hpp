@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string_view>
+
+namespace assetctl::util {
+
+// Shell-style wildcard match (`*`, `?`, `[...]`) over the whole text, as fnmatch(3) does it
+// without any flags: `*` also matches `/`.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+// True when the pattern contains a wildcard character.
+bool is_glob(std::string_view pattern);
+
+}  // namespace assetctl::util
