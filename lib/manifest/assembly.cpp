@@ -82,11 +82,13 @@ class AssemblyReader {
                 }
                 add_manifest(directory / file.as_non_empty_string(), id, stack);
             } else if (type == k_nested_assembly_type) {
-                const auto directory_name =
-                    artifact.required("properties").required("directoryName");
+                const auto properties = artifact.required("properties");
+                const auto directory_name = properties.required("directoryName");
                 const fs::path nested = directory / directory_name.as_non_empty_string();
-                const std::string name = artifact.optional_string("displayName").value_or(id);
-                enter_nested(nested, directory_name, stage_prefix + name + "/");
+                // CDK writes the stage's full path (`Outer/Inner`) as its display name.
+                const std::string name = properties.optional_string("displayName")
+                                             .value_or(stage_prefix + id);
+                enter_nested(nested, directory_name, name + "/");
             }
         }
         chain_.pop_back();

@@ -1,0 +1,113 @@
+#include <catch2/catch.hpp>
+
+#include "manifest/assembly.hpp"
+#include "manifest/asset_manifest.hpp"
+#include "manifest/errors.hpp"
+#include "manifest/sources.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace assetctl::manifest;
+using assetctl::test::fixtures_dir;
+using assetctl::test::TempDir;
+namespace fs = std::filesystem;
+
+TEST_CASE("cdk_tarball_path recognises both forms CDK writes") {
+    CHECK(cdk_tarball_path({"sh", "-c",
+                            "docker load -i \"$1\" | tail -n 1 | sed \"s/Loaded image[^:]*: //g\"",
+                            "cdk-tarball-image-asset", "asset.abc.tar"}) == "asset.abc.tar");
+    // Older CDK versions inlined the path into the script.
+    CHECK(cdk_tarball_path(
+              {"sh", "-c", "docker load -i asset.abc.tar | tail -n 1 | sed \"s/x//g\""}) ==
+          "asset.abc.tar");
+    CHECK(cdk_tarball_path({"sh", "-c", "docker load -i \"dir with space/a.tar\" | tail -n 1"}) ==
+          "dir with space/a.tar");
+    CHECK_FALSE(cdk_tarball_path({"./build.sh"}).has_value());
+    CHECK_FALSE(cdk_tarball_path({"sh", "-c", "echo hi"}).has_value());
+    CHECK_FALSE(cdk_tarball_path({"sh", "-c", "docker load -i \"$1\"", "other-marker", "a.tar"})
+                    .has_value());
+}
+
+TEST_CASE("every image source of the fixture checks out, nested ones included") {
+    const auto assembly = load_assembly(fixtures_dir() / "cdk-app/cdk.out");
+    int directories = 0;
+    for (const auto& manifest : assembly.manifests) {
+        for (const auto& asset : manifest.docker_images) {
+            const auto location = check_docker_source(manifest.origin, asset, assembly.root);
+            if (asset.source.directory) {
+                REQUIRE(location.has_value());
+                CHECK(fs::is_regular_file(location->dockerfile));
+                ++directories;
+            } else {
+                CHECK_FALSE(location.has_value());
+            }
+        }
+    }
+    CHECK(directories == 7);  // 8 images, one of them a tarball; the shared one counts twice
+}
+
+TEST_CASE("sources that cannot be used are refused before anything runs") {
+    TempDir dir;
+    const fs::path root = dir.mkdir("cdk.out");
+    dir.mkdir("cdk.out/asset.good");
+    dir.write("cdk.out/asset.good/Dockerfile", "FROM scratch\n");
+    dir.mkdir("elsewhere");
+    dir.write("elsewhere/Dockerfile", "FROM scratch\n");
+    dir.write("cdk.out/asset.file", "not a folder");
+
+    const auto check = [&](const std::string& source) {
+        const auto manifest =
+            parse_asset_manifest(R"({"version": "55.0.0", "dockerImages": {"img": {"source": )" +
+                                     source + R"(, "destinations": {}}}})",
+                                 {root / "S.assets.json", root, "", ""});
+        return check_docker_source(manifest.origin, manifest.docker_images.at(0), root);
+    };
+    const auto expect_error = [&](const std::string& source, const std::string& json_path,
+                                  const std::string& detail) {
+        try {
+            check(source);
+            FAIL("no error for " << source);
+        } catch (const ManifestError& e) {
+            CHECK(e.file() == root / "S.assets.json");
+            CHECK(e.json_path() == json_path);
+            CHECK_THAT(e.detail(), Catch::Contains(detail));
+            CHECK_FALSE(e.hint().empty());
+        }
+    };
+
+    CHECK(check(R"({"directory": "asset.good"})")->context == root / "asset.good");
+    expect_error(R"({"directory": "asset.missing"})", "dockerImages.img.source.directory",
+                 "build context 'asset.missing' does not exist");
+    expect_error(R"({"directory": "asset.file"})", "dockerImages.img.source.directory",
+                 "is not a folder");
+    expect_error(R"({"directory": "../elsewhere"})", "dockerImages.img.source.directory",
+                 "is outside the cloud assembly");
+    expect_error(R"({"directory": ")" + (dir.path() / "elsewhere").string() + R"("})",
+                 "dockerImages.img.source.directory", "is outside the cloud assembly");
+    expect_error(R"({"directory": "asset.good", "dockerFile": "Dockerfile.prod"})",
+                 "dockerImages.img.source.dockerFile",
+                 "Dockerfile 'Dockerfile.prod' not found in build context 'asset.good'");
+    dir.mkdir("cdk.out/asset.nodockerfile");
+    expect_error(R"({"directory": "asset.nodockerfile"})", "dockerImages.img.source.dockerFile",
+                 "Dockerfile 'Dockerfile' (the default) not found");
+    expect_error(
+        R"({"executable": ["sh", "-c", "docker load -i \"$1\"", "cdk-tarball-image-asset", "asset.x.tar"]})",
+        "dockerImages.img.source.executable", "image tarball 'asset.x.tar' not found");
+    expect_error(
+        R"({"executable": ["sh", "-c", "docker load -i \"$1\"", "cdk-tarball-image-asset", "../x.tar"]})",
+        "dockerImages.img.source.executable", "is outside the cloud assembly");
+    // Other executables are the user's business; nothing to check before running them.
+    CHECK_FALSE(check(R"({"executable": ["./make-image.sh"]})").has_value());
+}
+
+TEST_CASE("a symlink out of the assembly counts as outside") {
+    TempDir dir;
+    const fs::path root = dir.mkdir("cdk.out");
+    dir.write("elsewhere/Dockerfile", "FROM scratch\n");
+    fs::create_directory_symlink(dir.path() / "elsewhere", root / "asset.link");
+    const auto manifest = parse_asset_manifest(
+        R"({"version": "55.0.0", "dockerImages": {"img": {"source": {"directory": "asset.link"},
+            "destinations": {}}}})",
+        {root / "S.assets.json", root, "", ""});
+    CHECK_THROWS_AS(check_docker_source(manifest.origin, manifest.docker_images.at(0), root),
+                    ManifestError);
+}

@@ -1,0 +1,30 @@
+#include <catch2/catch.hpp>
+
+#include "util/strings.hpp"
+
+using namespace assetctl::util;
+
+TEST_CASE("trim removes surrounding whitespace only") {
+    CHECK(trim("  a b \n") == "a b");
+    CHECK(trim("") == "");
+    CHECK(trim(" \t\n") == "");
+}
+
+TEST_CASE("join puts the separator between parts") {
+    CHECK(join({}, ",") == "");
+    CHECK(join({"a"}, ",") == "a");
+    CHECK(join({"a", "b", "c"}, ", ") == "a, b, c");
+}
+
+TEST_CASE("to_lower lowercases ASCII") {
+    CHECK(to_lower("AbC-1") == "abc-1");
+}
+
+TEST_CASE("shell_quote leaves plain words alone and quotes the rest") {
+    CHECK(shell_quote("docker") == "docker");
+    CHECK(shell_quote("asset.abc/Dockerfile") == "asset.abc/Dockerfile");
+    CHECK(shell_quote("") == "''");
+    CHECK(shell_quote("a b") == "'a b'");
+    CHECK(shell_quote("it's") == "'it'\\''s'");
+    CHECK(shell_join({"sh", "-c", "echo $1"}) == "sh -c 'echo $1'");
+}
