@@ -3,7 +3,7 @@ add_library(assetctl_options INTERFACE)
 target_compile_features(assetctl_options INTERFACE cxx_std_20)
 target_compile_options(assetctl_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
-  -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wnull-dereference
+  -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual
   -Wimplicit-fallthrough)
 if(ASSETCTL_WERROR)
   target_compile_options(assetctl_options INTERFACE -Werror)

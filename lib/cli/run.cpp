@@ -39,8 +39,13 @@ void add_selection_options(CLI::App& command, SelectionArgs& args) {
         .add_option("-p,--path", args.path,
                     "cloud assembly folder, its manifest.json, or one *.assets.json")
         ->capture_default_str();
-    command.add_option("--stack", args.stacks, "only assets of stacks matching this glob")
-        ->type_name("GLOB");
+    // One value per --stack, so a following selector is not taken for a second stack.
+    command
+        .add_option("--stack", args.stacks,
+                    "only assets of stacks whose display name or artifact id matches this glob "
+                    "(repeatable)")
+        ->type_name("GLOB")
+        ->allow_extra_args(false);
 }
 
 // Loads the assembly, applies the selection and checks every selected image source on disk.

@@ -86,8 +86,8 @@ class AssemblyReader {
                 const auto directory_name = properties.required("directoryName");
                 const fs::path nested = directory / directory_name.as_non_empty_string();
                 // CDK writes the stage's full path (`Outer/Inner`) as its display name.
-                const std::string name = properties.optional_string("displayName")
-                                             .value_or(stage_prefix + id);
+                const std::string name =
+                    properties.optional_string("displayName").value_or(stage_prefix + id);
                 enter_nested(nested, directory_name, name + "/");
             }
         }

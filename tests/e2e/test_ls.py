@@ -1,0 +1,142 @@
+"""End-to-end: `assetctl ls` on the committed synthesized cloud assembly and on bad input."""
+import json
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from assetctl_run import FIXTURE, INPUT, OK, SOURCE_DIR, USAGE, assetctl  # noqa: E402
+
+
+class LsFixture(unittest.TestCase):
+    def test_json_lists_every_asset_of_every_nested_stage(self):
+        result = assetctl("ls", "--json", "--path", FIXTURE)
+        self.assertEqual(result.code, OK, result.err)
+        assets = result.json()["assets"]
+        images = [a for a in assets if a["type"] == "docker-image"]
+        files = [a for a in assets if a["type"] == "file"]
+        self.assertEqual(len(images), 8)
+        self.assertEqual(len(files), 7)
+        self.assertEqual(
+            sorted({a["stack"] for a in assets}),
+            ["AgnosticStack", "EuWestStack", "ProdStage/InnerStage/WorkerStack",
+             "ProdStage/ServiceStack", "UsEastStack"])
+        tarball = next(a for a in images if a["displayName"] == "Tarball image")
+        self.assertTrue(tarball["summary"].startswith("load tarball asset."))
+
+    def test_json_is_parseable_with_verbose_logging(self):
+        # Logs go to stderr, so stdout stays one JSON document even with -vv.
+        result = assetctl("-vv", "ls", "--json", "--path", FIXTURE)
+        self.assertEqual(result.code, OK, result.err)
+        self.assertEqual(len(result.json()["assets"]), 15)
+
+    def test_default_input_is_cdk_out_in_the_working_directory(self):
+        result = assetctl("ls", "--json", cwd=FIXTURE.parent)
+        self.assertEqual(result.code, OK, result.err)
+        self.assertEqual(len(result.json()["assets"]), 15)
+
+    def test_selectors_and_stack_filter(self):
+        result = assetctl("ls", "--json", "--path", FIXTURE, "--stack", "ProdStage/*",
+                          "*:*eu-west-1*")
+        self.assertEqual(result.code, OK, result.err)
+        names = sorted(a["displayName"] for a in result.json()["assets"])
+        self.assertEqual(names, ["InnerImage", "ProdStage-InnerStage-WorkerStack Template",
+                                 "ProdStage-ServiceStack Template", "StagedImage"])
+
+    def test_text_tree(self):
+        result = assetctl("ls", "--path", FIXTURE, "SharedImage")
+        self.assertEqual(result.code, OK, result.err)
+        lines = result.out.splitlines()
+        self.assertEqual(lines[0], f"UsEastStack  ({FIXTURE / 'UsEastStack.assets.json'})")
+        self.assertEqual(sum(1 for line in lines if line.startswith("    └─ ")), 2)
+        self.assertEqual(lines[-1], "2 docker image assets, 0 file assets in 2 manifests")
+
+    def test_example_assembly(self):
+        result = assetctl("ls", "--json", "--path", SOURCE_DIR / "examples" / "cdk.out")
+        self.assertEqual(result.code, OK, result.err)
+        self.assertEqual(len([a for a in result.json()["assets"]
+                              if a["type"] == "docker-image"]), 4)
+
+
+class LsErrors(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write_assembly(self, assets_manifest):
+        out = self.dir / "cdk.out"
+        out.mkdir()
+        (out / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": {
+            "S.assets": {"type": "cdk:asset-manifest", "properties": {"file": "S.assets.json"}},
+        }}))
+        (out / "S.assets.json").write_text(assets_manifest)
+        return out
+
+    def assert_input_error(self, result, fragment):
+        self.assertEqual(result.code, INPUT, result.err)
+        self.assertEqual(result.out, "")
+        first, *rest = result.err.splitlines()
+        self.assertTrue(first.startswith("assetctl: error: "), result.err)
+        self.assertIn(fragment, first)
+        self.assertTrue(all(line.startswith("assetctl: hint: ") for line in rest), result.err)
+
+    def test_missing_input(self):
+        self.assert_input_error(assetctl("ls", "--path", self.dir / "nope"),
+                                "no such file or folder")
+
+    def test_default_input_missing(self):
+        result = assetctl("ls", cwd=self.dir)
+        self.assert_input_error(result, "cdk.out: no such file or folder")
+
+    def test_malformed_json(self):
+        out = self.write_assembly('{"version": "55.0.0",')
+        self.assert_input_error(assetctl("ls", "--path", out),
+                                f"{out / 'S.assets.json'}: malformed JSON: parse error at line 1")
+
+    def test_newer_schema(self):
+        out = self.write_assembly('{"version": "56.0.0"}')
+        result = assetctl("ls", "--path", out)
+        self.assert_input_error(result, "S.assets.json: version: schema version 56.0.0 is newer")
+        self.assertIn("upgrade assetctl", result.err)
+
+    def test_wrong_type_names_json_path(self):
+        out = self.write_assembly(json.dumps({"version": "55.0.0", "dockerImages": {"img": {
+            "source": {"directory": "asset.img", "dockerFile": 42}, "destinations": {}}}}))
+        self.assert_input_error(
+            assetctl("ls", "--path", out),
+            "S.assets.json: dockerImages.img.source.dockerFile: expected a string, found a "
+            "number (42)")
+
+    def test_directory_escaping_the_assembly(self):
+        (self.dir / "outside").mkdir()
+        (self.dir / "outside" / "Dockerfile").write_text("FROM scratch\n")
+        out = self.write_assembly(json.dumps({"version": "55.0.0", "dockerImages": {"img": {
+            "source": {"directory": "../outside"}, "destinations": {}}}}))
+        self.assert_input_error(assetctl("ls", "--path", out),
+                                "dockerImages.img.source.directory: build context '../outside' "
+                                "is outside the cloud assembly")
+
+    def test_empty_selection(self):
+        self.assert_input_error(assetctl("ls", "--path", FIXTURE, "deadbeef*"),
+                                "selector 'deadbeef*' matches no asset")
+
+    def test_usage_errors(self):
+        for args in (["ls", "--bogus"], ["bogus"], [], ["ls", "--stack"]):
+            with self.subTest(args=args):
+                result = assetctl(*args)
+                self.assertEqual(result.code, USAGE, result.err)
+                self.assertEqual(result.out, "")
+                self.assertIn("assetctl --help", result.err)
+
+    def test_help(self):
+        result = assetctl("ls", "--help")
+        self.assertEqual(result.code, OK)
+        self.assertIn("--stack", result.out)
+
+
+if __name__ == "__main__":
+    unittest.main()
