@@ -1,0 +1,78 @@
+#include "aws/crypto.hpp"
+
+#include <array>
+#include <limits>
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace assetctl::aws {
+
+namespace {
+
+constexpr std::size_t kSha256Size = 32;
+
+const unsigned char* bytes_of(std::string_view text) {
+    return reinterpret_cast<const unsigned char*>(text.data());
+}
+
+std::string to_string(const std::array<unsigned char, EVP_MAX_MD_SIZE>& buffer, unsigned length) {
+    if (length != kSha256Size) {
+        throw std::runtime_error("OpenSSL returned a SHA-256 digest of unexpected length");
+    }
+    return std::string(reinterpret_cast<const char*>(buffer.data()), length);
+}
+
+}  // namespace
+
+std::string sha256(std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned length = 0;
+    if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("OpenSSL EVP_Digest(SHA-256) failed");
+    }
+    return to_string(digest, length);
+}
+
+std::string sha256_hex(std::string_view data) {
+    return hex_encode(sha256(data));
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+    if (key.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        throw std::runtime_error("HMAC key too long");
+    }
+    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+    unsigned length = 0;
+    // An empty key is legal for HMAC, but OpenSSL wants a non-null pointer for it.
+    static constexpr unsigned char kNoKey = 0;
+    const unsigned char* key_bytes = key.empty() ? &kNoKey : bytes_of(key);
+    if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), bytes_of(data), data.size(),
+             mac.data(), &length) == nullptr) {
+        throw std::runtime_error("OpenSSL HMAC(SHA-256) failed");
+    }
+    return to_string(mac, length);
+}
+
+std::string hex_encode(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += kDigits[byte >> 4U];
+        out += kDigits[byte & 0x0FU];
+    }
+    return out;
+}
+
+void wipe(std::string& secret) noexcept {
+    if (!secret.empty()) {
+        OPENSSL_cleanse(secret.data(), secret.size());
+    }
+    secret.clear();
+}
+
+}  // namespace assetctl::aws

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace assetctl::aws {
+
+// Thin wrappers over OpenSSL (libcrypto). Byte strings are carried in std::string; the raw
+// digests below are 32 bytes and not printable. All functions throw std::runtime_error if
+// OpenSSL reports a failure (which only happens when the library itself is broken).
+
+// SHA-256 of `data`, raw (32 bytes).
+std::string sha256(std::string_view data);
+
+// SHA-256 of `data` as 64 lowercase hex digits.
+std::string sha256_hex(std::string_view data);
+
+// HMAC-SHA256 of `data` under `key`, raw (32 bytes).
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
+// Lowercase hex of arbitrary bytes.
+std::string hex_encode(std::string_view bytes);
+
+// Overwrites the buffer with zeros in a way the optimiser may not drop (OPENSSL_cleanse),
+// for copies of secret material that are about to be destroyed.
+void wipe(std::string& secret) noexcept;
+
+}  // namespace assetctl::aws
