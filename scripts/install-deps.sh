@@ -8,8 +8,12 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config
   libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev
+  libxml2-dev
   # tests and checks
   catch2 clang-format python3
+  # integration tests: a real registry (TLS + htpasswd), the local ECR/STS endpoint verifying
+  # SigV4 with botocore, and independent clients (AWS CLI, skopeo)
+  docker-registry apache2-utils openssl python3-botocore awscli skopeo
 )
 
 missing=()
