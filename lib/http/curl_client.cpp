@@ -1,0 +1,244 @@
+#include <array>
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include "http/http_client.hpp"
+#include "http/redact.hpp"
+#include "util/strings.hpp"
+
+namespace assetctl::http {
+
+namespace {
+
+void global_init() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            throw TransportError(TransportErrorKind::other, "libcurl initialisation failed");
+        }
+    });
+}
+
+constexpr long k_max_idle_connections = 64;
+
+TransportErrorKind kind_of(CURLcode code) {
+    switch (code) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return TransportErrorKind::resolve;
+        case CURLE_COULDNT_CONNECT:
+            return TransportErrorKind::connect;
+        case CURLE_OPERATION_TIMEDOUT:
+            return TransportErrorKind::timeout;
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+            return TransportErrorKind::connection_reset;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+            return TransportErrorKind::tls;
+        default:
+            return TransportErrorKind::other;
+    }
+}
+
+// One CURLSH for the client: connection cache, DNS cache and TLS sessions shared by every
+// easy handle, guarded by one mutex per data kind as libcurl asks.
+class Share {
+  public:
+    Share() : share_(curl_share_init()) {
+        if (share_ == nullptr) {
+            throw TransportError(TransportErrorKind::other, "curl_share_init failed");
+        }
+        curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, &Share::lock);
+        curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
+        curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+    ~Share() { curl_share_cleanup(share_); }
+    Share(const Share&) = delete;
+    Share& operator=(const Share&) = delete;
+
+    CURLSH* get() const { return share_; }
+
+  private:
+    static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+        static_cast<Share*>(self)->mutexes_.at(static_cast<std::size_t>(data)).lock();
+    }
+    static void unlock(CURL*, curl_lock_data data, void* self) {
+        static_cast<Share*>(self)->mutexes_.at(static_cast<std::size_t>(data)).unlock();
+    }
+
+    CURLSH* share_;
+    std::array<std::mutex, CURL_LOCK_DATA_LAST> mutexes_;
+};
+
+struct HeaderList {
+    curl_slist* list = nullptr;
+    ~HeaderList() { curl_slist_free_all(list); }
+    void add(const std::string& line) {
+        curl_slist* next = curl_slist_append(list, line.c_str());
+        if (next == nullptr) {
+            throw TransportError(TransportErrorKind::other, "out of memory building headers");
+        }
+        list = next;
+    }
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    static_cast<std::string*>(user)->append(data, size * count);
+    return size * count;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* headers = static_cast<Headers*>(user);
+    const std::string_view line(data, size * count);
+    if (line.starts_with("HTTP/")) {
+        headers->clear();  // a new response (after a 100 Continue or a proxy's CONNECT answer)
+    } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+        headers->push_back(
+            {std::string(line.substr(0, colon)), util::trim(line.substr(colon + 1))});
+    }
+    return size * count;
+}
+
+class CurlClient final : public HttpClient {
+  public:
+    explicit CurlClient(ClientOptions options) : options_(std::move(options)) {}
+
+    ~CurlClient() override {
+        for (CURL* handle : idle_) {
+            curl_easy_cleanup(handle);
+        }
+    }
+
+    Response send(const Request& request) override {
+        CURL* handle = acquire();
+        try {
+            Response response = perform(handle, request);
+            release(handle);
+            return response;
+        } catch (...) {
+            curl_easy_cleanup(handle);  // its connection may be in an unknown state
+            throw;
+        }
+    }
+
+  private:
+    CURL* acquire() {
+        {
+            std::lock_guard lock(mutex_);
+            if (!idle_.empty()) {
+                CURL* handle = idle_.back();
+                idle_.pop_back();
+                return handle;
+            }
+        }
+        CURL* handle = curl_easy_init();
+        if (handle == nullptr) {
+            throw TransportError(TransportErrorKind::other, "curl_easy_init failed");
+        }
+        return handle;
+    }
+
+    void release(CURL* handle) {
+        std::lock_guard lock(mutex_);
+        idle_.push_back(handle);
+    }
+
+    Response perform(CURL* handle, const Request& request) {
+        curl_easy_reset(handle);  // keeps the handle's live connections
+        Response response;
+        std::array<char, CURL_ERROR_SIZE> error{};
+        HeaderList headers;
+        for (const auto& header : request.headers) {
+            // libcurl drops "Name:" with nothing after it; "Name;" sends an empty value.
+            headers.add(header.value.empty() ? header.name + ";"
+                                             : header.name + ": " + header.value);
+        }
+        headers.add("Expect:");  // no 100-continue round trip for request bodies
+        if (!find_header(request.headers, "Content-Type")) {
+            // Bodies go as POSTFIELDS, for which libcurl would otherwise label any body
+            // application/x-www-form-urlencoded (and S3 would store that as the object's type).
+            headers.add("Content-Type:");
+        }
+
+        const auto total = request.timeout.count() > 0 ? request.timeout : options_.total_timeout;
+        curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
+        curl_easy_setopt(handle, CURLOPT_SHARE, share_.get());
+        // The shared cache otherwise keeps only 5 idle connections and, with more threads or
+        // hosts than that, closes one each time a request ends instead of reusing them.
+        curl_easy_setopt(handle, CURLOPT_MAXCONNECTS, k_max_idle_connections);
+        curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error.data());
+        curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                         static_cast<long>(options_.connect_timeout.count()));
+        curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
+        curl_easy_setopt(handle, CURLOPT_USERAGENT, options_.user_agent.c_str());
+        if (options_.ca_bundle) {
+            curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_bundle->c_str());
+        }
+        curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.list);
+        curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &on_body);
+        curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response.body);
+        curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &on_header);
+        curl_easy_setopt(handle, CURLOPT_HEADERDATA, &response.headers);
+
+        if (request.method == "HEAD") {
+            curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
+        } else if (request.method == "GET" && request.body.empty()) {
+            curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+        } else {
+            curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
+            curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+                             static_cast<curl_off_t>(request.body.size()));
+            if (request.method != "POST") {
+                curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+            }
+        }
+
+        const auto started = std::chrono::steady_clock::now();
+        const CURLcode code = curl_easy_perform(handle);
+        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        if (code != CURLE_OK) {
+            const std::string detail = error[0] != '\0' ? error.data() : curl_easy_strerror(code);
+            spdlog::trace("http {} {} failed after {} ms: {}", request.method,
+                          url_for_log(request.url), elapsed.count(), detail);
+            throw TransportError(kind_of(code),
+                                 request.method + " " + url_for_log(request.url) + ": " + detail);
+        }
+        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
+        spdlog::trace("http {} {} -> {} ({} ms, {} bytes)", request.method,
+                      url_for_log(request.url), response.status, elapsed.count(),
+                      response.body.size());
+        return response;
+    }
+
+    ClientOptions options_;
+    Share share_;
+    std::mutex mutex_;
+    std::vector<CURL*> idle_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> make_curl_client(const ClientOptions& options) {
+    global_init();
+    return std::make_unique<CurlClient>(options);
+}
+
+}  // namespace assetctl::http

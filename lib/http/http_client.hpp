@@ -1,0 +1,93 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace assetctl::http {
+
+struct Header {
+    std::string name;
+    std::string value;
+};
+
+using Headers = std::vector<Header>;
+
+// The value of the first header called `name` (case-insensitive), if any.
+std::optional<std::string> find_header(const Headers& headers, std::string_view name);
+
+struct Request {
+    std::string method = "GET";
+    std::string url;
+    Headers headers;
+    std::string body;
+    // Zero means the client's default total timeout.
+    std::chrono::milliseconds timeout{0};
+};
+
+struct Response {
+    long status = 0;
+    Headers headers;
+    std::string body;
+
+    std::optional<std::string> header(std::string_view name) const {
+        return find_header(headers, name);
+    }
+};
+
+// Why no response arrived. Decides whether a retry can help.
+enum class TransportErrorKind {
+    resolve,           // DNS lookup failed
+    connect,           // refused or unreachable
+    timeout,           // connect or total timeout
+    connection_reset,  // sent or received nothing, or the peer closed mid-way
+    tls,               // certificate or handshake problem; retrying will not help
+    other,
+};
+
+class TransportError : public std::runtime_error {
+  public:
+    TransportError(TransportErrorKind kind, const std::string& message)
+        : std::runtime_error(message), kind_(kind) {}
+    TransportErrorKind kind() const noexcept { return kind_; }
+    bool retryable() const noexcept {
+        return kind_ == TransportErrorKind::connect || kind_ == TransportErrorKind::timeout ||
+               kind_ == TransportErrorKind::connection_reset;
+    }
+
+  private:
+    TransportErrorKind kind_;
+};
+
+// Sends one request and returns whatever status the server answered; throws TransportError
+// when no answer arrived. Implementations are safe to call from several threads.
+class HttpClient {
+  public:
+    virtual ~HttpClient() = default;
+    virtual Response send(const Request& request) = 0;
+};
+
+// Settings of the real client. Defaults are the named constants below.
+inline constexpr std::chrono::milliseconds k_default_connect_timeout{5'000};
+inline constexpr std::chrono::milliseconds k_default_total_timeout{60'000};
+
+struct ClientOptions {
+    std::chrono::milliseconds connect_timeout = k_default_connect_timeout;
+    std::chrono::milliseconds total_timeout = k_default_total_timeout;
+    // A PEM bundle to trust instead of the system's (AWS_CA_BUNDLE).
+    std::optional<std::string> ca_bundle;
+    std::string user_agent;
+};
+
+// The libcurl client. Connections, DNS results and TLS sessions are shared across requests
+// and threads, so consecutive requests to one host reuse the connection. Proxies come from the
+// environment as libcurl reads it at each request: https_proxy / HTTPS_PROXY, http_proxy (for
+// http:// URLs only the lower-case form: libcurl ignores HTTP_PROXY), all_proxy / ALL_PROXY,
+// and no_proxy / NO_PROXY.
+std::unique_ptr<HttpClient> make_curl_client(const ClientOptions& options);
+
+}  // namespace assetctl::http

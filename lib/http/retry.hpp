@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "http/http_client.hpp"
+#include "util/sleeper.hpp"
+
+namespace assetctl::http {
+
+// The one retry loop of assetctl (AWS "standard" mode): up to `max_attempts` attempts, waiting
+// `jitter() * min(base * 2^n, cap)` between them, or what `Retry-After` asks (up to `cap`).
+inline constexpr int k_default_max_attempts = 3;
+inline constexpr std::chrono::milliseconds k_default_backoff_base{1'000};
+inline constexpr std::chrono::milliseconds k_default_backoff_cap{20'000};
+
+struct RetryPolicy {
+    int max_attempts = k_default_max_attempts;
+    std::chrono::milliseconds base = k_default_backoff_base;
+    std::chrono::milliseconds cap = k_default_backoff_cap;
+};
+
+// What an answer means for the loop. `reason` is logged when retrying.
+struct Verdict {
+    bool retry = false;
+    std::string reason;
+};
+
+struct RetryContext {
+    RetryPolicy policy;
+    util::Sleeper& sleeper;
+    std::function<double()> jitter;  // uniform in [0, 1]
+};
+
+// Calls `attempt` until it returns an answer `classify` does not want retried, a transport
+// error that retrying cannot fix occurs, or the attempts run out. Returns the last answer
+// (callers turn error answers into typed errors) or rethrows the last TransportError.
+// `what` names the operation in logs ("ecr DescribeImages").
+Response send_with_retries(const RetryContext& context, std::string_view what,
+                           const std::function<Response()>& attempt,
+                           const std::function<Verdict(const Response&)>& classify);
+
+// The wait before attempt `attempt + 1` (attempt counts from 1). Exposed for tests.
+std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, double jitter,
+                                        const Response* response);
+
+// A jitter source from a random device, for production.
+std::function<double()> random_jitter();
+
+}  // namespace assetctl::http

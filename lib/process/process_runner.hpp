@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace assetctl::process {
+
+// One program to run: argv only, never a shell string.
+struct Command {
+    std::vector<std::string> argv;
+    std::optional<std::filesystem::path> working_directory;
+    // Added to (or replacing in) the inherited environment.
+    std::vector<std::pair<std::string, std::string>> environment;
+    // Written to the child's stdin, which is then closed (for passwords: never in argv).
+    std::string input;
+    // Zero: no limit. On expiry the child's process group gets SIGTERM, then SIGKILL.
+    std::chrono::milliseconds timeout{0};
+};
+
+struct Result {
+    int exit_code = -1;  // -1 when killed by a signal
+    int signal = 0;      // the signal that ended it, or 0
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+
+    bool ok() const { return exit_code == 0 && signal == 0 && !timed_out; }
+};
+
+// Failed to start at all (program not found, not executable, bad working directory).
+class SpawnError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Runs programs and captures their output. Implementations are safe to call from several
+// threads at once.
+class ProcessRunner {
+  public:
+    virtual ~ProcessRunner() = default;
+    virtual Result run(const Command& command) = 0;
+};
+
+// The real runner: fork/exec in a new process group, stdout and stderr captured.
+std::unique_ptr<ProcessRunner> make_system_runner();
+
+}  // namespace assetctl::process

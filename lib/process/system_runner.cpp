@@ -1,0 +1,295 @@
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <optional>
+#include <poll.h>
+#include <signal.h>
+#include <string_view>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "process/process_runner.hpp"
+
+extern char** environ;
+
+namespace assetctl::process {
+namespace {
+
+// A pipe whose ends close themselves.
+struct Pipe {
+    int read = -1;
+    int write = -1;
+    Pipe() {
+        std::array<int, 2> fds{};
+        if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+            throw SpawnError(std::string("pipe: ") + std::strerror(errno));
+        }
+        read = fds[0];
+        write = fds[1];
+    }
+    ~Pipe() {
+        close_read();
+        close_write();
+    }
+    Pipe(const Pipe&) = delete;
+    Pipe& operator=(const Pipe&) = delete;
+    void close_read() {
+        if (read >= 0) {
+            ::close(read);
+            read = -1;
+        }
+    }
+    void close_write() {
+        if (write >= 0) {
+            ::close(write);
+            write = -1;
+        }
+    }
+};
+
+std::vector<std::string> merged_environment(const Command& command) {
+    std::vector<std::string> out;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string_view text(*entry);
+        const auto name = text.substr(0, text.find('='));
+        bool overridden = false;
+        for (const auto& [key, value] : command.environment) {
+            overridden = overridden || key == name;
+        }
+        if (!overridden) {
+            out.emplace_back(text);
+        }
+    }
+    for (const auto& [key, value] : command.environment) {
+        out.push_back(key + "=" + value);
+    }
+    return out;
+}
+
+// Writes to the child's stdin without SIGPIPE: a child that stops reading must not kill the
+// caller. SIGPIPE is blocked for this thread during the write, and one the write raised is
+// consumed (SIGPIPE from write() is directed at the writing thread).
+ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
+    sigset_t pipe_only;
+    ::sigemptyset(&pipe_only);
+    ::sigaddset(&pipe_only, SIGPIPE);
+    sigset_t pending;
+    ::sigpending(&pending);
+    const bool was_pending = ::sigismember(&pending, SIGPIPE) == 1;
+    sigset_t old_mask;
+    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
+    const ssize_t n = ::write(fd, data, size);
+    const int write_errno = errno;
+    if (n < 0 && write_errno == EPIPE && !was_pending) {
+        const timespec zero{0, 0};
+        while (::sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    errno = write_errno;
+    return n;
+}
+
+// In the child, after fork: only async-signal-safe calls until exec.
+[[noreturn]] void exec_child(const Command& command, char* const* argv, char* const* envp, int in,
+                             int out, int err, int status_fd, long max_fd) {
+    ::setpgid(0, 0);
+    ::dup2(in, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    // Descriptors the caller opened without O_CLOEXEC must not leak into the program.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        for (int fd = 3; fd < max_fd; ++fd) {
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+    }
+    if (command.working_directory && ::chdir(command.working_directory->c_str()) != 0) {
+        const int error = errno;
+        [[maybe_unused]] auto n = ::write(status_fd, &error, sizeof error);
+        ::_exit(127);
+    }
+    ::execvpe(argv[0], argv, envp);
+    const int error = errno;
+    [[maybe_unused]] auto n = ::write(status_fd, &error, sizeof error);
+    ::_exit(127);
+}
+
+class SystemRunner final : public ProcessRunner {
+  public:
+    Result run(const Command& command) override {
+        if (command.argv.empty()) {
+            throw SpawnError("empty command");
+        }
+        std::vector<std::string> env_strings = merged_environment(command);
+        std::vector<char*> argv;
+        for (const auto& arg : command.argv) {
+            argv.push_back(const_cast<char*>(arg.c_str()));
+        }
+        argv.push_back(nullptr);
+        std::vector<char*> envp;
+        for (auto& entry : env_strings) {
+            envp.push_back(entry.data());
+        }
+        envp.push_back(nullptr);
+
+        Pipe in;
+        Pipe out;
+        Pipe err;
+        Pipe status;  // carries errno from a failed exec; closed by a successful one
+        const long max_fd = ::sysconf(_SC_OPEN_MAX);
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            throw SpawnError(std::string("fork: ") + std::strerror(errno));
+        }
+        if (pid == 0) {
+            exec_child(command, argv.data(), envp.data(), in.read, out.write, err.write,
+                       status.write, max_fd);
+        }
+        ::setpgid(pid, pid);  // also from the parent, so it holds before we signal the group
+        in.close_read();
+        out.close_write();
+        err.close_write();
+        status.close_write();
+
+        int exec_errno = 0;
+        ssize_t got = 0;
+        while ((got = ::read(status.read, &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+        }
+        if (got == sizeof exec_errno) {
+            int ignored = 0;
+            ::waitpid(pid, &ignored, 0);
+            const std::string where =
+                command.working_directory
+                    ? " (working directory " + command.working_directory->string() + ")"
+                    : "";
+            throw SpawnError("cannot run '" + command.argv[0] + "'" + where + ": " +
+                             std::strerror(exec_errno));
+        }
+        return communicate(pid, command, in, out, err);
+    }
+
+  private:
+    static Result communicate(pid_t pid, const Command& command, Pipe& in, Pipe& out, Pipe& err) {
+        Result result;
+        std::size_t written = 0;
+        if (command.input.empty()) {
+            in.close_write();
+        } else {
+            ::fcntl(in.write, F_SETFL, O_NONBLOCK);
+        }
+        const auto deadline = std::chrono::steady_clock::now() + command.timeout;
+        std::optional<int> status;  // set once the child is reaped
+        std::array<char, 65536> buffer{};
+        while (out.read >= 0 || err.read >= 0) {
+            std::array<pollfd, 3> fds{
+                {{out.read, POLLIN, 0}, {err.read, POLLIN, 0}, {in.write, POLLOUT, 0}}};
+            int timeout_ms = -1;
+            if (command.timeout.count() > 0) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now());
+                if (left.count() <= 0) {
+                    result.timed_out = true;
+                    status = stop_group(pid);
+                    break;
+                }
+                timeout_ms = static_cast<int>(left.count());
+            }
+            if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                break;
+            }
+            if (fds[2].revents != 0 && in.write >= 0) {
+                const auto n = write_without_sigpipe(in.write, command.input.data() + written,
+                                                     command.input.size() - written);
+                if (n > 0) {
+                    written += static_cast<std::size_t>(n);
+                }
+                if (n < 0 && errno != EAGAIN) {
+                    in.close_write();  // EPIPE: the child does not read its input
+                }
+                if (written == command.input.size()) {
+                    in.close_write();
+                }
+            }
+            drain(fds[0], out, result.out, buffer);
+            drain(fds[1], err, result.err, buffer);
+        }
+        in.close_write();
+        if (!status) {
+            // The output is closed but the child may still run: the timeout still applies.
+            status = command.timeout.count() > 0 ? wait_until(pid, deadline, result.timed_out)
+                                                 : wait_blocking(pid);
+        }
+        if (WIFEXITED(*status)) {
+            result.exit_code = WEXITSTATUS(*status);
+        } else if (WIFSIGNALED(*status)) {
+            result.signal = WTERMSIG(*status);
+        }
+        return result;
+    }
+
+    static int wait_blocking(pid_t pid) {
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        return status;
+    }
+
+    static int wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline,
+                          bool& timed_out) {
+        for (;;) {
+            int status = 0;
+            if (::waitpid(pid, &status, WNOHANG) == pid) {
+                return status;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                timed_out = true;
+                return stop_group(pid);
+            }
+            ::poll(nullptr, 0, static_cast<int>(std::min<long long>(left.count(), 10)));
+        }
+    }
+
+    static void drain(const pollfd& fd, Pipe& pipe, std::string& sink,
+                      std::array<char, 65536>& buffer) {
+        if (pipe.read < 0 || fd.revents == 0) {
+            return;
+        }
+        const auto n = ::read(pipe.read, buffer.data(), buffer.size());
+        if (n > 0) {
+            sink.append(buffer.data(), static_cast<std::size_t>(n));
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+            pipe.close_read();
+        }
+    }
+
+    // SIGTERM to the whole group, SIGKILL to what is left. Returns the child's wait status (it
+    // is reaped here, so the caller must not wait for it again).
+    static int stop_group(pid_t pid) {
+        ::kill(-pid, SIGTERM);
+        for (int i = 0; i < 50; ++i) {
+            int status = 0;
+            if (::waitpid(pid, &status, WNOHANG) == pid) {
+                ::kill(-pid, SIGKILL);
+                return status;
+            }
+            ::usleep(10'000);
+        }
+        ::kill(-pid, SIGKILL);
+        return wait_blocking(pid);
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessRunner> make_system_runner() {
+    return std::make_unique<SystemRunner>();
+}
+
+}  // namespace assetctl::process
