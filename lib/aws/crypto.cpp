@@ -75,4 +75,34 @@ void wipe(std::string& secret) noexcept {
     secret.clear();
 }
 
+std::string base64_encode(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+    if (text.size() % 4 != 0 ||
+        text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        return std::nullopt;
+    }
+    std::string out(3 * (text.size() / 4), '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0) {
+        return std::nullopt;
+    }
+    // EVP_DecodeBlock counts padding as zero bytes; drop one per '='.
+    std::size_t size = static_cast<std::size_t>(n);
+    for (auto it = text.rbegin(); it != text.rend() && *it == '=' && size > 0; ++it) {
+        --size;
+    }
+    out.resize(size);
+    return out;
+}
+
 }  // namespace assetctl::aws

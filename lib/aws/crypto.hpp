@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,11 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 
 // Lowercase hex of arbitrary bytes.
 std::string hex_encode(std::string_view bytes);
+
+// Standard base64 (with padding), via OpenSSL's EVP_EncodeBlock / EVP_DecodeBlock.
+std::string base64_encode(std::string_view bytes);
+// nullopt when `text` is not valid padded base64.
+std::optional<std::string> base64_decode(std::string_view text);
 
 // Overwrites the buffer with zeros in a way the optimiser may not drop (OPENSSL_cleanse),
 // for copies of secret material that are about to be destroyed.

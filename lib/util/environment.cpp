@@ -21,8 +21,9 @@ std::optional<std::string> SystemEnvironment::get(std::string_view name) const {
     return std::nullopt;
 }
 
-MapEnvironment::MapEnvironment(std::map<std::string, std::string, std::less<>> values)
-    : values_(std::move(values)) {}
+MapEnvironment::MapEnvironment(
+    std::initializer_list<std::pair<const std::string, std::string>> values)
+    : values_(values) {}
 
 std::optional<std::string> MapEnvironment::get(std::string_view name) const {
     if (auto it = values_.find(name); it != values_.end()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,7 +28,7 @@ class SystemEnvironment final : public Environment {
 class MapEnvironment final : public Environment {
   public:
     MapEnvironment() = default;
-    explicit MapEnvironment(std::map<std::string, std::string, std::less<>> values);
+    MapEnvironment(std::initializer_list<std::pair<const std::string, std::string>> values);
 
     std::optional<std::string> get(std::string_view name) const override;
     void set(std::string name, std::string value);

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/environment.hpp"
+
+namespace assetctl::aws {
+
+// How service endpoints are chosen, from the SDKs' shared settings.
+struct EndpointSettings {
+    bool use_fips = false;               // AWS_USE_FIPS_ENDPOINT=true
+    bool use_dualstack = false;          // AWS_USE_DUALSTACK_ENDPOINT=true
+    std::optional<std::string> url;      // AWS_ENDPOINT_URL: every service
+    std::optional<std::string> ecr_url;  // AWS_ENDPOINT_URL_ECR (wins over AWS_ENDPOINT_URL)
+    std::optional<std::string> sts_url;  // AWS_ENDPOINT_URL_STS
+};
+
+EndpointSettings endpoint_settings_from(const util::Environment& env);
+
+// The DNS suffix of a region's partition (`amazonaws.com`, `amazonaws.com.cn`, `c2s.ic.gov`,
+// ...), or the dual-stack one (`api.aws`, `api.amazonwebservices.com.cn`).
+std::string dns_suffix(std::string_view region, bool dualstack);
+
+// Base URLs (scheme://host, no trailing slash) of the ECR API and of regional STS.
+//   ECR: https://api.ecr.<region>.<suffix>; FIPS https://ecr-fips.<region>.<suffix>;
+//        dual-stack https://ecr[-fips].<region>.api.aws
+//   STS: https://sts.<region>.<suffix>; FIPS https://sts-fips.<region>.<suffix> (GovCloud's
+//        regular endpoint is already FIPS); dual-stack https://sts[-fips].<region>.api.aws
+std::string ecr_endpoint(std::string_view region, const EndpointSettings& settings);
+std::string sts_endpoint(std::string_view region, const EndpointSettings& settings);
+
+}  // namespace assetctl::aws
