@@ -1,13 +1,17 @@
 #include "cli/run.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/aws_setup.hpp"
+#include "cli/doctor_command.hpp"
 #include "cli/ls_command.hpp"
+#include "docker/engine.hpp"
 #include "manifest/assembly.hpp"
 #include "manifest/selection.hpp"
 #include "manifest/sources.hpp"
@@ -68,6 +72,45 @@ int run_ls(const SelectionArgs& args, bool json, std::ostream& out) {
     return util::to_int(ExitCode::ok);
 }
 
+struct DoctorArgs {
+    SelectionArgs selection;
+    std::optional<std::string> profile;
+    std::optional<std::string> docker;
+    bool no_engine = false;
+    bool json = false;
+};
+
+int run_doctor_command(const DoctorArgs& args, bool path_given, const util::Environment& env,
+                       std::ostream& out) {
+    // Without an assembly doctor still checks credentials, identity and the engine; a missing
+    // default cdk.out is fine, a --path that does not work is an input error.
+    std::optional<manifest::Selection> selection;
+    if (path_given || std::filesystem::exists(args.selection.path) ||
+        !args.selection.selectors.empty() || !args.selection.stacks.empty()) {
+        selection = load_selection(args.selection);
+    }
+    AwsSetup setup(env, args.profile);
+    docker::EngineStatus engine;
+    if (args.no_engine) {
+        engine.running = true;
+        engine.version = "not checked (--no-engine)";
+        engine.executable = docker::engine_executable(args.docker, env);
+    } else {
+        engine =
+            docker::probe_engine(setup.processes(), docker::engine_executable(args.docker, env));
+    }
+    DoctorInputs inputs{setup.credentials(),   setup.sts(),         setup.ecr(),
+                        setup.roles(),         std::move(engine),   setup.default_region(),
+                        setup.region_source(), std::move(selection)};
+    const auto report = run_doctor(inputs);
+    if (args.json) {
+        out << report.json.dump(2) << "\n";
+    } else {
+        print_doctor(report, out);
+    }
+    return util::to_int(report.ok ? ExitCode::ok : ExitCode::assets_failed);
+}
+
 void print_fatal(const util::Fatal& e, std::ostream& err) {
     err << "assetctl: error: " << e.what() << "\n";
     if (!e.hint().empty()) {
@@ -95,6 +138,18 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
     add_selection_options(*ls, ls_args);
     ls->add_flag("--json", ls_json, "print one JSON document instead of the tree");
 
+    DoctorArgs doctor_args;
+    auto* doctor = app.add_subcommand(
+        "doctor",
+        "Check credentials, identity, region, the container engine and, for the selected "
+        "assets, each destination's role, repository and registry login");
+    add_selection_options(*doctor, doctor_args.selection);
+    doctor->add_option("--profile", doctor_args.profile, "AWS profile (overrides AWS_PROFILE)");
+    doctor->add_option("--docker", doctor_args.docker,
+                       "container engine executable (default: CDK_DOCKER, else docker)");
+    doctor->add_flag("--no-engine", doctor_args.no_engine, "skip the container engine check");
+    doctor->add_flag("--json", doctor_args.json, "print one JSON document");
+
     try {
         // CLI11 takes the arguments in reverse order, without the program name.
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -119,6 +174,10 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
     try {
         if (ls->parsed()) {
             return run_ls(ls_args, ls_json, streams.out);
+        }
+        if (doctor->parsed()) {
+            const bool path_given = doctor->get_option("--path")->count() > 0;
+            return run_doctor_command(doctor_args, path_given, env, streams.out);
         }
         return util::to_int(ExitCode::usage);
     } catch (const util::Fatal& e) {

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "aws/credential_providers.hpp"
+#include "aws/ecr_client.hpp"
+#include "aws/role_cache.hpp"
+#include "aws/sts_client.hpp"
+#include "http/http_client.hpp"
+#include "process/process_runner.hpp"
+#include "util/clock.hpp"
+#include "util/environment.hpp"
+#include "util/sleeper.hpp"
+
+namespace assetctl::cli {
+
+// The composition root for AWS work: the real HTTP client, clock, STS and ECR clients, the
+// default credential chain and the assumed-role cache, configured from the environment and
+// shared config files the way the AWS SDKs are.
+class AwsSetup {
+  public:
+    AwsSetup(const util::Environment& env, const std::optional<std::string>& profile);
+    ~AwsSetup();
+
+    aws::CredentialsProvider& credentials() { return *credentials_; }
+    aws::StsApi& sts() { return *sts_; }
+    aws::EcrApi& ecr() { return *ecr_; }
+    aws::AssumedRoleCache& roles() { return *roles_; }
+    process::ProcessRunner& processes() { return *processes_; }
+
+    const std::optional<std::string>& default_region() const { return default_region_; }
+    // Where the default region came from ("AWS_REGION", "profile ci"), or why none could be
+    // read (a broken config file).
+    const std::string& region_source() const { return region_source_; }
+
+  private:
+    util::SystemClock clock_;
+    util::ThreadSleeper sleeper_;
+    std::optional<std::string> default_region_;
+    std::string region_source_;
+    std::unique_ptr<http::HttpClient> http_;
+    std::unique_ptr<process::ProcessRunner> processes_;
+    std::unique_ptr<aws::AwsRuntime> runtime_;
+    std::unique_ptr<aws::StsClient> sts_;
+    std::unique_ptr<aws::EcrClient> ecr_;
+    std::unique_ptr<aws::CredentialsProvider> credentials_;
+    std::unique_ptr<aws::AssumedRoleCache> roles_;
+};
+
+}  // namespace assetctl::cli

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "aws/credentials.hpp"
+#include "aws/ecr.hpp"
+#include "aws/role_cache.hpp"
+#include "aws/sts.hpp"
+#include "docker/engine.hpp"
+#include "manifest/selection.hpp"
+
+namespace assetctl::cli {
+
+// Everything `assetctl doctor` looks at, behind interfaces so tests can fake AWS.
+struct DoctorInputs {
+    aws::CredentialsProvider& credentials;
+    aws::StsApi& sts;
+    aws::EcrApi& ecr;
+    aws::AssumedRoleCache& roles;
+    docker::EngineStatus engine;
+    std::optional<std::string> default_region;
+    std::string region_source;  // "AWS_REGION", "profile ci", ... or empty when none
+    // The selected assets whose destinations to check; nullopt when there is no assembly.
+    std::optional<manifest::Selection> selection;
+};
+
+// The checks as one JSON document (the `--json` output) plus the overall verdict.
+struct DoctorReport {
+    nlohmann::ordered_json json;
+    bool ok = true;
+};
+
+// Runs every check; a failing check is recorded, not thrown, so the report is complete.
+DoctorReport run_doctor(DoctorInputs& inputs);
+
+// The same report for people: one line per check, `ok` or `FAIL` with what to do.
+void print_doctor(const DoctorReport& report, std::ostream& out);
+
+}  // namespace assetctl::cli

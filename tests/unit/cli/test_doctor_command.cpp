@@ -1,0 +1,192 @@
+#include <set>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "aws/aws_error.hpp"
+#include "cli/doctor_command.hpp"
+#include "support/fake_sts.hpp"
+#include "support/temp_dir.hpp"
+#include "util/clock.hpp"
+
+using namespace assetctl;
+
+namespace {
+
+class StaticCredentials final : public aws::CredentialsProvider {
+  public:
+    std::string name() const override { return "static"; }
+    aws::ProviderResult resolve() override {
+        aws::AwsCredentials credentials;
+        credentials.keys = {"AKIDTEST", "secret", std::nullopt};
+        credentials.source = "environment";
+        return {credentials, ""};
+    }
+};
+
+// Repositories that exist, per region; every lookup recorded.
+class FakeEcr final : public aws::EcrApi {
+  public:
+    std::set<std::pair<std::string, std::string>> existing;  // (region, name)
+    std::vector<std::string> looked_up;
+    bool refuse_login = false;
+
+    aws::RegistryAuthorization get_authorization_token(const aws::AwsCredentials&,
+                                                       const std::string& region) override {
+        if (refuse_login) {
+            throw aws::AwsError("ecr", "GetAuthorizationToken", 400, "AccessDeniedException",
+                                "not allowed", "");
+        }
+        return {"AWS", "pw", "https://123456789012.dkr.ecr." + region + ".amazonaws.com", {}};
+    }
+    std::optional<aws::Repository> describe_repository(const aws::AwsCredentials&,
+                                                       const std::string& region,
+                                                       const std::string& name) override {
+        looked_up.push_back(region + "/" + name);
+        if (!existing.contains({region, name})) {
+            return std::nullopt;
+        }
+        return aws::Repository{name, "123456789012.dkr.ecr." + region + ".amazonaws.com/" + name,
+                               "123456789012", "", "MUTABLE"};
+    }
+    std::optional<aws::ImageDetail> describe_image(const aws::AwsCredentials&, const std::string&,
+                                                   const std::string&,
+                                                   const std::string&) override {
+        return std::nullopt;
+    }
+    aws::ImageLookup batch_get_image(const aws::AwsCredentials&, const std::string&,
+                                     const std::string&, const std::vector<std::string>&) override {
+        return {};
+    }
+    std::vector<aws::LayerAvailability> batch_check_layer_availability(
+        const aws::AwsCredentials&, const std::string&, const std::string&,
+        const std::vector<std::string>&) override {
+        return {};
+    }
+    aws::Repository create_repository(const aws::AwsCredentials&, const std::string&,
+                                      const std::string&) override {
+        return {};
+    }
+};
+
+manifest::Selection selection_of(const test::TempDir& dir, const std::string& destinations) {
+    dir.write("asset.img/Dockerfile", "FROM scratch\n");
+    const auto file = dir.write("S.assets.json", R"({"version": "55.0.0", "dockerImages": {
+        "img": {"source": {"directory": "asset.img"}, "destinations": )" +
+                                                     destinations + "}}}");
+    return manifest::select_assets(manifest::load_assembly(file), {});
+}
+
+struct Harness {
+    StaticCredentials credentials;
+    test::FakeStsApi sts;
+    FakeEcr ecr;
+    util::FixedClock clock{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+    aws::AssumedRoleCache roles{sts, clock, "assetctl-test"};
+    docker::EngineStatus engine{"docker", true, true, "20.10.24", ""};
+
+    cli::DoctorReport run(std::optional<manifest::Selection> selection,
+                          std::optional<std::string> region = "us-east-1") {
+        cli::DoctorInputs inputs{
+            credentials,         sts, ecr, roles, engine, std::move(region), "AWS_REGION",
+            std::move(selection)};
+        return cli::run_doctor(inputs);
+    }
+};
+
+const std::string k_cdk_destination = R"({"d1": {
+    "repositoryName": "cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}",
+    "imageTag": "t",
+    "assumeRoleArn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/publish-${AWS::Region}"}})";
+
+}  // namespace
+
+TEST_CASE("doctor resolves placeholders from the caller's account and the default region") {
+    Harness h;
+    h.ecr.existing.insert({"us-east-1", "cdk-hnb659fds-container-assets-123456789012-us-east-1"});
+    test::TempDir dir;
+    const auto report = h.run(selection_of(dir, k_cdk_destination));
+    CHECK(report.ok);
+    const auto& destination = report.json.at("destinations").at(0);
+    CHECK(destination.at("repository") == "cdk-hnb659fds-container-assets-123456789012-us-east-1");
+    CHECK(destination.at("role") == "arn:aws:iam::123456789012:role/publish-us-east-1");
+    CHECK(destination.at("login").at("registry") == "123456789012.dkr.ecr.us-east-1.amazonaws.com");
+    REQUIRE(h.sts.calls().size() == 1);
+    CHECK(h.sts.calls()[0].role_arn == "arn:aws:iam::123456789012:role/publish-us-east-1");
+    CHECK(h.sts.calls()[0].session_name == "assetctl-test");
+    CHECK(report.json.at("identity").at("account") == "123456789012");
+}
+
+TEST_CASE("a missing repository says the account may not be bootstrapped") {
+    Harness h;
+    test::TempDir dir;
+    const auto report = h.run(selection_of(dir, k_cdk_destination));
+    CHECK_FALSE(report.ok);
+    const auto& check = report.json.at("destinations").at(0).at("repositoryCheck");
+    CHECK(check.at("exists") == false);
+    CHECK(check.at("error") ==
+          "No ECR repository named 'cdk-hnb659fds-container-assets-123456789012-us-east-1' in "
+          "account 123456789012 (us-east-1). Is this account bootstrapped? Run `cdk bootstrap "
+          "aws://123456789012/us-east-1`.");
+}
+
+TEST_CASE("destinations sharing region, role and repository are checked once") {
+    Harness h;
+    test::TempDir dir;
+    const auto report = h.run(selection_of(dir, R"({
+        "a": {"repositoryName": "r", "imageTag": "1", "region": "eu-west-1"},
+        "b": {"repositoryName": "r", "imageTag": "2", "region": "eu-west-1"},
+        "c": {"repositoryName": "r", "imageTag": "3", "region": "us-west-2"}})"));
+    CHECK(report.json.at("destinations").size() == 2);
+    CHECK(h.ecr.looked_up == std::vector<std::string>{"eu-west-1/r", "us-west-2/r"});
+    CHECK(h.sts.calls().empty());  // no role: the caller's own credentials
+}
+
+TEST_CASE("a destination without any region is a failed check, not a crash") {
+    Harness h;
+    test::TempDir dir;
+    const auto report = h.run(selection_of(dir, k_cdk_destination), std::nullopt);
+    CHECK_FALSE(report.ok);
+    CHECK_THAT(report.json.at("destinations").at(0).at("error").get<std::string>(),
+               Catch::Contains("no region"));
+}
+
+TEST_CASE("a failed role assumption skips the destination's other checks") {
+    Harness h;
+    h.sts.fail_with("sts AssumeRole failed: AccessDenied: no (HTTP 403)");
+    test::TempDir dir;
+    const auto report = h.run(selection_of(dir, k_cdk_destination));
+    CHECK_FALSE(report.ok);
+    const auto& destination = report.json.at("destinations").at(0);
+    CHECK_THAT(destination.at("assumeRole").at("error").get<std::string>(),
+               Catch::Contains("AccessDenied"));
+    CHECK_FALSE(destination.contains("repositoryCheck"));
+    CHECK(h.ecr.looked_up.empty());
+}
+
+TEST_CASE("engine and login failures fail the report and print what to do") {
+    Harness h;
+    h.engine = {"podman", false, false, "", "'podman' cannot reach its daemon: x; start it"};
+    h.ecr.refuse_login = true;
+    h.ecr.existing.insert({"us-east-1", "cdk-hnb659fds-container-assets-123456789012-us-east-1"});
+    test::TempDir dir;
+    const auto report = h.run(selection_of(dir, k_cdk_destination));
+    CHECK_FALSE(report.ok);
+    CHECK(report.json.at("engine").at("ok") == false);
+    CHECK(report.json.at("destinations").at(0).at("login").at("ok") == false);
+
+    std::ostringstream text;
+    cli::print_doctor(report, text);
+    CHECK_THAT(text.str(), Catch::Contains("FAIL  container engine: 'podman' cannot reach"));
+    CHECK_THAT(text.str(), Catch::Contains("FAIL    registry login: ecr GetAuthorizationToken "
+                                           "failed: AccessDeniedException"));
+    CHECK_THAT(text.str(), Catch::EndsWith("some checks failed\n"));
+}
+
+TEST_CASE("without an assembly only the local checks run") {
+    Harness h;
+    const auto report = h.run(std::nullopt);
+    CHECK(report.ok);
+    CHECK(report.json.at("destinations").empty());
+    CHECK(report.json.at("credentials").at("source") == "environment");
+}
