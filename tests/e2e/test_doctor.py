@@ -137,6 +137,20 @@ class Doctor(unittest.TestCase):
         self.assertEqual(len(roles), len(set(roles)))
         self.assertTrue(all(entry["signature_verified"] for entry in self.log()))
 
+    def test_no_secret_in_trace_logs(self):
+        credentials, expiration = self.session_credentials()
+        token_file = self.dir / "ecs-token"
+        token_file.write_text("ecs-secret-token")
+        with EcsCredentialsServer(credentials, expiration, "ecs-secret-token") as server:
+            env = self.base_env(AWS_CONTAINER_CREDENTIALS_FULL_URI=server.url + "/creds",
+                                AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=str(token_file))
+            result = assetctl("-vv", "doctor", "--no-engine", "--path", FIXTURE, env=env)
+        self.assertEqual(result.code, OK, result.err)
+        self.assertIn("http POST", result.err)  # trace logging really was on
+        for secret in (credentials["SecretAccessKey"], credentials["SessionToken"],
+                       "ecs-secret-token"):
+            self.assertNotIn(secret, result.out + result.err)
+
     def test_shared_credentials_file_with_profile(self):
         credentials = self.dir / "credentials"
         credentials.write_text(textwrap.dedent(f"""\
