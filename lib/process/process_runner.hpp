@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,16 +22,22 @@ struct Command {
     std::string input;
     // Zero: no limit. On expiry the child's process group gets SIGTERM, then SIGKILL.
     std::chrono::milliseconds timeout{0};
+    // Called with each line of output as it arrives (without the newline; a last line without
+    // one at the end). Output is captured in Result as well.
+    std::function<void(std::string_view line)> on_stdout_line;
+    std::function<void(std::string_view line)> on_stderr_line;
 };
 
 struct Result {
     int exit_code = -1;  // -1 when killed by a signal
     int signal = 0;      // the signal that ended it, or 0
     bool timed_out = false;
+    // SIGINT/SIGTERM reached assetctl (util/interrupt.hpp) and the child's group was stopped.
+    bool interrupted = false;
     std::string out;
     std::string err;
 
-    bool ok() const { return exit_code == 0 && signal == 0 && !timed_out; }
+    bool ok() const { return exit_code == 0 && signal == 0 && !timed_out && !interrupted; }
 };
 
 // Failed to start at all (program not found, not executable, bad working directory).

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "process/process_runner.hpp"
+#include "util/interrupt.hpp"
 
 extern char** environ;
 
@@ -116,6 +117,42 @@ ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
     ::_exit(127);
 }
 
+// Cuts a byte stream into lines for a Command's line callback.
+class LineSplitter {
+  public:
+    explicit LineSplitter(const std::function<void(std::string_view)>& sink) : sink_(sink) {}
+
+    void feed(std::string_view data) {
+        if (!sink_) {
+            return;
+        }
+        for (char c : data) {
+            if (c == '\n') {
+                emit();
+            } else {
+                pending_ += c;
+            }
+        }
+    }
+    void finish() {
+        if (sink_ && !pending_.empty()) {
+            emit();
+        }
+    }
+
+  private:
+    void emit() {
+        if (!pending_.empty() && pending_.back() == '\r') {
+            pending_.pop_back();
+        }
+        sink_(pending_);
+        pending_.clear();
+    }
+
+    const std::function<void(std::string_view)>& sink_;
+    std::string pending_;
+};
+
 class SystemRunner final : public ProcessRunner {
   public:
     Result run(const Command& command) override {
@@ -182,9 +219,18 @@ class SystemRunner final : public ProcessRunner {
         const auto deadline = std::chrono::steady_clock::now() + command.timeout;
         std::optional<int> status;  // set once the child is reaped
         std::array<char, 65536> buffer{};
+        LineSplitter out_lines(command.on_stdout_line);
+        LineSplitter err_lines(command.on_stderr_line);
         while (out.read >= 0 || err.read >= 0) {
-            std::array<pollfd, 3> fds{
-                {{out.read, POLLIN, 0}, {err.read, POLLIN, 0}, {in.write, POLLOUT, 0}}};
+            std::array<pollfd, 4> fds{{{out.read, POLLIN, 0},
+                                       {err.read, POLLIN, 0},
+                                       {in.write, POLLOUT, 0},
+                                       {util::interrupt_fd(), POLLIN, 0}}};
+            if (util::interrupted()) {
+                result.interrupted = true;
+                status = stop_group(pid);
+                break;
+            }
             int timeout_ms = -1;
             if (command.timeout.count() > 0) {
                 const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -215,14 +261,19 @@ class SystemRunner final : public ProcessRunner {
                     in.close_write();
                 }
             }
-            drain(fds[0], out, result.out, buffer);
-            drain(fds[1], err, result.err, buffer);
+            drain(fds[0], out, result.out, buffer, out_lines);
+            drain(fds[1], err, result.err, buffer, err_lines);
         }
+        out_lines.finish();
+        err_lines.finish();
         in.close_write();
         if (!status) {
-            // The output is closed but the child may still run: the timeout still applies.
-            status = command.timeout.count() > 0 ? wait_until(pid, deadline, result.timed_out)
-                                                 : wait_blocking(pid);
+            // The output is closed but the child may still run: the timeout and interruptions
+            // still apply.
+            const auto until = command.timeout.count() > 0
+                                   ? deadline
+                                   : std::chrono::steady_clock::time_point::max();
+            status = wait_until(pid, until, result);
         }
         if (WIFEXITED(*status)) {
             result.exit_code = WEXITSTATUS(*status);
@@ -240,30 +291,37 @@ class SystemRunner final : public ProcessRunner {
     }
 
     static int wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline,
-                          bool& timed_out) {
+                          Result& result) {
         for (;;) {
             int status = 0;
             if (::waitpid(pid, &status, WNOHANG) == pid) {
                 return status;
             }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) {
-                timed_out = true;
+            if (util::interrupted()) {
+                result.interrupted = true;
                 return stop_group(pid);
             }
-            ::poll(nullptr, 0, static_cast<int>(std::min<long long>(left.count(), 10)));
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) {
+                result.timed_out = true;
+                return stop_group(pid);
+            }
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+            std::array<pollfd, 1> fds{{{util::interrupt_fd(), POLLIN, 0}}};
+            ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 10)));
         }
     }
 
     static void drain(const pollfd& fd, Pipe& pipe, std::string& sink,
-                      std::array<char, 65536>& buffer) {
+                      std::array<char, 65536>& buffer, LineSplitter& lines) {
         if (pipe.read < 0 || fd.revents == 0) {
             return;
         }
         const auto n = ::read(pipe.read, buffer.data(), buffer.size());
         if (n > 0) {
             sink.append(buffer.data(), static_cast<std::size_t>(n));
+            lines.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
         } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
             pipe.close_read();
         }

@@ -15,6 +15,7 @@
 
 #include "process/process_runner.hpp"
 #include "support/temp_dir.hpp"
+#include "util/interrupt.hpp"
 
 using namespace assetctl::process;
 using assetctl::test::TempDir;
@@ -317,4 +318,47 @@ TEST_CASE("system runner is safe to use from several threads at once") {
     for (auto& result : results) {
         CHECK(result.get());
     }
+}
+
+TEST_CASE("system runner streams output line by line as it arrives") {
+    auto runner = assetctl::process::make_system_runner();
+    assetctl::process::Command command;
+    command.argv = {"/bin/sh", "-c", "printf 'one\\ntwo\\r\\nthree'; echo err >&2"};
+    std::vector<std::string> out_lines;
+    std::vector<std::string> err_lines;
+    command.on_stdout_line = [&](std::string_view line) { out_lines.emplace_back(line); };
+    command.on_stderr_line = [&](std::string_view line) { err_lines.emplace_back(line); };
+    const auto result = runner->run(command);
+    CHECK(result.ok());
+    CHECK(out_lines == std::vector<std::string>{"one", "two", "three"});
+    CHECK(err_lines == std::vector<std::string>{"err"});
+    CHECK(result.out == "one\ntwo\r\nthree");
+}
+
+TEST_CASE("system runner stops the child's group when assetctl is interrupted") {
+    assetctl::util::install_interrupt_handlers();
+    auto runner = assetctl::process::make_system_runner();
+    assetctl::process::Command command;
+    // The child reports it started; the test then interrupts, as SIGINT would.
+    command.argv = {"/bin/sh", "-c", "echo started; sleep 30"};
+    command.on_stdout_line = [](std::string_view line) {
+        if (line == "started") {
+            assetctl::util::request_interrupt();
+        }
+    };
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = runner->run(command);
+    assetctl::util::clear_interrupt_for_tests();
+    CHECK(result.interrupted);
+    CHECK_FALSE(result.ok());
+    CHECK(result.signal != 0);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+}
+
+TEST_CASE("a real SIGINT to assetctl is caught, not fatal") {
+    assetctl::util::install_interrupt_handlers();
+    ::raise(SIGINT);
+    CHECK(assetctl::util::interrupted());
+    assetctl::util::clear_interrupt_for_tests();
+    CHECK_FALSE(assetctl::util::interrupted());
 }
