@@ -14,6 +14,9 @@ packages=(
   # integration tests: a real registry (TLS + htpasswd), the local ECR/STS endpoint verifying
   # SigV4 with botocore, and independent clients (AWS CLI, skopeo)
   docker-registry apache2-utils openssl python3-botocore awscli skopeo
+  # a real container engine for build/publish tests and the demo (started privately by
+  # tests/support/dockerd.py), and an offline base image made from busybox
+  docker.io busybox-static iproute2
 )
 
 missing=()

@@ -14,7 +14,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-APPS=(tests/fixtures/cdk-app examples)
+APPS=(tests/fixtures/cdk-app tests/fixtures/publish-app examples)
 
 check=0
 install=1
@@ -36,7 +36,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Make the output independent of who/where/when runs the app.
 export CDK_DISABLE_VERSION_CHECK=1 TZ=UTC LC_ALL=C
-unset CDK_DEBUG CDK_CONTEXT_JSON CDK_DEFAULT_ACCOUNT CDK_DEFAULT_REGION || true
+unset CDK_DEBUG CDK_CONTEXT_JSON CDK_DEFAULT_ACCOUNT CDK_DEFAULT_REGION CDK_DOCKER || true
 
 status=0
 for app in "${APPS[@]}"; do
