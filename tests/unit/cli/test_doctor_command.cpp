@@ -5,6 +5,7 @@
 
 #include "aws/aws_error.hpp"
 #include "cli/doctor_command.hpp"
+#include "support/fake_ecr.hpp"
 #include "support/fake_sts.hpp"
 #include "support/temp_dir.hpp"
 #include "util/clock.hpp"
@@ -24,51 +25,6 @@ class StaticCredentials final : public aws::CredentialsProvider {
     }
 };
 
-// Repositories that exist, per region; every lookup recorded.
-class FakeEcr final : public aws::EcrApi {
-  public:
-    std::set<std::pair<std::string, std::string>> existing;  // (region, name)
-    std::vector<std::string> looked_up;
-    bool refuse_login = false;
-
-    aws::RegistryAuthorization get_authorization_token(const aws::AwsCredentials&,
-                                                       const std::string& region) override {
-        if (refuse_login) {
-            throw aws::AwsError("ecr", "GetAuthorizationToken", 400, "AccessDeniedException",
-                                "not allowed", "");
-        }
-        return {"AWS", "pw", "https://123456789012.dkr.ecr." + region + ".amazonaws.com", {}};
-    }
-    std::optional<aws::Repository> describe_repository(const aws::AwsCredentials&,
-                                                       const std::string& region,
-                                                       const std::string& name) override {
-        looked_up.push_back(region + "/" + name);
-        if (!existing.contains({region, name})) {
-            return std::nullopt;
-        }
-        return aws::Repository{name, "123456789012.dkr.ecr." + region + ".amazonaws.com/" + name,
-                               "123456789012", "", "MUTABLE"};
-    }
-    std::optional<aws::ImageDetail> describe_image(const aws::AwsCredentials&, const std::string&,
-                                                   const std::string&,
-                                                   const std::string&) override {
-        return std::nullopt;
-    }
-    aws::ImageLookup batch_get_image(const aws::AwsCredentials&, const std::string&,
-                                     const std::string&, const std::vector<std::string>&) override {
-        return {};
-    }
-    std::vector<aws::LayerAvailability> batch_check_layer_availability(
-        const aws::AwsCredentials&, const std::string&, const std::string&,
-        const std::vector<std::string>&) override {
-        return {};
-    }
-    aws::Repository create_repository(const aws::AwsCredentials&, const std::string&,
-                                      const std::string&) override {
-        return {};
-    }
-};
-
 manifest::Selection selection_of(const test::TempDir& dir, const std::string& destinations) {
     dir.write("asset.img/Dockerfile", "FROM scratch\n");
     const auto file = dir.write("S.assets.json", R"({"version": "55.0.0", "dockerImages": {
@@ -80,7 +36,7 @@ manifest::Selection selection_of(const test::TempDir& dir, const std::string& de
 struct Harness {
     StaticCredentials credentials;
     test::FakeStsApi sts;
-    FakeEcr ecr;
+    test::FakeEcr ecr;
     util::FixedClock clock{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
     aws::AssumedRoleCache roles{sts, clock, "assetctl-test"};
     docker::EngineStatus engine{"docker", true, true, "20.10.24", ""};
@@ -138,7 +94,7 @@ TEST_CASE("destinations sharing region, role and repository are checked once") {
         "b": {"repositoryName": "r", "imageTag": "2", "region": "eu-west-1"},
         "c": {"repositoryName": "r", "imageTag": "3", "region": "us-west-2"}})"));
     CHECK(report.json.at("destinations").size() == 2);
-    CHECK(h.ecr.looked_up == std::vector<std::string>{"eu-west-1/r", "us-west-2/r"});
+    CHECK(h.ecr.repository_lookups() == std::vector<std::string>{"eu-west-1/r", "us-west-2/r"});
     CHECK(h.sts.calls().empty());  // no role: the caller's own credentials
 }
 
@@ -161,7 +117,7 @@ TEST_CASE("a failed role assumption skips the destination's other checks") {
     CHECK_THAT(destination.at("assumeRole").at("error").get<std::string>(),
                Catch::Contains("AccessDenied"));
     CHECK_FALSE(destination.contains("repositoryCheck"));
-    CHECK(h.ecr.looked_up.empty());
+    CHECK(h.ecr.repository_lookups().empty());
 }
 
 TEST_CASE("engine and login failures fail the report and print what to do") {
