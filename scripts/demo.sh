@@ -1,12 +1,63 @@
 #!/usr/bin/env bash
-# The README's main command: install what is needed, build assetctl, and run it on the
-# committed example cloud assembly (examples/cdk.out).
+# The README's main command: install what is needed, build assetctl, bring up a local stack
+# (a private dockerd, a TLS registry with htpasswd, and an ECR/STS-compatible endpoint that
+# checks SigV4 with botocore), publish the committed example cloud assembly (examples/cdk.out:
+# three images, two regions) through it, show the published image URIs, and stop everything it
+# started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DASSETCTL_BUILD_TESTS=OFF >/dev/null
 cmake --build build/release -j "$(nproc)"
+assetctl=$root/build/release/apps/assetctl/assetctl
 
-echo "==> assetctl ls --path examples/cdk.out"
-build/release/apps/assetctl/assetctl ls --path examples/cdk.out
+state=$(mktemp -d /tmp/assetctl-demo-XXXXXX)
+cleanup() {
+  /usr/bin/python3 tests/support/dockerd.py down --state-dir "$state/dockerd" >/dev/null 2>&1 || true
+  /usr/bin/python3 tests/support/stack.py down --state-dir "$state/stack" >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+echo '==> starting dockerd, the registry and the ECR/STS endpoint on 127.0.0.1'
+# The example app deploys to account 123456789012 in us-east-1 and eu-west-1: give that account
+# CDK's bootstrap roles and repositories. Repository URIs point at the local registry instead
+# of <account>.dkr.ecr.<region>.amazonaws.com.
+/usr/bin/python3 - "$state/endpoint.json" <<'PY'
+import json, sys
+account, q = "123456789012", "hnb659fds"
+regions = ["us-east-1", "eu-west-1"]
+json.dump({
+    "repository_uri_host": "registry",
+    "roles": {f"arn:aws:iam::{account}:role/cdk-{q}-image-publishing-role-{account}-{r}": {}
+              for r in regions},
+    "repositories": [{"name": f"cdk-{q}-container-assets-{account}-{r}", "account": account}
+                     for r in regions],
+}, open(sys.argv[1], "w"))
+PY
+/usr/bin/python3 tests/support/stack.py up --state-dir "$state/stack" --config "$state/endpoint.json" \
+  > "$state/stack.json"
+/usr/bin/python3 tests/support/dockerd.py up --state-dir "$state/dockerd" > "$state/dockerd.json"
+
+# The environment a CI job would have: AWS keys, region, endpoint overrides, DOCKER_HOST.
+eval "$(/usr/bin/python3 - "$state" <<'PY'
+import json, shlex, sys
+state = sys.argv[1]
+stack = json.load(open(f"{state}/stack.json"))
+dockerd = json.load(open(f"{state}/dockerd.json"))
+env = dict(stack["env"])
+env.update({k: v for k, v in dockerd["env"].items()
+            if k in ("DOCKER_HOST", "DOCKER_BUILDKIT", "PATH")})
+env["AWS_CONFIG_FILE"] = f"{state}/no-aws-config"
+env["AWS_SHARED_CREDENTIALS_FILE"] = f"{state}/no-aws-credentials"
+env["AWS_EC2_METADATA_DISABLED"] = "true"
+print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items()))
+PY
+)"
+
+echo '==> assetctl publish --path examples/cdk.out'
+"$assetctl" publish --path examples/cdk.out
+echo '==> a second run finds everything published'
+"$assetctl" publish --path examples/cdk.out

@@ -11,6 +11,7 @@
 #include "cli/aws_setup.hpp"
 #include "cli/doctor_command.hpp"
 #include "cli/ls_command.hpp"
+#include "cli/publish_command.hpp"
 #include "docker/engine.hpp"
 #include "manifest/assembly.hpp"
 #include "manifest/selection.hpp"
@@ -150,6 +151,52 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
     doctor->add_flag("--no-engine", doctor_args.no_engine, "skip the container engine check");
     doctor->add_flag("--json", doctor_args.json, "print one JSON document");
 
+    const auto add_publish_options = [](CLI::App& command, PublishArgs& publish_args,
+                                        bool publishing) {
+        command
+            .add_option("selectors", publish_args.selectors,
+                        "ASSET[:DEST] globs; ASSET matches an asset id or display name")
+            ->type_name("SELECTOR");
+        command
+            .add_option("-p,--path", publish_args.path,
+                        "cloud assembly folder, its manifest.json, or one *.assets.json")
+            ->capture_default_str();
+        command.add_option("--stack", publish_args.stacks, "only assets of matching stacks")
+            ->type_name("GLOB")
+            ->allow_extra_args(false);
+        command.add_option("--profile", publish_args.profile, "AWS profile");
+        command.add_option("--docker", publish_args.docker,
+                           "container engine executable (default: CDK_DOCKER, else docker)");
+        command
+            .add_option("--build-jobs", publish_args.options.build_jobs,
+                        "images built at once (default 1: not every builder is "
+                        "concurrency-safe)")
+            ->check(CLI::Range(1, 64));
+        command.add_flag("--fail-fast", publish_args.options.fail_fast,
+                         "stop starting new work after the first failure");
+        command.add_flag("--dry-run", publish_args.options.dry_run,
+                         "check ECR and print the plan; build and push nothing");
+        command.add_flag("--json", publish_args.json,
+                         "newline-delimited JSON events and a final summary on stdout");
+        if (publishing) {
+            command
+                .add_option("--publish-jobs", publish_args.options.publish_jobs,
+                            "checks and pushes at once (default 4)")
+                ->check(CLI::Range(1, 64));
+        } else {
+            command.add_flag("--force", publish_args.options.force,
+                             "build without consulting ECR and without reusing local images");
+        }
+    };
+    PublishArgs build_args;
+    auto* build = app.add_subcommand(
+        "build", "Build the selected image assets (consulting ECR when credentials allow)");
+    add_publish_options(*build, build_args, false);
+    PublishArgs publish_args;
+    auto* publish = app.add_subcommand(
+        "publish", "Build what ECR lacks and push every selected image asset to its destinations");
+    add_publish_options(*publish, publish_args, true);
+
     try {
         // CLI11 takes the arguments in reverse order, without the program name.
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -174,6 +221,13 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
     try {
         if (ls->parsed()) {
             return run_ls(ls_args, ls_json, streams.out);
+        }
+        if (build->parsed() || publish->parsed()) {
+            auto& chosen = build->parsed() ? build_args : publish_args;
+            chosen.verbose = verbose > 0;
+            return run_publish_command(
+                build->parsed() ? publish::Mode::build : publish::Mode::publish, chosen, env,
+                streams.out, util::color_wanted(env, streams.err_is_terminal));
         }
         if (doctor->parsed()) {
             const bool path_given = doctor->get_option("--path")->count() > 0;

@@ -1,0 +1,191 @@
+#include "cli/publish_command.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/aws_setup.hpp"
+#include "docker/engine.hpp"
+#include "docker/engine_client.hpp"
+#include "manifest/assembly.hpp"
+#include "manifest/sources.hpp"
+#include "util/error.hpp"
+#include "util/interrupt.hpp"
+
+namespace assetctl::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A private folder for per-asset build logs; kept when something failed so the user can read
+// the full output, removed otherwise.
+class LogDirectory {
+  public:
+    LogDirectory() {
+        std::string pattern = (fs::temp_directory_path() / "assetctl-logs-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) != nullptr) {
+            path_ = pattern;
+        }
+    }
+    ~LogDirectory() {
+        if (!keep_ && !path_.empty()) {
+            std::error_code ec;
+            fs::remove_all(path_, ec);
+        }
+    }
+    LogDirectory(const LogDirectory&) = delete;
+    LogDirectory& operator=(const LogDirectory&) = delete;
+
+    const fs::path& path() const { return path_; }
+    void keep() { keep_ = true; }
+
+  private:
+    fs::path path_;
+    bool keep_ = false;
+};
+
+}  // namespace
+
+nlohmann::ordered_json summary_json(const publish::Summary& summary) {
+    auto outcomes = nlohmann::ordered_json::array();
+    for (const auto& outcome : summary.outcomes) {
+        nlohmann::ordered_json entry{{"asset", outcome.asset},
+                                     {"destination", outcome.destination},
+                                     {"stack", outcome.stack},
+                                     {"state", publish::to_string(outcome.state)}};
+        if (!outcome.image_uri.empty()) {
+            entry["imageUri"] = outcome.image_uri;
+        }
+        if (!outcome.digest.empty()) {
+            entry["digest"] = outcome.digest;
+        }
+        if (!outcome.error.empty()) {
+            entry["error"] = outcome.error;
+        }
+        outcomes.push_back(std::move(entry));
+    }
+    return {{"event", "summary"},
+            {"ok", summary.ok()},
+            {"builds", summary.builds},
+            {"pushes", summary.pushes},
+            {"assets", std::move(outcomes)}};
+}
+
+void print_summary(const publish::Summary& summary, publish::Mode mode, std::ostream& out) {
+    std::size_t failed = 0;
+    for (const auto& outcome : summary.outcomes) {
+        const std::string label = outcome.asset + ":" + outcome.destination;
+        switch (outcome.state) {
+            case publish::Outcome::State::published:
+                out << "published  " << outcome.image_uri;
+                if (!outcome.digest.empty()) {
+                    out << "@" << outcome.digest;
+                }
+                out << "\n";
+                break;
+            case publish::Outcome::State::present:
+                out << "present    " << outcome.image_uri << "\n";
+                break;
+            case publish::Outcome::State::built:
+                out << "built      " << label << "\n";
+                break;
+            case publish::Outcome::State::planned:
+                out << "planned    " << label << "  "
+                    << (outcome.image_uri.empty() ? "" : outcome.image_uri) << "\n";
+                break;
+            case publish::Outcome::State::skipped:
+                ++failed;
+                out << "skipped    " << label << ": " << outcome.error << "\n";
+                break;
+            case publish::Outcome::State::failed:
+                ++failed;
+                out << "FAILED     " << label << ": " << outcome.error << "\n";
+                break;
+        }
+    }
+    out << summary.outcomes.size()
+        << (mode == publish::Mode::publish ? " destinations: " : " targets: ") << summary.builds
+        << " built, " << summary.pushes << " pushed, " << failed << " failed or skipped\n";
+}
+
+int run_publish_command(publish::Mode mode, const PublishArgs& args, const util::Environment& env,
+                        std::ostream& out, bool color) {
+    util::install_interrupt_handlers();
+    const auto assembly = manifest::load_assembly(args.path);
+    const auto selection = manifest::select_assets(assembly, {args.selectors, args.stacks});
+    for (const auto& selected : selection.docker_images) {
+        manifest::check_docker_source(selected.origin, selected.asset, assembly.root);
+    }
+    if (!selection.files.empty()) {
+        spdlog::warn(
+            "{} file asset(s) selected: publishing files to S3 is not handled by this "
+            "version of assetctl; they are left alone",
+            selection.files.size());
+    }
+
+    AwsSetup setup(env, args.profile);
+    std::optional<docker::PrivateDockerConfig> docker_config;
+    if (mode == publish::Mode::publish && !args.options.dry_run) {
+        std::optional<fs::path> user_config;
+        if (auto dir = env.get_non_empty("DOCKER_CONFIG")) {
+            user_config = fs::path(*dir);
+        }
+        docker_config.emplace(user_config);
+    }
+    docker::EngineClient engine(
+        setup.processes(), docker::engine_executable(args.docker, env),
+        docker_config ? std::optional(docker_config->path()) : std::nullopt);
+    if (!args.options.dry_run && !selection.docker_images.empty()) {
+        const auto status = docker::probe_engine(setup.processes(), engine.executable());
+        if (!status.running) {
+            throw util::Fatal(util::ExitCode::assets_failed,
+                              "container engine not usable: " + status.problem,
+                              "`assetctl doctor` checks the engine, credentials and destinations");
+        }
+    }
+
+    LogDirectory logs;
+    publish::Options options = args.options;
+    options.log_directory = logs.path();
+
+    publish::TextEventSink text_events(std::cerr, color);
+    publish::JsonEventSink json_events(out);
+    publish::EventSink& events = args.json ? static_cast<publish::EventSink&>(json_events)
+                                           : static_cast<publish::EventSink&>(text_events);
+    publish::Dependencies deps{setup.credentials(),
+                               setup.sts(),
+                               setup.ecr(),
+                               setup.roles(),
+                               engine,
+                               setup.processes(),
+                               setup.default_region(),
+                               events,
+                               docker_config ? &*docker_config : nullptr,
+                               {}};
+    if (args.verbose) {
+        deps.build_output = [](const std::string& asset, std::string_view line) {
+            spdlog::info("[{}] {}", asset.substr(0, 12), line);
+        };
+    }
+    const auto summary = publish::run(mode, selection, deps, options);
+
+    if (args.json) {
+        out << summary_json(summary).dump() << "\n";
+    } else {
+        print_summary(summary, mode, out);
+    }
+    if (util::interrupted()) {
+        throw util::Fatal(util::ExitCode::interrupted,
+                          "interrupted: running builds and pushes were stopped and temporary "
+                          "files removed; nothing half-pushed is visible (manifests go last)");
+    }
+    if (!summary.ok()) {
+        logs.keep();
+        spdlog::error("some assets failed; full build logs are in {}", logs.path().string());
+        return util::to_int(util::ExitCode::assets_failed);
+    }
+    return util::to_int(util::ExitCode::ok);
+}
+
+}  // namespace assetctl::cli

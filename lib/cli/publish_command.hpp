@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "publish/publisher.hpp"
+#include "util/environment.hpp"
+
+namespace assetctl::cli {
+
+struct PublishArgs {
+    std::string path = "cdk.out";
+    std::vector<std::string> selectors;
+    std::vector<std::string> stacks;
+    std::optional<std::string> profile;
+    std::optional<std::string> docker;
+    publish::Options options;
+    bool json = false;
+    bool verbose = false;  // stream build output with an asset prefix
+};
+
+// `assetctl build` / `assetctl publish`: the exit code (0 all done, 1 some asset failed, 130
+// interrupted). Results (summary, or JSON events) go to `out`; progress to stderr.
+int run_publish_command(publish::Mode mode, const PublishArgs& args, const util::Environment& env,
+                        std::ostream& out, bool color);
+
+// The closing report: one line per asset and destination, then totals.
+void print_summary(const publish::Summary& summary, publish::Mode mode, std::ostream& out);
+nlohmann::ordered_json summary_json(const publish::Summary& summary);
+
+}  // namespace assetctl::cli
