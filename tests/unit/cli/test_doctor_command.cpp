@@ -7,23 +7,13 @@
 #include "cli/doctor_command.hpp"
 #include "support/fake_ecr.hpp"
 #include "support/fake_sts.hpp"
+#include "support/static_credentials.hpp"
 #include "support/temp_dir.hpp"
 #include "util/clock.hpp"
 
 using namespace assetctl;
 
 namespace {
-
-class StaticCredentials final : public aws::CredentialsProvider {
-  public:
-    std::string name() const override { return "static"; }
-    aws::ProviderResult resolve() override {
-        aws::AwsCredentials credentials;
-        credentials.keys = {"AKIDTEST", "secret", std::nullopt};
-        credentials.source = "environment";
-        return {credentials, ""};
-    }
-};
 
 manifest::Selection selection_of(const test::TempDir& dir, const std::string& destinations) {
     dir.write("asset.img/Dockerfile", "FROM scratch\n");
@@ -34,7 +24,7 @@ manifest::Selection selection_of(const test::TempDir& dir, const std::string& de
 }
 
 struct Harness {
-    StaticCredentials credentials;
+    test::StaticCredentials credentials;
     test::FakeStsApi sts;
     test::FakeEcr ecr;
     util::FixedClock clock{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};

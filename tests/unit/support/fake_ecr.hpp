@@ -18,6 +18,8 @@ class FakeEcr final : public aws::EcrApi {
     std::set<std::pair<std::string, std::string>> existing;  // (region, repository)
     std::set<std::string> tags;                              // "region/repository:tag"
     std::set<std::string> immutable;                         // "region/repository"
+    // Tags BatchGetImage does not see yet but DescribeImages does (published meanwhile).
+    std::set<std::string> published_concurrently;
     bool refuse_login = false;
 
     aws::RegistryAuthorization get_authorization_token(const aws::AwsCredentials&,
@@ -46,7 +48,8 @@ class FakeEcr final : public aws::EcrApi {
                                                    const std::string& tag) override {
         record("DescribeImages " + region + "/" + repository + ":" + tag);
         std::lock_guard lock(mutex_);
-        if (!tags.contains(region + "/" + repository + ":" + tag)) {
+        const auto key = region + "/" + repository + ":" + tag;
+        if (!tags.contains(key) && !published_concurrently.contains(key)) {
             return std::nullopt;
         }
         return aws::ImageDetail{"sha256:feed", {tag}, ""};

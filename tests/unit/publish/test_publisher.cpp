@@ -1,0 +1,414 @@
+// The publisher over fakes: which engine commands and AWS calls happen for which situation.
+// Engine commands are matched by rule (not by order) because builds and pushes run on
+// separate threads.
+#include <functional>
+#include <mutex>
+
+#include <catch2/catch.hpp>
+
+#include "publish/publisher.hpp"
+#include "support/fake_ecr.hpp"
+#include "support/fake_sts.hpp"
+#include "support/static_credentials.hpp"
+#include "support/temp_dir.hpp"
+#include "util/clock.hpp"
+#include "util/strings.hpp"
+
+using namespace assetctl;
+using State = publish::Outcome::State;
+
+namespace {
+
+// Answers engine commands by the first matching rule; records every command.
+class RuleRunner final : public process::ProcessRunner {
+  public:
+    using Rule = std::function<std::optional<process::Result>(const process::Command&)>;
+
+    // Answers `docker <verb> ...` (whose argv contains `containing`, if given).
+    void on(std::string verb, process::Result result, std::string stdout_line = {},
+            std::string containing = {}) {
+        std::lock_guard lock(mutex_);
+        rules_.push_back([verb, result, stdout_line, containing](
+                             const process::Command& command) -> std::optional<process::Result> {
+            if (command.argv.size() < 2 || command.argv[1] != verb) {
+                return std::nullopt;
+            }
+            if (!containing.empty() && std::find(command.argv.begin(), command.argv.end(),
+                                                 containing) == command.argv.end()) {
+                return std::nullopt;
+            }
+            if (!stdout_line.empty() && command.on_stdout_line) {
+                command.on_stdout_line(stdout_line);
+            }
+            return result;
+        });
+    }
+
+    // Forgets every rule (to script a case from scratch).
+    void clear() {
+        std::lock_guard lock(mutex_);
+        rules_.clear();
+    }
+
+    process::Result run(const process::Command& command) override {
+        std::vector<Rule> rules;
+        {
+            std::lock_guard lock(mutex_);
+            commands_.push_back(command);
+            rules = rules_;
+        }
+        for (const auto& rule : rules) {
+            if (auto result = rule(command)) {
+                return *result;
+            }
+        }
+        throw std::logic_error("RuleRunner: no rule for " + util::shell_join(command.argv));
+    }
+
+    std::vector<std::string> verbs() const {
+        std::lock_guard lock(mutex_);
+        std::vector<std::string> out;
+        for (const auto& command : commands_) {
+            out.push_back(command.argv.size() > 1 ? command.argv[1] : command.argv[0]);
+        }
+        return out;
+    }
+    std::size_t count(const std::string& verb) const {
+        const auto all = verbs();
+        return static_cast<std::size_t>(std::count(all.begin(), all.end(), verb));
+    }
+    std::vector<process::Command> commands() const {
+        std::lock_guard lock(mutex_);
+        return commands_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<Rule> rules_;
+    std::vector<process::Command> commands_;
+};
+
+process::Result exit_code(int code, std::string err = {}) {
+    process::Result result;
+    result.exit_code = code;
+    result.err = std::move(err);
+    return result;
+}
+
+const std::string k_repo = "cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}";
+
+std::string destination(const std::string& region, bool with_role = true) {
+    std::string out = R"({"repositoryName": ")" + k_repo + R"(", "imageTag": "tag1", "region": ")" +
+                      region + R"(")";
+    if (with_role) {
+        out += R"(, "assumeRoleArn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/publish-)" +
+               region + R"(")";
+    }
+    return out + "}";
+}
+
+struct Harness {
+    test::TempDir dir;
+    test::StaticCredentials credentials;
+    test::FakeStsApi sts;
+    test::FakeEcr ecr;
+    util::FixedClock clock{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+    aws::AssumedRoleCache roles{sts, clock, "assetctl-test"};
+    RuleRunner runner;
+    docker::EngineClient engine{runner, "docker"};
+    publish::RecordingEventSink events;
+    publish::Options options;
+
+    Harness() {
+        options.build_jobs = 1;
+        options.publish_jobs = 2;
+        for (const char* region : {"us-east-1", "eu-west-1"}) {
+            ecr.existing.insert(
+                {region, "cdk-hnb659fds-container-assets-123456789012-" + std::string(region)});
+        }
+        runner.on("inspect", exit_code(1, "Error: No such object"));
+        runner.on("build", exit_code(0));
+        runner.on("tag", exit_code(0));
+        runner.on("login", exit_code(0));
+        runner.on(
+            "push", exit_code(0),
+            "tag1: digest: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef "
+            "size: 528");
+    }
+
+    // An asset manifest with the given image assets ({id: destinations-json}).
+    manifest::Selection assembly(const std::vector<std::pair<std::string, std::string>>& images) {
+        std::string body;
+        for (const auto& [id, destinations] : images) {
+            dir.write("asset." + id + "/Dockerfile", "FROM scratch\n");
+            body += (body.empty() ? "" : ",") + std::string("\"") + id +
+                    R"(": {"source": {"directory": "asset.)" + id + R"("}, "destinations": )" +
+                    destinations + "}";
+        }
+        const auto file =
+            dir.write("S.assets.json", R"({"version": "55.0.0", "dockerImages": {)" + body + "}}");
+        return manifest::select_assets(manifest::load_assembly(file), {});
+    }
+
+    publish::Summary run(publish::Mode mode, const manifest::Selection& selection) {
+        publish::Dependencies deps{credentials, sts,         ecr,    roles,   engine,
+                                   runner,      "us-east-1", events, nullptr, {}};
+        return publish::run(mode, selection, deps, options);
+    }
+
+    std::size_t events_of(publish::EventType type) const {
+        std::size_t n = 0;
+        for (const auto& event : events.events()) {
+            n += event.type == type ? 1U : 0U;
+        }
+        return n;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("an asset with two destinations is built once and pushed to both") {
+    Harness h;
+    const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") +
+                                                   R"(, "b": )" + destination("eu-west-1") + "}"}});
+    const auto summary = h.run(publish::Mode::publish, selection);
+
+    CHECK(summary.ok());
+    CHECK(summary.builds == 1);
+    CHECK(summary.pushes == 2);
+    CHECK(h.runner.count("build") == 1);
+    CHECK(h.runner.count("login") == 2);  // two registries (regions)
+    CHECK(h.runner.count("push") == 2);
+    REQUIRE(summary.outcomes.size() == 2);
+    for (const auto& outcome : summary.outcomes) {
+        CHECK(outcome.state == State::published);
+        CHECK(outcome.digest ==
+              "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    }
+    CHECK(summary.outcomes[0].image_uri ==
+          "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+          "cdk-hnb659fds-container-assets-123456789012-us-east-1:tag1");
+    // Placeholders resolved from the caller's account; each role assumed once.
+    const auto calls = h.sts.calls();
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0].role_arn.rfind("arn:aws:iam::123456789012:role/publish-", 0) == 0);
+}
+
+TEST_CASE("what ECR already has is neither built nor pushed") {
+    Harness h;
+    h.ecr.tags.insert("us-east-1/cdk-hnb659fds-container-assets-123456789012-us-east-1:tag1");
+    const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
+    const auto summary = h.run(publish::Mode::publish, selection);
+    CHECK(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::present);
+    CHECK(h.runner.commands().empty());
+    CHECK(h.events_of(publish::EventType::found) == 1);
+    CHECK(summary.builds == 0);
+    CHECK(summary.pushes == 0);
+}
+
+TEST_CASE("existence is checked with one BatchGetImage per repository") {
+    Harness h;
+    h.ecr.tags.insert("us-east-1/cdk-hnb659fds-container-assets-123456789012-us-east-1:tag1");
+    std::vector<std::pair<std::string, std::string>> images;
+    for (int i = 0; i < 5; ++i) {
+        images.emplace_back("img" + std::to_string(i),
+                            R"({"a": )" + destination("us-east-1") + "}");
+    }
+    const auto summary = h.run(publish::Mode::publish, h.assembly(images));
+    CHECK(summary.ok());
+    std::size_t batches = 0;
+    std::size_t describes = 0;
+    for (const auto& call : h.ecr.calls()) {
+        batches += call.rfind("BatchGetImage", 0) == 0 ? 1U : 0U;
+        describes += call.rfind("DescribeRepositories", 0) == 0 ? 1U : 0U;
+    }
+    CHECK(batches == 1);
+    CHECK(describes == 1);
+    CHECK(h.sts.calls().size() == 1);
+}
+
+TEST_CASE("a local image from an earlier build is reused") {
+    Harness h;
+    h.runner.clear();
+    h.runner.on("inspect", exit_code(0));
+    h.runner.on("tag", exit_code(0));
+    h.runner.on("login", exit_code(0));
+    h.runner.on("push", exit_code(0));
+    const auto summary = h.run(publish::Mode::publish,
+                               h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK(summary.ok());
+    CHECK(h.runner.count("build") == 0);
+    CHECK(h.events_of(publish::EventType::cached) == 1);
+    CHECK(h.runner.commands().at(0).argv ==
+          std::vector<std::string>{"docker", "inspect", "cdkasset-img"});
+}
+
+TEST_CASE("a failed build fails its destinations with the output, the others publish") {
+    Harness h;
+    h.runner.clear();
+    h.runner.on("inspect", exit_code(1, "Error: No such object"));
+    h.runner.on("build", exit_code(1), "step 3/3: RUN false -> exit code 1", "cdkasset-bad");
+    h.runner.on("build", exit_code(0));
+    h.runner.on("tag", exit_code(0));
+    h.runner.on("login", exit_code(0));
+    h.runner.on("push", exit_code(0));
+    const auto selection = h.assembly({{"bad", R"({"a": )" + destination("us-east-1") + "}"},
+                                       {"good", R"({"a": )" + destination("us-east-1") + "}"}});
+    const auto summary = h.run(publish::Mode::publish, selection);
+    CHECK_FALSE(summary.ok());
+    const auto& bad = summary.outcomes.at(0);
+    CHECK(bad.state == State::failed);
+    CHECK_THAT(bad.error, Catch::Contains("build of cdkasset-bad failed"));
+    CHECK(summary.outcomes.at(1).state == State::published);
+    bool saw_output = false;
+    for (const auto& event : h.events.events()) {
+        if (event.type == publish::EventType::fail) {
+            for (const auto& line : event.details) {
+                saw_output = saw_output || line.find("RUN false") != std::string::npos;
+            }
+        }
+    }
+    CHECK(saw_output);
+    CHECK(h.runner.count("push") == 1);
+}
+
+TEST_CASE("a missing repository fails that destination only") {
+    Harness h;
+    const auto selection = h.assembly(
+        {{"img",
+          R"({"a": {"repositoryName": "does-not-exist", "imageTag": "t", "region": "us-east-1"},
+                     "b": )" +
+              destination("us-east-1") + "}"}});
+    const auto summary = h.run(publish::Mode::publish, selection);
+    CHECK_FALSE(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::failed);
+    CHECK_THAT(summary.outcomes.at(0).error,
+               Catch::Contains("No ECR repository named 'does-not-exist'") &&
+                   Catch::Contains("Is this account bootstrapped?"));
+    CHECK(summary.outcomes.at(1).state == State::published);
+}
+
+TEST_CASE("build without credentials builds everything and asks AWS nothing") {
+    Harness h;
+    test::StaticCredentials none(false);
+    publish::Dependencies deps{none,     h.sts,       h.ecr,    h.roles, h.engine,
+                               h.runner, "us-east-1", h.events, nullptr, {}};
+    const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
+    const auto summary = publish::run(publish::Mode::build, selection, deps, h.options);
+    CHECK(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::built);
+    CHECK(h.runner.count("build") == 1);
+    CHECK(h.runner.count("push") == 0);
+    CHECK(h.ecr.calls().empty());
+    CHECK(h.sts.calls().empty());
+}
+
+TEST_CASE("build --force consults nothing and rebuilds a local image") {
+    Harness h;
+    h.options.force = true;
+    h.runner.clear();
+    h.runner.on("build", exit_code(0));
+    const auto summary = h.run(publish::Mode::build,
+                               h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK(summary.ok());
+    CHECK(h.runner.verbs() == std::vector<std::string>{"build"});
+    CHECK(h.ecr.calls().empty());
+}
+
+TEST_CASE("publish without credentials fails every destination with the reason") {
+    Harness h;
+    test::StaticCredentials none(false);
+    publish::Dependencies deps{none,     h.sts,       h.ecr,    h.roles, h.engine,
+                               h.runner, "us-east-1", h.events, nullptr, {}};
+    const auto summary = publish::run(
+        publish::Mode::publish, h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}),
+        deps, h.options);
+    CHECK_FALSE(summary.ok());
+    CHECK_THAT(summary.outcomes.at(0).error,
+               Catch::StartsWith("AWS credentials: no AWS credentials"));
+    CHECK(h.runner.commands().empty());
+}
+
+TEST_CASE("dry run checks ECR but builds and pushes nothing") {
+    Harness h;
+    h.options.dry_run = true;
+    const auto summary = h.run(publish::Mode::publish,
+                               h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::planned);
+    CHECK(h.runner.commands().empty());
+    CHECK_FALSE(h.ecr.calls().empty());
+}
+
+TEST_CASE("fail-fast skips what was not started") {
+    Harness h;
+    h.options.fail_fast = true;
+    h.runner.clear();
+    h.runner.on("inspect", exit_code(1, "Error: No such object"));
+    h.runner.on("build", exit_code(1));
+    const auto summary =
+        h.run(publish::Mode::publish,
+              h.assembly({{"first", R"({"a": )" + destination("us-east-1") + "}"},
+                          {"second", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK_FALSE(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::failed);
+    CHECK(summary.outcomes.at(1).state == State::skipped);
+    CHECK_THAT(summary.outcomes.at(1).error, Catch::Contains("--fail-fast"));
+    CHECK(h.runner.count("build") == 1);
+}
+
+TEST_CASE("one login per registry and identity for many images") {
+    Harness h;
+    const auto summary = h.run(publish::Mode::publish,
+                               h.assembly({{"a1", R"({"a": )" + destination("us-east-1") + "}"},
+                                           {"a2", R"({"a": )" + destination("us-east-1") + "}"},
+                                           {"a3", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK(summary.ok());
+    CHECK(h.runner.count("login") == 1);
+    CHECK(h.runner.count("push") == 3);
+    // The password goes through stdin only.
+    for (const auto& command : h.runner.commands()) {
+        if (command.argv.at(1) == "login") {
+            CHECK(command.input == "pw");
+            CHECK(std::find(command.argv.begin(), command.argv.end(), "pw") == command.argv.end());
+        }
+    }
+}
+
+TEST_CASE("an immutable tag that appears during the push counts as published") {
+    Harness h;
+    const std::string repo = "us-east-1/cdk-hnb659fds-container-assets-123456789012-us-east-1";
+    h.ecr.immutable.insert(repo);
+    // Another job publishes the tag between our check and our push; the registry refuses ours.
+    h.ecr.published_concurrently.insert(repo + ":tag1");
+    h.runner.clear();
+    h.runner.on("inspect", exit_code(0));
+    h.runner.on("tag", exit_code(0));
+    h.runner.on("login", exit_code(0));
+    h.runner.on("push", exit_code(1, "tag invalid: The image tag 'tag1' already exists"));
+    const auto summary = h.run(publish::Mode::publish,
+                               h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::present);
+}
+
+TEST_CASE("a refused push to a mutable repository is a failure") {
+    Harness h;
+    h.runner.clear();
+    h.runner.on("inspect", exit_code(0));
+    h.runner.on("tag", exit_code(0));
+    h.runner.on("login", exit_code(0));
+    h.runner.on("push", exit_code(1, "denied: not allowed"));
+    const auto summary = h.run(publish::Mode::publish,
+                               h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK_FALSE(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::failed);
+}
+
+TEST_CASE("the digest is read from docker push output") {
+    CHECK(publish::digest_from_push_output(
+              "The push refers to repository [x]\n5f70bf18a086: Pushed\n"
+              "t: digest: sha256:abc123 size: 528\n") == "sha256:abc123");
+    CHECK(publish::digest_from_push_output("nothing here").empty());
+}
