@@ -136,15 +136,6 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     docker::EngineClient engine(
         setup.processes(), docker::engine_executable(args.docker, env),
         docker_config ? std::optional(docker_config->path()) : std::nullopt);
-    if (!args.options.dry_run && !selection.docker_images.empty()) {
-        const auto status = docker::probe_engine(setup.processes(), engine.executable());
-        if (!status.running) {
-            throw util::Fatal(util::ExitCode::assets_failed,
-                              "container engine not usable: " + status.problem,
-                              "`assetctl doctor` checks the engine, credentials and destinations");
-        }
-    }
-
     LogDirectory logs;
     publish::Options options = args.options;
     options.log_directory = logs.path();
@@ -162,7 +153,16 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                                setup.default_region(),
                                events,
                                docker_config ? &*docker_config : nullptr,
+                               {},
                                {}};
+    deps.require_engine = [&setup, &engine] {
+        const auto status = docker::probe_engine(setup.processes(), engine.executable());
+        if (!status.running) {
+            throw util::Fatal(util::ExitCode::assets_failed,
+                              "container engine not usable: " + status.problem,
+                              "`assetctl doctor` checks the engine, credentials and destinations");
+        }
+    };
     if (args.verbose) {
         deps.build_output = [](const std::string& asset, std::string_view line) {
             spdlog::info("[{}] {}", asset.substr(0, 12), line);

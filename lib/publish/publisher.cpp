@@ -424,6 +424,13 @@ class Run {
     }
 
     void produce_and_push() {
+        bool any = false;
+        for (auto& target : targets_) {
+            any = any || target->needs_push;
+        }
+        if (any && deps_.require_engine) {
+            deps_.require_engine();
+        }
         util::ThreadPool pushes(static_cast<std::size_t>(options_.publish_jobs));
         {
             util::ThreadPool builds(static_cast<std::size_t>(options_.build_jobs));

@@ -68,6 +68,10 @@ struct Dependencies {
     docker::PrivateDockerConfig* docker_config = nullptr;
     // Each line of build output, prefixed by the caller (shown with -v).
     std::function<void(const std::string& asset, std::string_view line)> build_output;
+    // Called once before the first engine command; throws (util::Fatal) when the engine is not
+    // usable, which ends the run with one message instead of one failure per asset. A run
+    // where ECR already has everything never calls it, so it needs no docker at all.
+    std::function<void()> require_engine;
 };
 
 // Publishes (or, in build mode, builds) every selected docker image asset:
@@ -79,7 +83,7 @@ struct Dependencies {
 //  4. log in once per registry and identity, tag and push on `publish_jobs` threads while other
 //     builds go on.
 // Failures are per asset and destination; the others go on unless fail_fast. Never throws for
-// an asset's failure; util::interrupted() stops new work.
+// an asset's failure (only what require_engine throws); util::interrupted() stops new work.
 Summary run(Mode mode, const manifest::Selection& selection, Dependencies& deps,
             const Options& options);
 

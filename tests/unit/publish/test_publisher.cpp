@@ -151,8 +151,8 @@ struct Harness {
     }
 
     publish::Summary run(publish::Mode mode, const manifest::Selection& selection) {
-        publish::Dependencies deps{credentials, sts,         ecr,    roles,   engine,
-                                   runner,      "us-east-1", events, nullptr, {}};
+        publish::Dependencies deps{credentials, sts,    ecr,     roles, engine, runner,
+                                   "us-east-1", events, nullptr, {},    {}};
         return publish::run(mode, selection, deps, options);
     }
 
@@ -292,8 +292,8 @@ TEST_CASE("a missing repository fails that destination only") {
 TEST_CASE("build without credentials builds everything and asks AWS nothing") {
     Harness h;
     test::StaticCredentials none(false);
-    publish::Dependencies deps{none,     h.sts,       h.ecr,    h.roles, h.engine,
-                               h.runner, "us-east-1", h.events, nullptr, {}};
+    publish::Dependencies deps{none,        h.sts,    h.ecr,   h.roles, h.engine, h.runner,
+                               "us-east-1", h.events, nullptr, {},      {}};
     const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
     const auto summary = publish::run(publish::Mode::build, selection, deps, h.options);
     CHECK(summary.ok());
@@ -319,8 +319,8 @@ TEST_CASE("build --force consults nothing and rebuilds a local image") {
 TEST_CASE("publish without credentials fails every destination with the reason") {
     Harness h;
     test::StaticCredentials none(false);
-    publish::Dependencies deps{none,     h.sts,       h.ecr,    h.roles, h.engine,
-                               h.runner, "us-east-1", h.events, nullptr, {}};
+    publish::Dependencies deps{none,        h.sts,    h.ecr,   h.roles, h.engine, h.runner,
+                               "us-east-1", h.events, nullptr, {},      {}};
     const auto summary = publish::run(
         publish::Mode::publish, h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}),
         deps, h.options);
@@ -411,4 +411,20 @@ TEST_CASE("the digest is read from docker push output") {
               "The push refers to repository [x]\n5f70bf18a086: Pushed\n"
               "t: digest: sha256:abc123 size: 528\n") == "sha256:abc123");
     CHECK(publish::digest_from_push_output("nothing here").empty());
+}
+
+TEST_CASE("the engine is only required when something must be built or pushed") {
+    Harness h;
+    int asked = 0;
+    h.ecr.tags.insert("us-east-1/cdk-hnb659fds-container-assets-123456789012-us-east-1:tag1");
+    publish::Dependencies deps{h.credentials, h.sts,    h.ecr,   h.roles, h.engine,        h.runner,
+                               "us-east-1",   h.events, nullptr, {},      [&] { ++asked; }};
+    const auto present = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
+    CHECK(publish::run(publish::Mode::publish, present, deps, h.options).ok());
+    CHECK(asked == 0);
+
+    deps.require_engine = [] { throw std::runtime_error("engine down"); };
+    const auto missing = h.assembly({{"img", R"({"a": )" + destination("eu-west-1") + "}"}});
+    CHECK_THROWS_WITH(publish::run(publish::Mode::publish, missing, deps, h.options),
+                      "engine down");
 }
