@@ -13,15 +13,7 @@ AwsCredentials AssumedRoleCache::credentials_for(const AwsCredentials& caller,
     const std::string key = caller.keys.access_key_id + "\n" + target.role_arn + "\n" +
                             target.external_id.value_or("") + "\n" +
                             target.additional_options.dump() + "\n" + target.region.value_or("");
-    std::shared_ptr<Entry> entry;
-    {
-        std::lock_guard lock(mutex_);
-        auto& slot = entries_[key];
-        if (!slot) {
-            slot = std::make_shared<Entry>();
-        }
-        entry = slot;
-    }
+    const auto entry = entries_.get(key);
     std::lock_guard lock(entry->mutex);
     const auto now = clock_.now();
     if (entry->credentials &&
@@ -36,16 +28,12 @@ AwsCredentials AssumedRoleCache::credentials_for(const AwsCredentials& caller,
     request.additional_options = target.additional_options;
     request.region = target.region;
     entry->credentials = sts_.assume_role(caller, request);
-    {
-        std::lock_guard count_lock(mutex_);
-        ++assume_count_;
-    }
+    ++assume_count_;
     spdlog::debug("assumed {}", target.role_arn);
     return *entry->credentials;
 }
 
 std::size_t AssumedRoleCache::assume_count() const {
-    std::lock_guard lock(mutex_);
     return assume_count_;
 }
 

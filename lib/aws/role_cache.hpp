@@ -1,6 +1,6 @@
 #pragma once
 
-#include <map>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +11,7 @@
 #include "aws/credentials.hpp"
 #include "aws/sts.hpp"
 #include "util/clock.hpp"
+#include "util/per_key.hpp"
 
 namespace assetctl::aws {
 
@@ -45,9 +46,8 @@ class AssumedRoleCache {
     StsApi& sts_;
     const util::Clock& clock_;
     std::string session_name_;
-    mutable std::mutex mutex_;
-    std::map<std::string, std::shared_ptr<Entry>> entries_;
-    std::size_t assume_count_ = 0;
+    util::PerKey<Entry> entries_;
+    std::atomic<std::size_t> assume_count_{0};
 };
 
 }  // namespace assetctl::aws

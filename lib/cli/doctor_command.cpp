@@ -5,7 +5,7 @@
 
 #include "aws/aws_error.hpp"
 #include "http/http_client.hpp"
-#include "manifest/placeholders.hpp"
+#include "publish/destination.hpp"
 
 namespace assetctl::cli {
 namespace {
@@ -37,34 +37,25 @@ ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& 
     out["asset"] = selected.asset.id;
     out["destination"] = destination.id;
     out["stack"] = selected.origin.stack;
-    const auto region = destination.region ? destination.region : inputs.default_region;
-    if (!region) {
+    publish::ResolvedDestination resolved;
+    try {
+        resolved = publish::resolve_destination(destination, inputs.default_region,
+                                                [&identity] { return identity.account; });
+    } catch (const publish::NoRegionError& e) {
         ok = false;
         out["region"] = nullptr;
         out["ok"] = false;
-        out["error"] =
-            "no region: the destination names none and no default region is set; set "
-            "AWS_REGION or the profile's region";
+        out["error"] = e.what();
         return out;
     }
-    const manifest::PlaceholderValues values{identity.account, *region};
-    const std::string repository =
-        manifest::resolve_placeholders(destination.repository_name, values);
-    out["region"] = *region;
+    const auto& region = resolved.region;
+    const auto& repository = resolved.repository;
+    out["region"] = region;
     out["repository"] = repository;
 
     aws::AwsCredentials credentials = base;
-    if (destination.assume_role_arn) {
-        aws::RoleTarget target;
-        target.role_arn = manifest::resolve_placeholders(*destination.assume_role_arn, values);
-        if (destination.assume_role_external_id) {
-            target.external_id =
-                manifest::resolve_placeholders(*destination.assume_role_external_id, values);
-        }
-        if (destination.assume_role_additional_options) {
-            target.additional_options = *destination.assume_role_additional_options;
-        }
-        target.region = region;
+    if (resolved.role) {
+        const auto& target = *resolved.role;
         out["role"] = target.role_arn;
         out["externalId"] = target.external_id ? ordered_json(*target.external_id) : nullptr;
         try {
@@ -82,24 +73,21 @@ ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& 
 
     bool destination_ok = true;
     try {
-        if (auto found = inputs.ecr.describe_repository(credentials, *region, repository)) {
+        if (auto found = inputs.ecr.describe_repository(credentials, region, repository)) {
             out["repositoryCheck"] = {{"ok", true}, {"exists", true}, {"uri", found->uri}};
         } else {
             destination_ok = false;
             out["repositoryCheck"] = {
                 {"ok", false},
                 {"exists", false},
-                {"error", "No ECR repository named '" + repository + "' in account " +
-                              identity.account + " (" + *region +
-                              "). Is this account bootstrapped? Run `cdk bootstrap aws://" +
-                              identity.account + "/" + *region + "`."}};
+                {"error", publish::not_bootstrapped_message(repository, identity.account, region)}};
         }
     } catch (const std::exception& e) {
         destination_ok = false;
         out["repositoryCheck"] = failed(describe(e));
     }
     try {
-        const auto login = inputs.ecr.get_authorization_token(credentials, *region);
+        const auto login = inputs.ecr.get_authorization_token(credentials, region);
         out["login"] = {{"ok", true}, {"registry", host_of(login.proxy_endpoint)}};
     } catch (const std::exception& e) {
         destination_ok = false;

@@ -12,9 +12,10 @@
 
 #include "aws/aws_error.hpp"
 #include "manifest/asset_manifest.hpp"
-#include "manifest/placeholders.hpp"
 #include "manifest/sources.hpp"
+#include "publish/destination.hpp"
 #include "util/interrupt.hpp"
+#include "util/per_key.hpp"
 #include "util/strings.hpp"
 #include "util/thread_pool.hpp"
 
@@ -224,38 +225,12 @@ class Run {
     }
 
     void resolve(Target& target) {
-        const auto& destination = *target.destination;
-        const auto region = destination.region ? destination.region : deps_.default_region;
-        if (!region) {
-            throw std::runtime_error(
-                "no region: the destination names none and no default region is set; set "
-                "AWS_REGION (or the profile's region)");
-        }
-        manifest::PlaceholderValues values{std::nullopt, *region};
-        const auto needs_account = [](const std::optional<std::string>& text) {
-            return text && text->find("${AWS::AccountId}") != std::string::npos;
-        };
-        if (needs_account(destination.repository_name) || needs_account(destination.image_tag) ||
-            needs_account(destination.assume_role_arn) ||
-            needs_account(destination.assume_role_external_id)) {
-            values.account = account();
-        }
-        target.region = *region;
-        target.repository = manifest::resolve_placeholders(destination.repository_name, values);
-        target.tag = manifest::resolve_placeholders(destination.image_tag, values);
-        if (destination.assume_role_arn) {
-            aws::RoleTarget role;
-            role.role_arn = manifest::resolve_placeholders(*destination.assume_role_arn, values);
-            if (destination.assume_role_external_id) {
-                role.external_id =
-                    manifest::resolve_placeholders(*destination.assume_role_external_id, values);
-            }
-            if (destination.assume_role_additional_options) {
-                role.additional_options = *destination.assume_role_additional_options;
-            }
-            role.region = *region;
-            target.role = std::move(role);
-        }
+        auto resolved = resolve_destination(*target.destination, deps_.default_region,
+                                            [this] { return account(); });
+        target.region = std::move(resolved.region);
+        target.repository = std::move(resolved.repository);
+        target.tag = std::move(resolved.tag);
+        target.role = std::move(resolved.role);
     }
 
     void check_destinations() {
@@ -297,11 +272,9 @@ class Run {
             const auto repository =
                 repository_info(target.credentials, target.region, target.repository);
             if (!repository) {
-                check_failed(target, "No ECR repository named '" + target.repository +
-                                         "' in account " + account_or_unknown(target) + " (" +
-                                         target.region +
-                                         "). Is this account bootstrapped? Run `cdk bootstrap` "
-                                         "for it.");
+                check_failed(target,
+                             not_bootstrapped_message(target.repository, account_or_unknown(target),
+                                                      target.region));
                 return;
             }
             target.registry_host = repository->uri.substr(0, repository->uri.find('/'));
@@ -345,15 +318,7 @@ class Run {
                                                    const std::string& region,
                                                    const std::string& name) {
         const auto key = credentials.keys.access_key_id + "\n" + region + "\n" + name;
-        std::shared_ptr<RepositoryEntry> entry;
-        {
-            std::lock_guard lock(mutex_);
-            auto& slot = repositories_[key];
-            if (!slot) {
-                slot = std::make_shared<RepositoryEntry>();
-            }
-            entry = slot;
-        }
+        const auto entry = repositories_.get(key);
         std::lock_guard lock(entry->mutex);
         if (!entry->looked_up) {
             entry->repository = deps_.ecr.describe_repository(credentials, region, name);
@@ -589,15 +554,7 @@ class Run {
     // One `docker login` per registry host and identity for the whole run.
     void login(const Target& target) {
         const std::string key = target.registry_host + "\n" + target.credentials.keys.access_key_id;
-        std::shared_ptr<LoginEntry> entry;
-        {
-            std::lock_guard lock(mutex_);
-            auto& slot = logins_[key];
-            if (!slot) {
-                slot = std::make_shared<LoginEntry>();
-            }
-            entry = slot;
-        }
+        const auto entry = logins_.get(key);
         std::lock_guard lock(entry->mutex);
         if (entry->done) {
             return;
@@ -667,9 +624,8 @@ class Run {
     std::once_flag identity_once_;
     std::string account_;
     std::string identity_error_;
-    std::mutex mutex_;
-    std::map<std::string, std::shared_ptr<RepositoryEntry>> repositories_;
-    std::map<std::string, std::shared_ptr<LoginEntry>> logins_;
+    util::PerKey<RepositoryEntry> repositories_;
+    util::PerKey<LoginEntry> logins_;
     std::atomic<bool> stop_{false};
     std::atomic<std::size_t> builds_{0};
     std::atomic<std::size_t> pushes_{0};
