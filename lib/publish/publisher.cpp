@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,7 +42,7 @@ struct Target {
     aws::AwsCredentials credentials;
     std::string registry_host;  // from the repository URI
     bool immutable_tags = false;
-    bool checked = false;  // repository found; the tag check may run
+    bool checked = false;  // resolved and credentials ready: the repository check may run
     bool needs_push = false;
     Outcome outcome;
 };
@@ -234,7 +235,7 @@ class Run {
     }
 
     void check_destinations() {
-        // Per destination: resolve, assume the role, find the repository.
+        // Per destination: resolve and assume the role (once per role).
         {
             util::ThreadPool pool(static_cast<std::size_t>(options_.publish_jobs));
             for (auto& target_ptr : targets_) {
@@ -242,10 +243,11 @@ class Run {
                 if (target.outcome.state == State::failed) {
                     continue;
                 }
-                pool.submit([this, &target] { check_repository(target); });
+                pool.submit([this, &target] { prepare(target); });
             }
         }
-        // Per repository and identity: which tags exist, up to 100 per call.
+        // Per repository and identity: does it exist, and which tags does it have (up to 100
+        // per call).
         std::map<std::tuple<std::string, std::string, std::string>, std::vector<Target*>> groups;
         for (auto& target : targets_) {
             if (target->checked) {
@@ -259,7 +261,7 @@ class Run {
         }
     }
 
-    void check_repository(Target& target) {
+    void prepare(Target& target) {
         if (stopped(target)) {
             return;
         }
@@ -269,17 +271,6 @@ class Run {
                 target.role ? deps_.roles.credentials_for(*base_, *target.role) : *base_;
             emit(EventType::check, target,
                  "checking " + target.repository + ":" + target.tag + " in " + target.region);
-            const auto repository =
-                repository_info(target.credentials, target.region, target.repository);
-            if (!repository) {
-                check_failed(target,
-                             not_bootstrapped_message(target.repository, account_or_unknown(target),
-                                                      target.region));
-                return;
-            }
-            target.registry_host = repository->uri.substr(0, repository->uri.find('/'));
-            target.immutable_tags = repository->tag_mutability == "IMMUTABLE";
-            target.outcome.image_uri = repository->uri + ":" + target.tag;
             target.checked = true;
         } catch (const std::exception& e) {
             check_failed(target, e.what());
@@ -314,45 +305,61 @@ class Run {
         }
     }
 
-    std::optional<aws::Repository> repository_info(const aws::AwsCredentials& credentials,
-                                                   const std::string& region,
-                                                   const std::string& name) {
-        const auto key = credentials.keys.access_key_id + "\n" + region + "\n" + name;
-        const auto entry = repositories_.get(key);
-        std::lock_guard lock(entry->mutex);
-        if (!entry->looked_up) {
-            entry->repository = deps_.ecr.describe_repository(credentials, region, name);
-            entry->looked_up = true;
-        }
-        return entry->repository;
-    }
-
+    // DescribeRepositories and BatchGetImage go out at the same time: the repository's URI and
+    // tag mutability are needed for a push, the tags for deciding whether to push at all.
     void check_tags(const std::vector<Target*>& group) {
         std::vector<std::string> tags;
         for (const auto* target : group) {
             tags.push_back(target->tag);
         }
         const auto& first = *group.front();
+        auto repository_lookup = std::async(std::launch::async, [this, &first] {
+            return deps_.ecr.describe_repository(first.credentials, first.region, first.repository);
+        });
+        std::optional<aws::ImageLookup> lookup;
+        std::string lookup_error;
         try {
-            const auto lookup =
+            lookup =
                 deps_.ecr.batch_get_image(first.credentials, first.region, first.repository, tags);
-            std::set<std::string> found;
-            for (const auto& [tag, digest] : lookup.found) {
-                found.insert(tag);
-            }
-            for (auto* target : group) {
-                if (found.contains(target->tag)) {
-                    target->outcome.state = State::present;
-                    emit(EventType::found, *target,
-                         "found " + target->outcome.image_uri + " (already published)");
-                    emit(EventType::success, *target, "published (already present)");
-                } else {
-                    target->needs_push = true;
-                }
-            }
+        } catch (const std::exception& e) {
+            lookup_error = e.what();
+        }
+        std::optional<aws::Repository> repository;
+        try {
+            repository = repository_lookup.get();
         } catch (const std::exception& e) {
             for (auto* target : group) {
                 check_failed(*target, e.what());
+            }
+            return;
+        }
+        if (!repository) {
+            for (auto* target : group) {
+                check_failed(*target,
+                             not_bootstrapped_message(target->repository,
+                                                      account_or_unknown(*target), target->region));
+            }
+            return;
+        }
+        std::set<std::string> found;
+        if (lookup) {
+            for (const auto& [tag, digest] : lookup->found) {
+                found.insert(tag);
+            }
+        }
+        for (auto* target : group) {
+            target->registry_host = repository->uri.substr(0, repository->uri.find('/'));
+            target->immutable_tags = repository->tag_mutability == "IMMUTABLE";
+            target->outcome.image_uri = repository->uri + ":" + target->tag;
+            if (!lookup) {
+                check_failed(*target, lookup_error);
+            } else if (found.contains(target->tag)) {
+                target->outcome.state = State::present;
+                emit(EventType::found, *target,
+                     "found " + target->outcome.image_uri + " (already published)");
+                emit(EventType::success, *target, "published (already present)");
+            } else {
+                target->needs_push = true;
             }
         }
     }
@@ -605,11 +612,6 @@ class Run {
         std::ofstream out_;
     };
 
-    struct RepositoryEntry {
-        std::mutex mutex;
-        bool looked_up = false;
-        std::optional<aws::Repository> repository;
-    };
     struct LoginEntry {
         std::mutex mutex;
         bool done = false;
@@ -624,7 +626,6 @@ class Run {
     std::once_flag identity_once_;
     std::string account_;
     std::string identity_error_;
-    util::PerKey<RepositoryEntry> repositories_;
     util::PerKey<LoginEntry> logins_;
     std::atomic<bool> stop_{false};
     std::atomic<std::size_t> builds_{0};
