@@ -882,6 +882,9 @@ STS_UNSIGNED_ACTIONS = {"AssumeRoleWithWebIdentity"}
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"     # keep-alive, as AWS endpoints do
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body of every answer
+    # after the first on a kept-alive connection waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "assetctl-test-aws"
 
     def version_string(self) -> str:
