@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Benchmark: Node's cdk-assets 4.7.3 vs assetctl, on the same cloud assemblies, against the same
+# local stack (TLS registry + ECR/STS endpoint from tests/support), in one run. Not a CI test.
+#
+#   bench/run.sh [--runs N] [--only cold|noop|noop50]... [--stock-endpoint] [--keep]
+#                [--assetctl-args "--build-jobs 2"]
+#
+# Scenarios (N runs per tool each, the tools alternating; medians, min and max):
+#   cold    bench/app's assembly (8 images in 4 manifests); registry storage, local images,
+#           BuildKit cache and DOCKER_CONFIG wiped before every run
+#   noop    the same assembly, everything already published
+#   noop50  gen_many.py's assembly (one manifest, 50 images), everything already published
+# Prints a table (medians, ratio assetctl/cdk-assets, target, met?) and the AWS calls each tool
+# made per run (from the endpoint's request log). Logs and results.json stay in the state dir
+# with --keep or when a run failed; the results are also copied to bench/out/.
+#
+# --assetctl-args passes extra options to `assetctl publish` (default: none, its defaults).
+#
+# By default the endpoint is bench/lib/fast_ecr_endpoint.py: tests/support/ecr_endpoint.py with
+# TCP_NODELAY (the stock one stalls ~40 ms on every reused connection), DescribeImages by image
+# id in O(ids) instead of O(tags in the repository), and keep-alive to the registry; see that
+# file. --stock-endpoint uses the stock one (its 50-asset no-op measures the fake, not the tools).
+set -euo pipefail
+cd "$(dirname "$0")"
+bench=$PWD
+root=$(cd .. && pwd)
+
+runs=5
+only=()
+stock=0
+keep=0
+assetctl_args=
+while (($#)); do
+  case $1 in
+    --runs) runs=${2:?--runs needs a number}; shift 2 ;;
+    --runs=*) runs=${1#--runs=}; shift ;;
+    --only) only+=(--only "${2:?--only needs a scenario}"); shift 2 ;;
+    --stock-endpoint) stock=1; shift ;;
+    --assetctl-args) assetctl_args=${2?--assetctl-args needs a value}; shift 2 ;;
+    --assetctl-args=*) assetctl_args=${1#--assetctl-args=}; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --runs wants a positive number, got '$runs'" >&2; exit 2; }
+
+say() { echo "==> $*" >&2; }
+
+# --- what it needs -----------------------------------------------------------------------
+"$root/scripts/install-deps.sh" >&2
+command -v node >/dev/null && command -v npm >/dev/null || {
+  echo "run.sh: needs node (>= 20, for aws-cdk-lib 2.273.0) and npm on PATH" >&2; exit 1; }
+if [[ ! -f node_modules/cdk-assets/bin/cdk-assets.js ]]; then
+  say "npm ci (cdk-assets 4.7.3) in bench/"
+  npm ci --no-audit --no-fund >&2
+fi
+if [[ ! -d app/node_modules/aws-cdk-lib ]]; then
+  say "npm ci (aws-cdk-lib 2.273.0) in bench/app/"
+  (cd app && npm ci --no-audit --no-fund >&2)
+fi
+cdk_assets=$bench/node_modules/cdk-assets/bin/cdk-assets.js
+[[ $(node "$cdk_assets" --version) == 4.7.3 ]] || { echo "run.sh: bench/node_modules has the wrong cdk-assets" >&2; exit 1; }
+
+say "building assetctl (Release) in build/bench"
+cmake -S "$root" -B "$root/build/bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DASSETCTL_BUILD_TESTS=OFF >/dev/null
+ninja -C "$root/build/bench" assetctl >&2
+assetctl=$root/build/bench/apps/assetctl/assetctl
+
+# --- state, and tearing it all down on any exit -------------------------------------------
+state=$(mktemp -d /tmp/assetctl-bench-XXXXXX)
+if ((stock)); then
+  stack_py=$root/tests/support/stack.py
+  endpoint_kind=stock
+else
+  stack_py=$bench/lib/fast_stack.py
+  endpoint_kind=fast
+fi
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  /usr/bin/python3 "$root/tests/support/dockerd.py" down --state-dir "$state/dockerd" >/dev/null 2>&1 || true
+  /usr/bin/python3 "$stack_py" down --state-dir "$state/stack" >/dev/null 2>&1 || true
+  if ((keep)) || { ((rc != 0)) && [[ -d $state/logs ]]; }; then
+    echo "run.sh: kept $state (logs/, results.json)" >&2
+  else
+    rm -rf "$state"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the assemblies ------------------------------------------------------------------------
+say "synthesizing bench/app (aws-cdk-lib $(node -p "require('$bench/app/node_modules/aws-cdk-lib/package.json').version"))"
+CDK_OUTDIR=$state/app.out node app/app.js
+/usr/bin/python3 gen_many.py "$state/many.out" --count 50 >/dev/null
+
+# --- the stack and the daemon --------------------------------------------------------------
+say "starting the registry and the ECR/STS endpoint ($endpoint_kind), and a private dockerd"
+# Default config: CDK roles and repositories for 111111111111 and 222222222222 in us-east-1,
+# us-west-2 and eu-west-1. Repository URIs point at the local registry.
+echo '{"repository_uri_host": "registry"}' > "$state/endpoint.json"
+/usr/bin/python3 "$stack_py" up --state-dir "$state/stack" --config "$state/endpoint.json" > "$state/stack.json"
+/usr/bin/python3 "$root/tests/support/dockerd.py" up --state-dir "$state/dockerd" --import-busybox \
+  > "$state/dockerd.json"
+
+# The same environment for both tools: AWS keys, region, endpoint overrides (AWS_ENDPOINT_URL
+# is honoured by the AWS SDK for JavaScript v3 in cdk-assets and by assetctl), no shared AWS
+# files, no IMDS, DOCKER_HOST, PATH with /usr/bin first (docker = the 20.10 client that matches
+# the daemon), and a private DOCKER_CONFIG.
+eval "$(/usr/bin/python3 - "$state" <<'PY'
+import json, shlex, sys
+state = sys.argv[1]
+stack = json.load(open(f"{state}/stack/stack.json"))
+dockerd = json.load(open(f"{state}/dockerd/dockerd.json"))
+env = dict(stack["env"])
+env.update({k: v for k, v in dockerd["env"].items() if k in ("DOCKER_HOST", "DOCKER_BUILDKIT", "PATH")})
+env["DOCKER_CONFIG"] = f"{state}/docker-config"
+env["AWS_CONFIG_FILE"] = f"{state}/no-aws-config"
+env["AWS_SHARED_CREDENTIALS_FILE"] = f"{state}/no-aws-credentials"
+env["AWS_EC2_METADATA_DISABLED"] = "true"
+print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items()))
+PY
+)"
+unset AWS_PROFILE AWS_SESSION_TOKEN DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH CDK_DOCKER NO_COLOR
+mkdir -m 700 -p "$DOCKER_CONFIG"
+[[ $(command -v docker) == /usr/bin/docker ]] || { echo "run.sh: docker on PATH is $(command -v docker)" >&2; exit 1; }
+
+# --- measure -------------------------------------------------------------------------------
+say "measuring, $runs runs per tool and scenario"
+/usr/bin/python3 lib/measure.py --state "$state" --assetctl "$assetctl" --cdk-assets "$cdk_assets" \
+  --app "$state/app.out" --many "$state/many.out" --runs "$runs" --endpoint "$endpoint_kind" \
+  --assetctl-args="$assetctl_args" --results "$state/results.json" "${only[@]}"
+mkdir -p out
+cp "$state/results.json" "out/results-$(date -u +%Y%m%dT%H%M%SZ)-$endpoint_kind.json"
