@@ -50,40 +50,11 @@ void add_option(std::vector<std::string>& args, const char* flag,
     }
 }
 
-std::vector<std::string> split_lines(std::string_view text) {
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string_view::npos) {
-            end = text.size();
-        }
-        std::string_view line = text.substr(start, end - start);
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        lines.emplace_back(line);
-        start = end + 1;
-    }
-    return lines;
-}
-
-// The last `limit` lines, dropping trailing blank ones.
-std::vector<std::string> last_lines(std::vector<std::string> lines, std::size_t limit) {
-    while (!lines.empty() && util::trim(lines.back()).empty()) {
-        lines.pop_back();
-    }
-    if (lines.size() > limit) {
-        lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(limit));
-    }
-    return lines;
-}
-
 // The tail of a non-streaming command's output: stderr, else stdout.
 std::vector<std::string> result_tail(const process::Result& result) {
-    auto tail = last_lines(split_lines(result.err), k_tail_lines);
+    auto tail = util::last_lines(util::split_lines(result.err), k_tail_lines);
     if (tail.empty()) {
-        tail = last_lines(split_lines(result.out), k_tail_lines);
+        tail = util::last_lines(util::split_lines(result.out), k_tail_lines);
     }
     return tail;
 }
@@ -113,11 +84,11 @@ class StreamedOutput {
     std::vector<std::string> tail(const process::Result& result) const {
         std::vector<std::string> lines(tail_.begin(), tail_.end());
         if (lines.empty()) {
-            lines = split_lines(result.out);
-            const auto err = split_lines(result.err);
+            lines = util::split_lines(result.out);
+            const auto err = util::split_lines(result.err);
             lines.insert(lines.end(), err.begin(), err.end());
         }
-        return last_lines(std::move(lines), k_tail_lines);
+        return util::last_lines(std::move(lines), k_tail_lines);
     }
 
   private:
@@ -204,7 +175,7 @@ std::string registry_host(std::string_view key) {
 // The name in the last line of `load` output that names an image (see the header).
 std::optional<std::string> loaded_image(std::string_view output) {
     std::optional<std::string> found;
-    for (const auto& raw : split_lines(output)) {
+    for (const auto& raw : util::split_lines(output)) {
         const std::string line = util::trim(raw);
         std::string name;
         if (line.rfind("Loaded image ID: ", 0) == 0) {

@@ -497,7 +497,7 @@ class Run {
                             (result.ok()
                                  ? " printed no image name"
                                  : " failed (exit " + std::to_string(result.exit_code) + ")"),
-                        tail_of(result.err));
+                        util::last_lines(util::split_lines(result.err), 20));
                 }
                 job.local_image = image.substr(image.rfind('\n') + 1);
             }
@@ -573,23 +573,6 @@ class Run {
         }
         deps_.engine.login(target.registry_host, authorization.username, authorization.password);
         entry->done = true;
-    }
-
-    static std::vector<std::string> tail_of(const std::string& text) {
-        std::vector<std::string> lines;
-        std::size_t start = 0;
-        while (start < text.size()) {
-            auto end = text.find('\n', start);
-            if (end == std::string::npos) {
-                end = text.size();
-            }
-            lines.push_back(text.substr(start, end - start));
-            start = end + 1;
-        }
-        if (lines.size() > 20) {
-            lines.erase(lines.begin(), lines.end() - 20);
-        }
-        return lines;
     }
 
     // A build's full output, kept on disk for after the run.

@@ -34,6 +34,34 @@ std::string to_lower(std::string_view text) {
     return out;
 }
 
+std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        std::string_view line = text.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        lines.emplace_back(line);
+        start = end + 1;
+    }
+    return lines;
+}
+
+std::vector<std::string> last_lines(std::vector<std::string> lines, std::size_t limit) {
+    while (!lines.empty() && trim(lines.back()).empty()) {
+        lines.pop_back();
+    }
+    if (lines.size() > limit) {
+        lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(limit));
+    }
+    return lines;
+}
+
 std::string shell_quote(std::string_view arg) {
     const bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 ||

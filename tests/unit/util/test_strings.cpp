@@ -28,3 +28,11 @@ TEST_CASE("shell_quote leaves plain words alone and quotes the rest") {
     CHECK(shell_quote("it's") == "'it'\\''s'");
     CHECK(shell_join({"sh", "-c", "echo $1"}) == "sh -c 'echo $1'");
 }
+
+TEST_CASE("split_lines and last_lines give the tail of command output") {
+    CHECK(split_lines("a\nb\r\nc") == std::vector<std::string>{"a", "b", "c"});
+    CHECK(split_lines("a\n\nb\n") == std::vector<std::string>{"a", "", "b"});
+    CHECK(split_lines("").empty());
+    CHECK(last_lines({"1", "2", "3", "", "  "}, 2) == std::vector<std::string>{"2", "3"});
+    CHECK(last_lines({"1"}, 5) == std::vector<std::string>{"1"});
+}
