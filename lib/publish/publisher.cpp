@@ -25,6 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+constexpr int k_push_attempts = 3;
 using State = Outcome::State;
 
 std::chrono::milliseconds since(Clock::time_point start) {
@@ -528,8 +530,24 @@ class Run {
             deps_.engine.tag(job.local_image, remote);
             emit(EventType::upload, target, "pushing " + remote);
             std::string output;
-            deps_.engine.push(remote,
-                              [&](std::string_view line) { output.append(line).push_back('\n'); });
+            for (int attempt = 1;; ++attempt) {
+                try {
+                    output.clear();
+                    deps_.engine.push(remote, [&](std::string_view line) {
+                        output.append(line).push_back('\n');
+                    });
+                    break;
+                } catch (const docker::EngineError& e) {
+                    // A push is idempotent and its failures are often transient (a registry
+                    // hiccup, two pushes racing on a shared layer): try again, a few times.
+                    if (attempt >= k_push_attempts || util::interrupted() ||
+                        (target.immutable_tags && tag_exists(target))) {
+                        throw;
+                    }
+                    spdlog::warn("{}: {} (attempt {} of {}); pushing again", remote, e.what(),
+                                 attempt, k_push_attempts);
+                }
+            }
             target.outcome.digest = digest_from_push_output(output);
             target.outcome.state = State::published;
             ++pushes_;

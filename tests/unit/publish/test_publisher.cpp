@@ -1,6 +1,7 @@
 // The publisher over fakes: which engine commands and AWS calls happen for which situation.
 // Engine commands are matched by rule (not by order) because builds and pushes run on
 // separate threads.
+#include <atomic>
 #include <functional>
 #include <mutex>
 
@@ -42,6 +43,12 @@ class RuleRunner final : public process::ProcessRunner {
             }
             return result;
         });
+    }
+
+    // Adds a rule of the test's own.
+    void add(Rule rule) {
+        std::lock_guard lock(mutex_);
+        rules_.insert(rules_.begin(), std::move(rule));
     }
 
     // Forgets every rule (to script a case from scratch).
@@ -393,6 +400,22 @@ TEST_CASE("an immutable tag that appears during the push counts as published") {
     CHECK(summary.outcomes.at(0).state == State::present);
 }
 
+TEST_CASE("a push that fails once is tried again") {
+    Harness h;
+    std::atomic<int> pushes{0};
+    h.runner.add([&](const process::Command& command) -> std::optional<process::Result> {
+        if (command.argv.at(1) == "push" && pushes++ == 0) {
+            return exit_code(1, "blob upload unknown");
+        }
+        return std::nullopt;
+    });
+    const auto summary = h.run(publish::Mode::publish,
+                               h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
+    CHECK(summary.ok());
+    CHECK(summary.outcomes.at(0).state == State::published);
+    CHECK(h.runner.count("push") == 2);
+}
+
 TEST_CASE("a refused push to a mutable repository is a failure") {
     Harness h;
     h.runner.clear();
@@ -404,6 +427,7 @@ TEST_CASE("a refused push to a mutable repository is a failure") {
                                h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
     CHECK_FALSE(summary.ok());
     CHECK(summary.outcomes.at(0).state == State::failed);
+    CHECK(h.runner.count("push") == 3);  // tried three times
 }
 
 TEST_CASE("the digest is read from docker push output") {
