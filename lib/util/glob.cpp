@@ -11,8 +11,4 @@ bool glob_match(std::string_view pattern, std::string_view text) {
     return ::fnmatch(p.c_str(), t.c_str(), 0) == 0;
 }
 
-bool is_glob(std::string_view pattern) {
-    return pattern.find_first_of("*?[") != std::string_view::npos;
-}
-
 }  // namespace assetctl::util

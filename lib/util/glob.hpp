@@ -8,7 +8,4 @@ namespace assetctl::util {
 // without any flags: `*` also matches `/`.
 bool glob_match(std::string_view pattern, std::string_view text);
 
-// True when the pattern contains a wildcard character.
-bool is_glob(std::string_view pattern);
-
 }  // namespace assetctl::util

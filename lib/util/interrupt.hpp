@@ -14,7 +14,7 @@ bool interrupted();
 // install_interrupt_handlers().
 int interrupt_fd();
 
-// Marks the process interrupted as if the signal had arrived (tests, fail-fast).
+// Marks the process interrupted as if the signal had arrived (tests).
 void request_interrupt();
 
 // Clears the flag and drains the pipe. For tests only: real interruptions end the process.

@@ -3,7 +3,6 @@
 #include "util/glob.hpp"
 
 using assetctl::util::glob_match;
-using assetctl::util::is_glob;
 
 TEST_CASE("glob_match matches whole strings with shell wildcards") {
     CHECK(glob_match("abc", "abc"));
@@ -20,11 +19,4 @@ TEST_CASE("glob_match matches whole strings with shell wildcards") {
 TEST_CASE("glob_match lets * cross slashes, so stage paths match") {
     CHECK(glob_match("Prod*", "ProdStage/InnerStage/WorkerStack"));
     CHECK(glob_match("*/WorkerStack", "ProdStage/InnerStage/WorkerStack"));
-}
-
-TEST_CASE("is_glob tells patterns from plain text") {
-    CHECK(is_glob("a*"));
-    CHECK(is_glob("a?"));
-    CHECK(is_glob("[ab]"));
-    CHECK_FALSE(is_glob("2f8b749d"));
 }
