@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <exception>
 #include <mutex>
 #include <vector>
 
@@ -24,6 +26,9 @@ void global_init() {
 }
 
 constexpr long k_max_idle_connections = 64;
+// libcurl's default is 64 KiB; larger reads halve the calls per layer, and the buffer is per
+// transfer (so at most --upload-jobs of them).
+constexpr long k_upload_buffer_size = 512L * 1024;
 
 TransportErrorKind kind_of(CURLcode code) {
     switch (code) {
@@ -101,6 +106,35 @@ struct HeaderList {
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     static_cast<std::string*>(user)->append(data, size * count);
     return size * count;
+}
+
+// Feeds a StreamedBody to libcurl. An exception from the reader cannot cross libcurl's C
+// frames: it is kept, the transfer aborted, and perform() rethrows it.
+struct UploadState {
+    std::unique_ptr<BodyReader> reader;
+    std::uint64_t remaining = 0;
+    std::exception_ptr error;
+};
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
+    auto* state = static_cast<UploadState*>(user);
+    try {
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(size * count, state->remaining));
+        if (want == 0) {
+            return 0;
+        }
+        const std::size_t got = state->reader->read(buffer, want);
+        if (got == 0) {
+            throw std::runtime_error("the request body ended " + std::to_string(state->remaining) +
+                                     " bytes early");
+        }
+        state->remaining -= got;
+        return got;
+    } catch (...) {
+        state->error = std::current_exception();
+        return CURL_READFUNC_ABORT;
+    }
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -197,7 +231,20 @@ class CurlClient final : public HttpClient {
         curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &on_header);
         curl_easy_setopt(handle, CURLOPT_HEADERDATA, &response.headers);
 
-        if (request.method == "HEAD") {
+        UploadState upload;
+        if (request.stream) {
+            upload.reader = request.stream->open();
+            upload.remaining = request.stream->size;
+            curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(handle, CURLOPT_READFUNCTION, &on_read);
+            curl_easy_setopt(handle, CURLOPT_READDATA, &upload);
+            curl_easy_setopt(handle, CURLOPT_UPLOAD_BUFFERSIZE, k_upload_buffer_size);
+            curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
+                             static_cast<curl_off_t>(request.stream->size));
+            if (request.method != "PUT") {
+                curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+            }
+        } else if (request.method == "HEAD") {
             curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
         } else if (request.method == "GET" && request.body.empty()) {
             curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
@@ -214,6 +261,9 @@ class CurlClient final : public HttpClient {
         const CURLcode code = curl_easy_perform(handle);
         const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
+        if (upload.error) {
+            std::rethrow_exception(upload.error);
+        }
         if (code != CURLE_OK) {
             const std::string detail = error[0] != '\0' ? error.data() : curl_easy_strerror(code);
             spdlog::trace("http {} {} failed after {} ms: {}", request.method,

@@ -14,4 +14,17 @@ std::optional<std::string> find_header(const Headers& headers, std::string_view 
     return std::nullopt;
 }
 
+std::string body_bytes(const Request& request) {
+    if (!request.stream) {
+        return request.body;
+    }
+    std::string out;
+    auto reader = request.stream->open();
+    char buffer[64 * 1024];
+    while (const std::size_t n = reader->read(buffer, sizeof buffer)) {
+        out.append(buffer, n);
+    }
+    return out;
+}
+
 }  // namespace assetctl::http

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -20,11 +23,33 @@ using Headers = std::vector<Header>;
 // The value of the first header called `name` (case-insensitive), if any.
 std::optional<std::string> find_header(const Headers& headers, std::string_view name);
 
+struct Request;
+// The whole body of `request`, reading a streamed body to its end (fakes and tests).
+std::string body_bytes(const Request& request);
+
+// Produces a request body piece by piece, for bodies too large to hold in memory (image
+// layers). read() fills up to `size` bytes and returns how many; 0 means the end. It may throw:
+// the request then fails with that exception.
+class BodyReader {
+  public:
+    virtual ~BodyReader() = default;
+    virtual std::size_t read(char* buffer, std::size_t size) = 0;
+};
+
+// A body of exactly `size` bytes, read through a fresh BodyReader for every send (a request
+// sent again, after a 401 or on a retry, starts from the first byte).
+struct StreamedBody {
+    std::uint64_t size = 0;
+    std::function<std::unique_ptr<BodyReader>()> open;
+};
+
 struct Request {
     std::string method = "GET";
     std::string url;
     Headers headers;
     std::string body;
+    // When set, the body comes from here instead of `body`.
+    std::optional<StreamedBody> stream;
     // Zero means the client's default total timeout.
     std::chrono::milliseconds timeout{0};
 };

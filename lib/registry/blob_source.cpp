@@ -1,8 +1,81 @@
 #include "registry/blob_source.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <stdexcept>
+#include <system_error>
+#include <unistd.h>
 
 namespace assetctl::registry {
+namespace {
+
+class MemoryReader final : public http::BodyReader {
+  public:
+    explicit MemoryReader(const std::string& bytes) : bytes_(bytes) {}
+    std::size_t read(char* buffer, std::size_t size) override {
+        const std::size_t n = std::min(size, bytes_.size() - position_);
+        std::memcpy(buffer, bytes_.data() + position_, n);
+        position_ += n;
+        return n;
+    }
+
+  private:
+    const std::string& bytes_;
+    std::size_t position_ = 0;
+};
+
+class FileReader final : public http::BodyReader {
+  public:
+    FileReader(const std::filesystem::path& file, std::uint64_t offset, std::uint64_t size)
+        : file_(file), position_(offset), remaining_(size) {
+        fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) {
+            throw std::system_error(errno, std::generic_category(), "cannot open " + file.string());
+        }
+    }
+    ~FileReader() override { ::close(fd_); }
+    FileReader(const FileReader&) = delete;
+    FileReader& operator=(const FileReader&) = delete;
+
+    std::size_t read(char* buffer, std::size_t size) override {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(size, remaining_));
+        if (want == 0) {
+            return 0;
+        }
+        ssize_t got = 0;
+        do {
+            got = ::pread(fd_, buffer, want, static_cast<off_t>(position_));
+        } while (got < 0 && errno == EINTR);
+        if (got < 0) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "cannot read " + file_.string());
+        }
+        if (got == 0) {
+            throw std::runtime_error(file_.string() + " ends " + std::to_string(remaining_) +
+                                     " bytes before the blob it should hold");
+        }
+        const auto n = static_cast<std::size_t>(got);
+        position_ += n;
+        remaining_ -= n;
+        return n;
+    }
+
+  private:
+    std::filesystem::path file_;
+    int fd_ = -1;
+    std::uint64_t position_;
+    std::uint64_t remaining_;
+};
+
+}  // namespace
+
+std::string BlobSource::read_all() const {
+    http::Request request;
+    request.stream = http::StreamedBody{size(), [this] { return open(); }};
+    return http::body_bytes(request);
+}
 
 MemoryBlob::MemoryBlob(std::string bytes)
     : bytes_(std::move(bytes)), digest_(Digest::sha256_of(bytes_)) {}
@@ -18,8 +91,20 @@ MemoryBlob::MemoryBlob(std::string bytes, const Digest& expected) : MemoryBlob(s
     }
 }
 
+std::unique_ptr<http::BodyReader> MemoryBlob::open() const {
+    return std::make_unique<MemoryReader>(bytes_);
+}
+
 std::shared_ptr<const BlobSource> make_memory_blob(std::string bytes) {
     return std::make_shared<MemoryBlob>(std::move(bytes));
+}
+
+FileBlob::FileBlob(std::filesystem::path file, std::uint64_t offset, std::uint64_t size,
+                   Digest digest)
+    : file_(std::move(file)), offset_(offset), size_(size), digest_(std::move(digest)) {}
+
+std::unique_ptr<http::BodyReader> FileBlob::open() const {
+    return std::make_unique<FileReader>(file_, offset_, size_);
 }
 
 }  // namespace assetctl::registry

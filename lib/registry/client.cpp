@@ -190,15 +190,11 @@ UploadResult RegistryClient::upload_blob(std::string_view repository, const Blob
             blob.size() * 1000 / std::max<std::uint64_t>(1, options_.upload_min_bytes_per_second)));
 
     UploadResult result;
-    // The body request is built once: attempts change its URL and headers, never copy the blob.
+    // The body request is built once: attempts change its URL and headers; every send reads
+    // the blob again from its first byte (it is never held in memory).
     http::Request carrier;
-    carrier.body = blob.read_all();
+    carrier.stream = http::StreamedBody{blob.size(), [&blob] { return blob.open(); }};
     carrier.timeout = timeout;
-    if (carrier.body.size() != blob.size()) {
-        throw std::logic_error("blob " + digest.short_str() + " read " +
-                               std::to_string(carrier.body.size()) + " bytes, expected " +
-                               std::to_string(blob.size()));
-    }
     std::string step;
     const auto attempt = [&]() -> http::Response {
         ++result.sessions;
@@ -221,7 +217,7 @@ UploadResult RegistryClient::upload_blob(std::string_view repository, const Blob
             step = "PATCH (upload)";
             carrier.method = "PATCH";
             carrier.url = session;
-            result.bytes_sent += carrier.body.size();
+            result.bytes_sent += blob.size();
             response = auth_.send(carrier, scopes);
             // The spec says 202; ECR answers 201. Either way the bytes were taken.
             if (response.status != 202 && response.status != 201) {
@@ -240,7 +236,7 @@ UploadResult RegistryClient::upload_blob(std::string_view repository, const Blob
         step = "PUT (upload)";
         carrier.method = "PUT";
         carrier.url = add_query_parameter(session, "digest", digest.str());
-        result.bytes_sent += carrier.body.size();
+        result.bytes_sent += blob.size();
         return auth_.send(carrier, scopes);
     };
     const std::string what =

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -236,6 +237,78 @@ TEST_CASE("curl client round-trips large binary bodies both ways") {
     REQUIRE(get.status == 200);
     CHECK(get.body == binary_body(3'000'000));
     CHECK(get.header("content-length") == "3000000");
+}
+
+namespace {
+
+// Hands out a body in pieces of at most `piece` bytes; counts how often it was opened.
+class PieceReader final : public assetctl::http::BodyReader {
+  public:
+    PieceReader(const std::string& body, std::size_t piece) : body_(body), piece_(piece) {}
+    std::size_t read(char* buffer, std::size_t size) override {
+        const std::size_t n = std::min({size, piece_, body_.size() - position_});
+        std::memcpy(buffer, body_.data() + position_, n);
+        position_ += n;
+        return n;
+    }
+
+  private:
+    const std::string& body_;
+    std::size_t piece_;
+    std::size_t position_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("curl client streams a body from a reader with its exact length") {
+    const auto client = make_curl_client({});
+    const std::string body = binary_body(2 * 1024 * 1024 + 17);
+    const std::string method = GENERATE("PUT", "PATCH", "POST");
+    int opened = 0;
+    Request request;
+    request.method = method;
+    request.url = http_url("/echo");
+    request.stream = StreamedBody{body.size(), [&] {
+                                      ++opened;
+                                      return std::make_unique<PieceReader>(body, 70'001);
+                                  }};
+    const Response response = client->send(request);
+    REQUIRE(response.status == 200);
+    const json echo = json::parse(response.body);
+    CHECK(echo.at("method") == method);
+    CHECK(base64_decode(echo.at("body").get<std::string>()) == body);
+    CHECK(echoed_header(echo, "content-length") == std::to_string(body.size()));
+    CHECK_FALSE(echoed_header(echo, "transfer-encoding"));
+    CHECK_FALSE(echoed_header(echo, "expect"));
+    CHECK(opened == 1);
+    // Sending it again reads it again from the first byte.
+    REQUIRE(client->send(request).status == 200);
+    CHECK(opened == 2);
+}
+
+TEST_CASE("curl client fails a request whose body reader throws or ends early") {
+    const auto client = make_curl_client({});
+    const std::string body = binary_body(100'000);
+    Request request;
+    request.method = "PUT";
+    request.url = http_url("/echo");
+    SECTION("the reader throws: the same exception reaches the caller") {
+        class Throwing final : public assetctl::http::BodyReader {
+          public:
+            std::size_t read(char*, std::size_t) override {
+                throw std::runtime_error("disk went away");
+            }
+        };
+        request.stream = StreamedBody{body.size(), [] { return std::make_unique<Throwing>(); }};
+        CHECK_THROWS_WITH(client->send(request), "disk went away");
+    }
+    SECTION("the reader ends before the announced length") {
+        request.stream = StreamedBody{body.size() + 10,
+                                      [&] { return std::make_unique<PieceReader>(body, 4096); }};
+        CHECK_THROWS_WITH(client->send(request), Catch::Contains("10 bytes early"));
+    }
+    // The client still works afterwards.
+    CHECK(fetch(*client, "GET", http_url("/status/200")).status == 200);
 }
 
 TEST_CASE("curl client sends HEAD without reading a body") {

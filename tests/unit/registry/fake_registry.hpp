@@ -182,7 +182,7 @@ class FakeRegistry final : public http::HttpClient {
             sessions_.erase(session);
             return answer(204);
         }
-        session->second.data += request.body;
+        session->second.data += http::body_bytes(request);
         if (request.method == "PATCH") {
             return answer(202, {{"Location", "/v2/" + repository + "/blobs/uploads/" + id +
                                                  "?_state=patched-" + id},

@@ -91,7 +91,7 @@ class ScriptedHttp final : public http::HttpClient {
                 throw std::logic_error("ScriptedHttp: " + what + ": unexpected header " + name);
             }
         }
-        if (step.body_ && *step.body_ != request.body) {
+        if (step.body_ && *step.body_ != http::body_bytes(request)) {
             throw std::logic_error(
                 "ScriptedHttp: " + what + ": body of " + std::to_string(request.body.size()) +
                 " bytes differs from the " + std::to_string(step.body_->size()) + " expected");
