@@ -40,6 +40,46 @@ std::string sha256_hex(std::string_view data) {
     return hex_encode(sha256(data));
 }
 
+void Sha256::Free::operator()(evp_md_ctx_st* context) const noexcept {
+    EVP_MD_CTX_free(context);
+}
+
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
+    if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("OpenSSL EVP_DigestInit_ex(SHA-256) failed");
+    }
+}
+
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+
+void Sha256::update(std::string_view data) {
+    if (finished_ || !context_) {
+        throw std::logic_error("Sha256::update after the digest was taken (or after a move)");
+    }
+    if (!data.empty() && EVP_DigestUpdate(context_.get(), data.data(), data.size()) != 1) {
+        throw std::runtime_error("OpenSSL EVP_DigestUpdate(SHA-256) failed");
+    }
+}
+
+std::string Sha256::digest() {
+    if (finished_ || !context_) {
+        throw std::logic_error("Sha256 digest taken twice (or after a move)");
+    }
+    std::array<unsigned char, EVP_MAX_MD_SIZE> buffer{};
+    unsigned length = 0;
+    if (EVP_DigestFinal_ex(context_.get(), buffer.data(), &length) != 1) {
+        throw std::runtime_error("OpenSSL EVP_DigestFinal_ex(SHA-256) failed");
+    }
+    finished_ = true;
+    return to_string(buffer, length);
+}
+
+std::string Sha256::hex_digest() {
+    return hex_encode(digest());
+}
+
 std::string hmac_sha256(std::string_view key, std::string_view data) {
     if (key.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
         throw std::runtime_error("HMAC key too long");

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace assetctl::aws {
 
@@ -15,6 +18,33 @@ std::string sha256(std::string_view data);
 
 // SHA-256 of `data` as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view data);
+
+// Incremental SHA-256, for data hashed piece by piece (a layer streamed through a compressor).
+// The result equals sha256() of the concatenation of every update(). digest()/hex_digest()
+// finish the hash; calling update() or a digest function after that throws std::logic_error.
+// Movable, not copyable; not for concurrent use.
+class Sha256 {
+  public:
+    Sha256();
+    ~Sha256();
+    Sha256(Sha256&&) noexcept;
+    Sha256& operator=(Sha256&&) noexcept;
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+
+    void update(std::string_view data);
+    // Raw (32 bytes).
+    std::string digest();
+    // 64 lowercase hex digits.
+    std::string hex_digest();
+
+  private:
+    struct Free {
+        void operator()(evp_md_ctx_st* context) const noexcept;
+    };
+    std::unique_ptr<evp_md_ctx_st, Free> context_;
+    bool finished_ = false;
+};
 
 // HMAC-SHA256 of `data` under `key`, raw (32 bytes).
 std::string hmac_sha256(std::string_view key, std::string_view data);

@@ -1,6 +1,15 @@
 #pragma once
 
+#include <stdexcept>
+
 namespace assetctl::util {
+
+// Thrown by long-running work that noticed interrupted() and stopped (unwinding removes its
+// temporary files); callers map it to exit code 130.
+class Interrupted : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
 
 // SIGINT and SIGTERM become a flag (and a readable pipe) instead of ending the process at once,
 // so running work can stop its child processes, remove its temporary files by unwinding, and

@@ -1,4 +1,8 @@
+#include <algorithm>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -42,4 +46,52 @@ TEST_CASE("sigv4 crypto: wipe empties the buffer", "[aws][crypto]") {
     std::string empty;
     wipe(empty);
     CHECK(empty.empty());
+}
+
+TEST_CASE("crypto: incremental Sha256 equals the one-shot hash of the whole", "[aws][crypto]") {
+    // FIPS 180-2 test vector: "abc" fed in pieces, including empty ones.
+    Sha256 pieces;
+    pieces.update("a");
+    pieces.update("");
+    pieces.update("bc");
+    CHECK(pieces.hex_digest() ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+    // Nothing fed: the hash of the empty string.
+    Sha256 nothing;
+    CHECK(nothing.hex_digest() ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+
+    // A megabyte of binary data (embedded NULs, every byte value) in uneven pieces.
+    std::string data;
+    for (std::size_t i = 0; i < 1024 * 1024 + 17; ++i) {
+        data += static_cast<char>((i * 131U + i / 7U) & 0xFFU);
+    }
+    Sha256 uneven;
+    std::size_t at = 0;
+    for (std::size_t step = 1; at < data.size(); step = step * 3 + 1) {
+        const std::size_t n = std::min(step, data.size() - at);
+        uneven.update(std::string_view(data).substr(at, n));
+        at += n;
+    }
+    const std::string raw = uneven.digest();
+    CHECK(raw.size() == 32);
+    CHECK(raw == sha256(data));
+}
+
+TEST_CASE("crypto: Sha256 refuses use after the digest was taken", "[aws][crypto]") {
+    Sha256 hash;
+    hash.update("x");
+    const std::string first = hash.hex_digest();
+    CHECK(first == sha256_hex("x"));
+    CHECK_THROWS_AS(hash.update("y"), std::logic_error);
+    CHECK_THROWS_AS(hash.digest(), std::logic_error);
+
+    // A moved-to object carries the state on; the moved-from one refuses.
+    Sha256 source;
+    source.update("ab");
+    Sha256 target(std::move(source));
+    target.update("c");
+    CHECK(target.hex_digest() == sha256_hex("abc"));
+    CHECK_THROWS_AS(source.update("c"), std::logic_error);  // NOLINT(bugprone-use-after-move)
 }

@@ -1,0 +1,232 @@
+#include "image/gzip.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fcntl.h>
+#include <isa-l.h>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include "aws/crypto.hpp"
+#include "image/image_error.hpp"
+#include "util/interrupt.hpp"
+
+namespace assetctl::image {
+
+namespace {
+
+// Part of the output format: ISA-L's block boundaries depend on how the input is fed, so the
+// input always goes in as pieces of exactly this size (the last one shorter).
+constexpr std::size_t kInputChunk = std::size_t{1} << 20;
+constexpr std::size_t kOutputBuffer = std::size_t{1} << 20;
+// Level 1 won the measurement in bench/README.md ("Choosing the layer compressor").
+constexpr std::uint32_t kLevel = 1;
+
+// RFC 1952 member header: deflate, no flags (no name, comment or extra), mtime 0, no XFL
+// claim, OS 255 ("unknown"), so nothing about the machine or the time reaches the bytes.
+constexpr std::array<std::uint8_t, 10> kGzipHeader = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+
+std::string errno_text(int error) {
+    return std::strerror(error);
+}
+
+class Fd {
+  public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+    // Closes now and reports the error close() saw (delayed write errors on some filesystems).
+    int close() {
+        const int rc = ::close(fd_);
+        fd_ = -1;
+        return rc == 0 ? 0 : errno;
+    }
+
+  private:
+    int fd_;
+};
+
+// Removes the output file unless the compression finished.
+class PartialOutput {
+  public:
+    explicit PartialOutput(std::filesystem::path path) : path_(std::move(path)) {}
+    ~PartialOutput() {
+        if (!kept_) {
+            ::unlink(path_.c_str());
+        }
+    }
+    PartialOutput(const PartialOutput&) = delete;
+    PartialOutput& operator=(const PartialOutput&) = delete;
+    void keep() { kept_ = true; }
+
+  private:
+    std::filesystem::path path_;
+    bool kept_ = false;
+};
+
+std::string_view as_chars(const std::uint8_t* data, std::size_t size) {
+    return {reinterpret_cast<const char*>(data), size};
+}
+
+// Reads exactly `size` bytes at `offset`, however pread() splits them.
+void read_exact(const FileRange& input, int fd, std::uint8_t* buffer, std::size_t size,
+                std::uint64_t offset) {
+    std::size_t done = 0;
+    while (done < size) {
+        const ssize_t n =
+            ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw ImageError(input.file.string() + ": cannot read: " + errno_text(errno));
+        }
+        if (n == 0) {
+            throw ImageError(input.file.string() + ": file ends at byte " +
+                             std::to_string(offset + done) + ", but the layer at offset " +
+                             std::to_string(input.offset) + " should have " +
+                             std::to_string(input.size) + " bytes (truncated or changed file)");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+class Writer {
+  public:
+    Writer(const std::filesystem::path& path, int fd) : path_(path), fd_(fd) {}
+
+    void write(const std::uint8_t* data, std::size_t size) {
+        hash_.update(as_chars(data, size));
+        written_ += size;
+        while (size > 0) {
+            const ssize_t n = ::write(fd_, data, size);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                throw std::runtime_error(path_.string() + ": cannot write: " + errno_text(errno));
+            }
+            data += n;
+            size -= static_cast<std::size_t>(n);
+        }
+    }
+
+    std::uint64_t written() const { return written_; }
+    aws::Sha256& hash() { return hash_; }
+
+  private:
+    const std::filesystem::path& path_;
+    int fd_;
+    aws::Sha256 hash_;
+    std::uint64_t written_ = 0;
+};
+
+registry::Digest sha256_digest(aws::Sha256& hash) {
+    return registry::Digest::from_string("sha256:" + hash.hex_digest());
+}
+
+}  // namespace
+
+const std::string& compressor_id() {
+    static const std::string id = "isal-" + std::to_string(ISAL_MAJOR_VERSION) + "." +
+                                  std::to_string(ISAL_MINOR_VERSION) + "-level" +
+                                  std::to_string(kLevel);
+    return id;
+}
+
+CompressedLayer compress_layer(const FileRange& input, const std::filesystem::path& output) {
+    if (input.size > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) ||
+        input.offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) - input.size) {
+        throw ImageError(input.file.string() + ": layer range (offset " +
+                         std::to_string(input.offset) + ", size " + std::to_string(input.size) +
+                         ") is beyond any file");
+    }
+    Fd in(::open(input.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (in.get() < 0) {
+        throw ImageError(input.file.string() + ": cannot open: " + errno_text(errno));
+    }
+    Fd out(::open(output.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600));
+    if (out.get() < 0) {
+        throw std::runtime_error(output.string() + ": cannot create: " + errno_text(errno));
+    }
+    PartialOutput partial(output);
+    // A replaced file keeps its old mode through O_TRUNC; the contract is 0600.
+    if (::fchmod(out.get(), 0600) != 0) {
+        throw std::runtime_error(output.string() + ": cannot chmod: " + errno_text(errno));
+    }
+
+    auto stream = std::make_unique<isal_zstream>();
+    isal_deflate_init(stream.get());
+    std::vector<std::uint8_t> level_buffer(ISAL_DEF_LVL1_DEFAULT);
+    stream->level = kLevel;
+    stream->level_buf = level_buffer.data();
+    stream->level_buf_size = static_cast<std::uint32_t>(level_buffer.size());
+    stream->gzip_flag = IGZIP_GZIP_NO_HDR;  // ISA-L writes the CRC-32/ISIZE trailer only
+
+    std::vector<std::uint8_t> in_buffer(kInputChunk);
+    std::vector<std::uint8_t> out_buffer(kOutputBuffer);
+    aws::Sha256 in_hash;
+    Writer writer(output, out.get());
+    writer.write(kGzipHeader.data(), kGzipHeader.size());
+
+    std::uint64_t consumed = 0;
+    do {
+        if (util::interrupted()) {
+            throw util::Interrupted("interrupted while compressing " + input.file.string());
+        }
+        const auto n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kInputChunk, input.size - consumed));
+        read_exact(input, in.get(), in_buffer.data(), n, input.offset + consumed);
+        in_hash.update(as_chars(in_buffer.data(), n));
+        consumed += n;
+        stream->next_in = in_buffer.data();
+        stream->avail_in = static_cast<std::uint32_t>(n);
+        stream->end_of_stream = consumed == input.size ? 1 : 0;
+        bool produced = false;
+        do {
+            stream->next_out = out_buffer.data();
+            stream->avail_out = static_cast<std::uint32_t>(out_buffer.size());
+            const int rc = isal_deflate(stream.get());
+            if (rc != COMP_OK) {
+                throw std::runtime_error("ISA-L isal_deflate failed (" + std::to_string(rc) +
+                                         ") compressing " + input.file.string());
+            }
+            const std::size_t size = out_buffer.size() - stream->avail_out;
+            produced = produced || size > 0;
+            writer.write(out_buffer.data(), size);
+        } while (stream->avail_out == 0);
+        if (stream->avail_in != 0 || (stream->end_of_stream != 0 &&
+                                      stream->internal_state.state != ZSTATE_END && !produced)) {
+            throw std::runtime_error("ISA-L isal_deflate stopped before the end of " +
+                                     input.file.string());
+        }
+    } while (stream->internal_state.state != ZSTATE_END);
+
+    if (const int error = out.close(); error != 0) {
+        throw std::runtime_error(output.string() + ": cannot write: " + errno_text(error));
+    }
+    CompressedLayer result;
+    result.size = writer.written();
+    result.digest = sha256_digest(writer.hash());
+    result.diff_id = sha256_digest(in_hash);
+    partial.keep();
+    return result;
+}
+
+}  // namespace assetctl::image
