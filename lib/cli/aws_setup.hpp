@@ -7,8 +7,10 @@
 #include "aws/credential_providers.hpp"
 #include "aws/ecr_client.hpp"
 #include "aws/role_cache.hpp"
+#include "aws/service_call.hpp"
 #include "aws/sts_client.hpp"
 #include "http/http_client.hpp"
+#include "http/retry.hpp"
 #include "process/process_runner.hpp"
 #include "util/clock.hpp"
 #include "util/environment.hpp"
@@ -29,6 +31,12 @@ class AwsSetup {
     aws::EcrApi& ecr() { return *ecr_; }
     aws::AssumedRoleCache& roles() { return *roles_; }
     process::ProcessRunner& processes() { return *processes_; }
+    // For other HTTPS clients (the registry): same connections, CA bundle and retry policy.
+    http::HttpClient& http() { return *http_; }
+    const util::Clock& clock() const { return clock_; }
+    http::RetryContext retry() const {
+        return {runtime_->retry, runtime_->sleeper, runtime_->jitter};
+    }
 
     const std::optional<std::string>& default_region() const { return default_region_; }
     // Where the default region came from ("AWS_REGION", "profile ci"), or why none could be

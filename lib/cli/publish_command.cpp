@@ -8,42 +8,18 @@
 #include "cli/aws_setup.hpp"
 #include "docker/engine.hpp"
 #include "docker/engine_client.hpp"
+#include "image/layer_cache.hpp"
+#include "image/tarball_pusher.hpp"
 #include "manifest/assembly.hpp"
 #include "manifest/sources.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/interrupt.hpp"
 
 namespace assetctl::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A private folder for per-asset build logs; kept when something failed so the user can read
-// the full output, removed otherwise.
-class LogDirectory {
-  public:
-    LogDirectory() {
-        std::string pattern = (fs::temp_directory_path() / "assetctl-logs-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) != nullptr) {
-            path_ = pattern;
-        }
-    }
-    ~LogDirectory() {
-        if (!keep_ && !path_.empty()) {
-            std::error_code ec;
-            fs::remove_all(path_, ec);
-        }
-    }
-    LogDirectory(const LogDirectory&) = delete;
-    LogDirectory& operator=(const LogDirectory&) = delete;
-
-    const fs::path& path() const { return path_; }
-    void keep() { keep_ = true; }
-
-  private:
-    fs::path path_;
-    bool keep_ = false;
-};
 
 }  // namespace
 
@@ -62,6 +38,15 @@ nlohmann::ordered_json summary_json(const publish::Summary& summary) {
         }
         if (!outcome.error.empty()) {
             entry["error"] = outcome.error;
+        }
+        if (!outcome.method.empty()) {
+            entry["method"] = outcome.method;
+        }
+        if (outcome.native) {
+            entry["blobs"] = {{"uploaded", outcome.native->blobs_uploaded},
+                              {"mounted", outcome.native->blobs_mounted},
+                              {"present", outcome.native->blobs_present}};
+            entry["bytesUploaded"] = outcome.native->bytes_uploaded;
         }
         outcomes.push_back(std::move(entry));
     }
@@ -136,7 +121,16 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     docker::EngineClient engine(
         setup.processes(), docker::engine_executable(args.docker, env),
         docker_config ? std::optional(docker_config->path()) : std::nullopt);
-    LogDirectory logs;
+    // Build logs are kept when something failed, so the user can read the full output.
+    util::PrivateDirectory logs("assetctl-logs");
+    // Decompressed tarballs and compressed layers.
+    util::PrivateDirectory spool("assetctl-spool");
+    image::TarballPusherOptions tarball_options;
+    tarball_options.upload_jobs = args.upload_jobs;
+    tarball_options.spool_dir = spool.path();
+    tarball_options.cache_dir = image::LayerCache::default_dir(env);
+    const auto tarballs =
+        image::make_tarball_pusher(setup.http(), setup.retry(), setup.clock(), tarball_options);
     publish::Options options = args.options;
     options.log_directory = logs.path();
 
@@ -154,7 +148,8 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                                events,
                                docker_config ? &*docker_config : nullptr,
                                {},
-                               {}};
+                               {},
+                               tarballs.get()};
     deps.require_engine = [&setup, &engine] {
         const auto status = docker::probe_engine(setup.processes(), engine.executable());
         if (!status.running) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "image/tarball_pusher.hpp"
 #include "publish/publisher.hpp"
 #include "util/environment.hpp"
 
@@ -17,6 +18,7 @@ struct PublishArgs {
     std::optional<std::string> profile;
     std::optional<std::string> docker;
     publish::Options options;
+    std::size_t upload_jobs = image::k_default_upload_jobs;  // native pushes: blobs at once
     bool json = false;
     bool verbose = false;  // stream build output with an asset prefix
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -172,6 +173,16 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
                         "images built at once (default 1: not every builder is "
                         "concurrency-safe)")
             ->check(CLI::Range(1, 64));
+        command
+            .add_option("--tarball-mode", publish_args.options.tarball_mode,
+                        "image tarballs and OCI layouts: `native` pushes them without a "
+                        "container engine (default), `docker` loads them into the engine")
+            ->transform(CLI::CheckedTransformer(
+                std::map<std::string, publish::TarballMode>{
+                    {"native", publish::TarballMode::native},
+                    {"docker", publish::TarballMode::docker}},
+                CLI::ignore_case))
+            ->type_name("MODE");
         command.add_flag("--fail-fast", publish_args.options.fail_fast,
                          "stop starting new work after the first failure");
         command.add_flag("--dry-run", publish_args.options.dry_run,
@@ -182,6 +193,11 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
             command
                 .add_option("--publish-jobs", publish_args.options.publish_jobs,
                             "checks and pushes at once (default 4)")
+                ->check(CLI::Range(1, 64));
+            command
+                .add_option("--upload-jobs", publish_args.upload_jobs,
+                            "blobs uploaded (and layers compressed) at once per native push "
+                            "(default 4)")
                 ->check(CLI::Range(1, 64));
         } else {
             command.add_flag("--force", publish_args.options.force,

@@ -10,6 +10,7 @@
 
 #include "http/http_client.hpp"
 #include "http/redact.hpp"
+#include "util/interrupt.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::http {
@@ -137,6 +138,12 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* use
     }
 }
 
+// Ends a transfer in flight once SIGINT/SIGTERM arrived (util/interrupt.hpp), so a large
+// upload or a slow answer does not keep the process running after Ctrl-C.
+int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return util::interrupted() ? 1 : 0;
+}
+
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
     auto* headers = static_cast<Headers*>(user);
     const std::string_view line(data, size * count);
@@ -226,6 +233,8 @@ class CurlClient final : public HttpClient {
             curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_bundle->c_str());
         }
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.list);
+        curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &on_progress);
         curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &on_body);
         curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response.body);
         curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &on_header);
@@ -263,6 +272,10 @@ class CurlClient final : public HttpClient {
             std::chrono::steady_clock::now() - started);
         if (upload.error) {
             std::rethrow_exception(upload.error);
+        }
+        if (code == CURLE_ABORTED_BY_CALLBACK && util::interrupted()) {
+            throw util::Interrupted(request.method + " " + url_for_log(request.url) +
+                                    ": stopped by an interrupt");
         }
         if (code != CURLE_OK) {
             const std::string detail = error[0] != '\0' ? error.data() : curl_easy_strerror(code);

@@ -60,6 +60,48 @@ std::optional<std::string> cdk_tarball_path(const std::vector<std::string>& exec
     return std::nullopt;
 }
 
+namespace {
+
+bool is_archive_file_name(const std::string& name) {
+    for (const std::string_view suffix : {".tar", ".tar.gz", ".tgz"}) {
+        if (name.size() > suffix.size() && name.ends_with(suffix)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<ImageArchiveSource> image_archive_source(const ManifestOrigin& origin,
+                                                       const DockerImageSource& source) {
+    if (source.executable) {
+        if (auto tarball = cdk_tarball_path(*source.executable)) {
+            return ImageArchiveSource{origin.directory / *tarball, std::nullopt, true};
+        }
+        return std::nullopt;
+    }
+    if (!source.directory) {
+        return std::nullopt;
+    }
+    std::string name = *source.directory;
+    std::optional<std::string> tag;
+    if (const auto hash = name.rfind('#'); hash != std::string::npos && hash + 1 < name.size()) {
+        tag = name.substr(hash + 1);
+        name.resize(hash);
+    }
+    const fs::path path = origin.directory / name;
+    std::error_code ec;
+    if (is_archive_file_name(name) && !fs::is_directory(path, ec)) {
+        return ImageArchiveSource{path, tag, false};
+    }
+    if (fs::is_regular_file(path / "oci-layout", ec) &&
+        !fs::exists(path / source.docker_file.value_or("Dockerfile"), ec)) {
+        return ImageArchiveSource{path, tag, false};
+    }
+    return std::nullopt;
+}
+
 std::string docker_image_json_path(const std::string& asset_id) {
     return json_path_child("dockerImages", asset_id);
 }
@@ -86,6 +128,22 @@ std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
                     "image tarball '" + *tarball + "' not found (looked for " + file.string() + ")",
                     std::string(k_resynth_hint));
             }
+        }
+        return std::nullopt;
+    }
+
+    if (auto archive = image_archive_source(origin, source)) {
+        if (!util::is_within(archive->path, assembly_root)) {
+            throw ManifestError(origin.file, source_path + ".directory",
+                                "image archive '" + *source.directory +
+                                    "' is outside the cloud assembly " + assembly_root.string(),
+                                "keep image tarballs and layouts inside the cloud assembly");
+        }
+        if (!fs::exists(archive->path, ec)) {
+            throw ManifestError(origin.file, source_path + ".directory",
+                                "image archive '" + *source.directory + "' not found (looked for " +
+                                    archive->path.string() + ")",
+                                std::string(k_resynth_hint));
         }
         return std::nullopt;
     }

@@ -15,6 +15,22 @@ namespace assetctl::manifest {
 // written (relative paths are relative to the manifest's folder).
 std::optional<std::string> cdk_tarball_path(const std::vector<std::string>& executable);
 
+// An image that exists already as a file: a CDK tarball, or a `directory` source naming a
+// `.tar` / `.tar.gz` / `.tgz` file or an OCI image layout folder (holding `oci-layout` and no
+// Dockerfile), optionally followed by `#<name:tag>` to pick one image of several.
+struct ImageArchiveSource {
+    std::filesystem::path path;      // resolved against the manifest's folder
+    std::optional<std::string> tag;  // from `#<name:tag>`
+    // With several images and no tag, take the one `docker load` prints last (CDK's tarball
+    // command does exactly that).
+    bool last_loaded = false;
+};
+
+// The archive a docker image source names, or nullopt for a build or another executable.
+// Looks at the file system (is the path a file, a layout folder).
+std::optional<ImageArchiveSource> image_archive_source(const ManifestOrigin& origin,
+                                                       const DockerImageSource& source);
+
 // Where a directory-sourced image is built from, resolved on disk.
 struct BuildLocation {
     std::filesystem::path context;     // the build context folder

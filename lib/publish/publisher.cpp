@@ -15,6 +15,7 @@
 #include "manifest/asset_manifest.hpp"
 #include "manifest/sources.hpp"
 #include "publish/destination.hpp"
+#include "registry/push.hpp"
 #include "util/interrupt.hpp"
 #include "util/per_key.hpp"
 #include "util/strings.hpp"
@@ -32,6 +33,24 @@ using State = Outcome::State;
 std::chrono::milliseconds since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
+
+// Registry logins for native pushes: ECR's authorization token for the destination's
+// identity and region (EcrApi caches it; a refresh after a 401 asks again).
+class EcrRegistryCredentials final : public registry::CredentialsSource {
+  public:
+    EcrRegistryCredentials(aws::EcrApi& ecr, aws::AwsCredentials caller, std::string region)
+        : ecr_(ecr), caller_(std::move(caller)), region_(std::move(region)) {}
+
+    std::optional<registry::Credentials> get(bool /*refresh*/) override {
+        const auto authorization = ecr_.get_authorization_token(caller_, region_);
+        return registry::Credentials{authorization.username, authorization.password};
+    }
+
+  private:
+    aws::EcrApi& ecr_;
+    aws::AwsCredentials caller_;
+    std::string region_;
+};
 
 // One asset at one destination, resolved as work goes on.
 struct Target {
@@ -54,6 +73,9 @@ struct ImageJob {
     const manifest::Selected<manifest::DockerImageAsset>* selected = nullptr;
     std::vector<Target*> targets;
     std::string local_image;
+    // A tarball or layout pushed without the engine (TarballMode::native).
+    std::optional<manifest::ImageArchiveSource> archive;
+    std::shared_ptr<const image::PreparedImage> native;
 };
 
 std::string dedup_key(const manifest::Selected<manifest::DockerImageAsset>& selected) {
@@ -94,6 +116,10 @@ class Run {
             if (inserted) {
                 jobs_.push_back(std::make_unique<ImageJob>());
                 jobs_.back()->selected = target->selected;
+                if (options_.tarball_mode == TarballMode::native && deps_.tarballs != nullptr) {
+                    jobs_.back()->archive = manifest::image_archive_source(
+                        target->selected->origin, target->selected->asset.source);
+                }
             }
             jobs_[it->second]->targets.push_back(target.get());
         }
@@ -378,7 +404,8 @@ class Run {
                 continue;
             }
             const auto& source = job->selected->asset.source;
-            std::string what = source.directory
+            std::string what = job->archive ? "would read " + job->archive->path.string()
+                               : source.directory
                                    ? "would build " + *source.directory
                                    : "would run " + util::shell_join(*source.executable);
             emit_asset(EventType::debug, *job, what);
@@ -399,8 +426,10 @@ class Run {
 
     void produce_and_push() {
         bool any = false;
-        for (auto& target : targets_) {
-            any = any || target->needs_push;
+        for (auto& job : jobs_) {
+            for (auto* target : job->targets) {
+                any = any || (target->needs_push && !job->archive);
+            }
         }
         if (any && deps_.require_engine) {
             deps_.require_engine();
@@ -460,6 +489,11 @@ class Run {
         const auto started = Clock::now();
         std::vector<std::string> tail;
         try {
+            if (job.archive) {
+                read_archive(job);
+                ++builds_;
+                return true;
+            }
             if (source.directory) {
                 const auto context = selected.origin.directory / *source.directory;
                 job.local_image = docker::local_image_tag(selected.asset.id);
@@ -477,9 +511,12 @@ class Run {
                         deps_.build_output(selected.asset.id, line);
                     }
                 });
-            } else if (auto tarball = manifest::cdk_tarball_path(*source.executable)) {
-                emit_asset(EventType::build, job, "loading " + *tarball);
-                job.local_image = deps_.engine.load(selected.origin.directory / *tarball);
+            } else if (auto archive = manifest::image_archive_source(selected.origin, source)) {
+                emit_asset(EventType::build, job, "loading " + archive->path.string());
+                job.local_image = deps_.engine.load(archive->path);
+                if (archive->tag) {
+                    job.local_image = *archive->tag;  // `docker load` keeps every RepoTag
+                }
             } else {
                 emit_asset(EventType::build, job,
                            "running " + util::shell_join(*source.executable));
@@ -511,6 +548,11 @@ class Run {
             for (auto* target : waiting) {
                 fail(*target, e.what(), tail);
             }
+        } catch (const util::Interrupted& e) {
+            for (auto* target : waiting) {
+                target->outcome.state = State::skipped;
+                target->outcome.error = e.what();
+            }
         } catch (const std::exception& e) {
             for (auto* target : waiting) {
                 fail(*target, e.what());
@@ -519,10 +561,69 @@ class Run {
         return false;
     }
 
+    // Reads and checks a tarball or layout, and in publish mode gets its layers compressed.
+    void read_archive(ImageJob& job) {
+        const auto& archive = *job.archive;
+        const auto started = Clock::now();
+        emit_asset(EventType::build, job, "reading " + archive.path.string());
+        job.native = deps_.tarballs->prepare(archive.path,
+                                             image::ImageSelector{archive.tag, archive.last_loaded},
+                                             mode_ == Mode::build);
+        const auto& source = job.native->source();
+        std::string message = "read " + std::string(image::to_string(source.format)) + " image " +
+                              source.config_digest.short_str() + " (" +
+                              std::to_string(source.layers.size()) + " layers";
+        if (mode_ == Mode::publish) {
+            message += ", " + std::to_string(job.native->layers_compressed()) + " compressed, " +
+                       std::to_string(job.native->layers_cached()) + " from the layer cache";
+        }
+        emit_asset(EventType::build, job, message + ")", since(started));
+    }
+
+    void push_native(const ImageJob& job, Target& target) {
+        const auto started = Clock::now();
+        const std::string remote = target.outcome.image_uri;
+        target.outcome.method = "native";
+        emit(EventType::upload, target, "pushing " + remote + " (no engine)");
+        auto credentials =
+            std::make_shared<EcrRegistryCredentials>(deps_.ecr, target.credentials, target.region);
+        const auto report = deps_.tarballs->push(
+            *job.native, target.registry_host, target.credentials.keys.access_key_id,
+            std::move(credentials), target.repository, target.tag);
+        target.outcome.digest = report.digest.str();
+        target.outcome.native = report;
+        target.outcome.state = State::published;
+        ++pushes_;
+        emit(EventType::success, target,
+             "published " + remote + " (" + std::to_string(report.blobs_uploaded) +
+                 " blobs uploaded, " + std::to_string(report.blobs_present) + " present)",
+             since(started));
+    }
+
     void push(const ImageJob& job, Target& target) {
         if (stopped(target)) {
             return;
         }
+        if (job.native) {
+            try {
+                push_native(job, target);
+            } catch (const registry::PushInterrupted& e) {
+                target.outcome.state = State::skipped;
+                target.outcome.error = e.what();
+            } catch (const util::Interrupted& e) {
+                target.outcome.state = State::skipped;
+                target.outcome.error = e.what();
+            } catch (const std::exception& e) {
+                if (target.immutable_tags && tag_exists(target)) {
+                    target.outcome.state = State::present;
+                    emit(EventType::success, target, "published (already present, immutable tag)");
+                    return;
+                }
+                fail(target, "push to " + target.outcome.image_uri + ": " + e.what());
+            }
+            return;
+        }
+        target.outcome.method = "docker";
         const auto started = Clock::now();
         try {
             login(target);

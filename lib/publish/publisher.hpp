@@ -11,6 +11,7 @@
 #include "aws/role_cache.hpp"
 #include "aws/sts.hpp"
 #include "docker/engine_client.hpp"
+#include "image/tarball_pusher.hpp"
 #include "manifest/selection.hpp"
 #include "process/process_runner.hpp"
 #include "publish/events.hpp"
@@ -19,6 +20,8 @@ namespace assetctl::publish {
 
 inline constexpr int k_default_build_jobs = 1;    // some builders are not concurrency-safe
 inline constexpr int k_default_publish_jobs = 4;  // cdk deploy publishes 8; ECR is fine with 4
+
+enum class TarballMode { native, docker };
 
 struct Options {
     int build_jobs = k_default_build_jobs;
@@ -29,6 +32,9 @@ struct Options {
     bool force = false;
     // Per-asset build logs go here (one `<asset id>.log` each).
     std::filesystem::path log_directory;
+    // Image tarballs and OCI layouts: pushed by assetctl itself (native, needs no engine) or
+    // loaded into the engine and pushed with it (docker).
+    TarballMode tarball_mode = TarballMode::native;
 };
 
 enum class Mode { build, publish };
@@ -44,6 +50,10 @@ struct Outcome {
     std::string image_uri;  // <registry>/<repository>:<tag> once resolved
     std::string digest;     // after a push
     std::string error;      // failed/skipped: why
+    // How it was pushed: "native" (assetctl's registry client) or "docker"; empty if not.
+    std::string method;
+    // Native pushes: what the registry received.
+    std::optional<image::NativePushReport> native;
 };
 
 std::string_view to_string(Outcome::State state);
@@ -72,6 +82,9 @@ struct Dependencies {
     // usable, which ends the run with one message instead of one failure per asset. A run
     // where ECR already has everything never calls it, so it needs no docker at all.
     std::function<void()> require_engine;
+    // Pushes image tarballs and layouts without the engine (TarballMode::native); null to
+    // always use the engine.
+    image::TarballPusher* tarballs = nullptr;
 };
 
 // Publishes (or, in build mode, builds) every selected docker image asset:

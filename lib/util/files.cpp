@@ -1,6 +1,7 @@
 #include "util/files.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -44,6 +45,23 @@ bool is_within(const std::filesystem::path& inner, const std::filesystem::path& 
         }
     }
     return true;
+}
+
+PrivateDirectory::PrivateDirectory(const std::string& prefix) {
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        throw FileError("cannot create a private folder in " +
+                        std::filesystem::temp_directory_path().string() + ": " +
+                        std::strerror(errno));
+    }
+    path_ = pattern;
+}
+
+PrivateDirectory::~PrivateDirectory() {
+    if (!keep_) {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
 }
 
 }  // namespace assetctl::util

@@ -19,4 +19,22 @@ std::string read_file(const std::filesystem::path& path);
 // removed and existing symlinks are followed.
 bool is_within(const std::filesystem::path& inner, const std::filesystem::path& outer);
 
+// A new private folder (0700, mkdtemp) under the system temp folder, removed with everything in
+// it when this object goes - on every exit path, an interrupt included, since SIGINT unwinds
+// (util/interrupt.hpp) - unless keep() was called. Throws FileError when it cannot be made.
+class PrivateDirectory {
+  public:
+    explicit PrivateDirectory(const std::string& prefix);
+    ~PrivateDirectory();
+    PrivateDirectory(const PrivateDirectory&) = delete;
+    PrivateDirectory& operator=(const PrivateDirectory&) = delete;
+
+    const std::filesystem::path& path() const noexcept { return path_; }
+    void keep() noexcept { keep_ = true; }
+
+  private:
+    std::filesystem::path path_;
+    bool keep_ = false;
+};
+
 }  // namespace assetctl::util

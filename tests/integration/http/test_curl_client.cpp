@@ -32,6 +32,7 @@
 
 #include "http/http_client.hpp"
 #include "http/retry.hpp"
+#include "util/interrupt.hpp"
 
 extern char** environ;
 
@@ -308,6 +309,17 @@ TEST_CASE("curl client fails a request whose body reader throws or ends early") 
         CHECK_THROWS_WITH(client->send(request), Catch::Contains("10 bytes early"));
     }
     // The client still works afterwards.
+    CHECK(fetch(*client, "GET", http_url("/status/200")).status == 200);
+}
+
+TEST_CASE("curl client stops a transfer once the process is interrupted") {
+    const auto client = make_curl_client({});
+    assetctl::util::request_interrupt();
+    const auto started = std::chrono::steady_clock::now();
+    // /stall never answers: only the interrupt can end this request before the 60 s timeout.
+    CHECK_THROWS_AS(fetch(*client, "GET", http_url("/stall")), assetctl::util::Interrupted);
+    assetctl::util::clear_interrupt_for_tests();
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
     CHECK(fetch(*client, "GET", http_url("/status/200")).status == 200);
 }
 

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "image/image_error.hpp"
 #include "publish/publisher.hpp"
 #include "support/fake_ecr.hpp"
 #include "support/fake_sts.hpp"
@@ -451,4 +452,207 @@ TEST_CASE("the engine is only required when something must be built or pushed") 
     const auto missing = h.assembly({{"img", R"({"a": )" + destination("eu-west-1") + "}"}});
     CHECK_THROWS_WITH(publish::run(publish::Mode::publish, missing, deps, h.options),
                       "engine down");
+}
+
+// --- image tarballs pushed without the engine ------------------------------------------------
+
+namespace {
+
+// Records prepare/push calls; answers with a fixed report or throws what the test asks.
+class FakeTarballPusher final : public image::TarballPusher {
+  public:
+    struct Push {
+        std::string host;
+        std::string repository;
+        std::string tag;
+        std::optional<registry::Credentials> login;
+    };
+
+    std::function<void()> prepare_throws;
+    std::function<void()> push_throws;
+
+    std::shared_ptr<const image::PreparedImage> prepare(const std::filesystem::path& source,
+                                                        const image::ImageSelector& selector,
+                                                        bool check_only) override {
+        std::lock_guard lock(mutex_);
+        prepares.push_back({source, selector, check_only});
+        if (prepare_throws) {
+            prepare_throws();
+        }
+        return std::make_shared<Prepared>();
+    }
+
+    image::NativePushReport push(const image::PreparedImage&, const std::string& host,
+                                 const std::string&,
+                                 std::shared_ptr<registry::CredentialsSource> credentials,
+                                 const std::string& repository, const std::string& tag) override {
+        auto login = credentials->get(false);
+        std::lock_guard lock(mutex_);
+        pushes.push_back({host, repository, tag, login});
+        if (push_throws) {
+            push_throws();
+        }
+        image::NativePushReport report;
+        report.digest = registry::Digest::sha256_of("manifest");
+        report.blobs_uploaded = 3;
+        report.blobs_present = 1;
+        report.bytes_uploaded = 1234;
+        return report;
+    }
+
+    struct Prepare {
+        std::filesystem::path source;
+        image::ImageSelector selector;
+        bool check_only = false;
+    };
+    std::vector<Prepare> prepares;
+    std::vector<Push> pushes;
+
+  private:
+    class Prepared final : public image::PreparedImage {
+      public:
+        const image::SourceImage& source() const override { return source_; }
+        const registry::Digest& manifest_digest() const override { return digest_; }
+        std::size_t layers_compressed() const override { return 2; }
+        std::size_t layers_cached() const override { return 0; }
+
+      private:
+        image::SourceImage source_;
+        registry::Digest digest_;
+    };
+    std::mutex mutex_;
+};
+
+constexpr const char* k_cdk_tarball_command =
+    R"(["sh", "-c", "docker load -i \"$1\" | tail -n 1 | sed \"s/Loaded image[^:]*: //g\"", )"
+    R"("cdk-tarball-image-asset", "asset.t.tar"])";
+
+struct NativeHarness : Harness {
+    FakeTarballPusher tarballs;
+    int engine_checks = 0;
+
+    manifest::Selection tarball_assembly(const std::string& source_json,
+                                         const std::string& destinations) {
+        dir.write("asset.t.tar", "not read by the fake");
+        dir.write("images.tar", "not read by the fake");
+        const auto file = dir.write(
+            "S.assets.json", R"({"version": "55.0.0", "dockerImages": {"t": {"source": )" +
+                                 source_json + R"(, "destinations": )" + destinations + "}}}");
+        return manifest::select_assets(manifest::load_assembly(file), {});
+    }
+
+    publish::Summary run_native(publish::Mode mode, const manifest::Selection& selection) {
+        publish::Dependencies deps{credentials, sts,    ecr,     roles, engine, runner,
+                                   "us-east-1", events, nullptr, {},    {},     &tarballs};
+        deps.require_engine = [this] { ++engine_checks; };
+        return publish::run(mode, selection, deps, options);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a CDK tarball asset is read once and pushed natively to every destination") {
+    NativeHarness h;
+    const auto selection = h.tarball_assembly(
+        std::string(R"({"executable": )") + k_cdk_tarball_command + "}",
+        R"({"a": )" + destination("us-east-1") + R"(, "b": )" + destination("eu-west-1") + "}");
+    const auto summary = h.run_native(publish::Mode::publish, selection);
+
+    CHECK(summary.ok());
+    REQUIRE(h.tarballs.prepares.size() == 1);
+    CHECK(h.tarballs.prepares[0].source.filename() == "asset.t.tar");
+    CHECK(h.tarballs.prepares[0].selector.last_loaded);  // what `docker load | tail -n 1` picks
+    CHECK_FALSE(h.tarballs.prepares[0].selector.tag);
+    CHECK_FALSE(h.tarballs.prepares[0].check_only);
+    REQUIRE(h.tarballs.pushes.size() == 2);
+    for (const auto& push : h.tarballs.pushes) {
+        CHECK(push.tag == "tag1");
+        REQUIRE(push.login);
+        CHECK(push.login->username == "AWS");  // the ECR authorization token's login
+    }
+    CHECK(h.engine_checks == 0);  // no engine needed at all
+    CHECK(h.runner.commands().empty());
+    for (const auto& outcome : summary.outcomes) {
+        CHECK(outcome.state == State::published);
+        CHECK(outcome.method == "native");
+        REQUIRE(outcome.native);
+        CHECK(outcome.native->blobs_uploaded == 3);
+        CHECK(outcome.digest == registry::Digest::sha256_of("manifest").str());
+    }
+}
+
+TEST_CASE("a directory source naming a tarball with #tag picks that image") {
+    NativeHarness h;
+    const auto selection = h.tarball_assembly(R"({"directory": "images.tar#app:v2"})",
+                                              R"({"a": )" + destination("us-east-1") + "}");
+    const auto summary = h.run_native(publish::Mode::publish, selection);
+
+    CHECK(summary.ok());
+    REQUIRE(h.tarballs.prepares.size() == 1);
+    CHECK(h.tarballs.prepares[0].source.filename() == "images.tar");
+    CHECK(h.tarballs.prepares[0].selector.tag == std::optional<std::string>("app:v2"));
+    CHECK_FALSE(h.tarballs.prepares[0].selector.last_loaded);
+}
+
+TEST_CASE("build mode only checks a tarball, and --tarball-mode docker loads it into the engine") {
+    SECTION("build") {
+        NativeHarness h;
+        const auto selection = h.tarball_assembly(R"({"directory": "images.tar"})",
+                                                  R"({"a": )" + destination("us-east-1") + "}");
+        const auto summary = h.run_native(publish::Mode::build, selection);
+        CHECK(summary.ok());
+        REQUIRE(h.tarballs.prepares.size() == 1);
+        CHECK(h.tarballs.prepares[0].check_only);
+        CHECK(h.tarballs.pushes.empty());
+        CHECK(summary.outcomes.at(0).state == State::built);
+    }
+    SECTION("docker mode") {
+        NativeHarness h;
+        h.options.tarball_mode = publish::TarballMode::docker;
+        auto loaded = exit_code(0);
+        loaded.out = "Loaded image: app:v1\n";
+        h.runner.on("load", loaded);
+        const auto selection =
+            h.tarball_assembly(std::string(R"({"executable": )") + k_cdk_tarball_command + "}",
+                               R"({"a": )" + destination("us-east-1") + "}");
+        const auto summary = h.run_native(publish::Mode::publish, selection);
+        INFO(summary.outcomes.at(0).error);
+        CHECK(summary.ok());
+        CHECK(h.tarballs.prepares.empty());
+        CHECK(h.engine_checks == 1);
+        CHECK(h.runner.count("load") == 1);
+        CHECK(h.runner.count("push") == 1);
+        CHECK(summary.outcomes.at(0).method == "docker");
+    }
+}
+
+TEST_CASE("a bad tarball fails each of its destinations; a failed native push names the image") {
+    SECTION("prepare fails") {
+        NativeHarness h;
+        h.tarballs.prepare_throws = [] {
+            throw image::ImageError("images.tar: entry '../evil' leaves the archive");
+        };
+        const auto selection = h.tarball_assembly(
+            R"({"directory": "images.tar"})",
+            R"({"a": )" + destination("us-east-1") + R"(, "b": )" + destination("eu-west-1") + "}");
+        const auto summary = h.run_native(publish::Mode::publish, selection);
+        CHECK_FALSE(summary.ok());
+        CHECK(h.tarballs.pushes.empty());
+        for (const auto& outcome : summary.outcomes) {
+            CHECK(outcome.state == State::failed);
+            CHECK_THAT(outcome.error, Catch::Contains("'../evil'"));
+        }
+    }
+    SECTION("push fails") {
+        NativeHarness h;
+        h.tarballs.push_throws = [] { throw std::runtime_error("HTTP 500"); };
+        const auto selection = h.tarball_assembly(R"({"directory": "images.tar"})",
+                                                  R"({"a": )" + destination("us-east-1") + "}");
+        const auto summary = h.run_native(publish::Mode::publish, selection);
+        CHECK_FALSE(summary.ok());
+        const auto& outcome = summary.outcomes.at(0);
+        CHECK(outcome.state == State::failed);
+        CHECK_THAT(outcome.error, Catch::Contains(outcome.image_uri));
+        CHECK_THAT(outcome.error, Catch::Contains("HTTP 500"));
+    }
 }
