@@ -81,6 +81,9 @@ DEFAULT_CONFIG = {
     "token_ttl_seconds": 43200,        # ECR tokens: 12 h
     "token_mode": "reuse",             # "reuse": one AWS password until it expires; "rotate": new per call
     "repository_uri_host": None,       # None -> "<acct>.dkr.ecr.<region>.amazonaws.com"; "registry" -> host:port
+    "registry_public_url": None,       # what clients are told the registry is (repositoryUri host with
+                                       # "registry", proxyEndpoint), e.g. a fault_proxy.py in front of it;
+                                       # None -> registry.url. The endpoint itself talks to registry.url.
 }
 
 
@@ -388,10 +391,13 @@ class Endpoint:
             open(self.log_file, "w").close()
 
     # URIs --------------------------------------------------------------------------------
+    def public_registry_url(self) -> str:
+        return self.config.get("registry_public_url") or self.registry.url
+
     def registry_host_for(self, account: str, region: str) -> str:
         mode = self.config.get("repository_uri_host")
         if mode == "registry" and self.registry.configured:
-            return self.registry.host
+            return urlsplit(self.public_registry_url()).netloc
         if mode and mode != "registry":
             return mode
         suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
@@ -463,7 +469,7 @@ def ecr_GetAuthorizationToken(ep: Endpoint, ctx: Context, params: dict) -> dict:
     token = base64.b64encode(("AWS:" + password).encode()).decode()
     registry_ids = params.get("registryIds") or [ctx.principal.account]
     return {"authorizationData": [
-        {"authorizationToken": token, "expiresAt": round(expires_at, 3), "proxyEndpoint": ep.registry.url}
+        {"authorizationToken": token, "expiresAt": round(expires_at, 3), "proxyEndpoint": ep.public_registry_url()}
         for _ in registry_ids]}
 
 

@@ -11,6 +11,11 @@ Python:
     with Stack() as s:
         s.info["endpoint_url"], s.info["registry"]["host"], s.info["keys"][0] ...
 
+With Stack(fault_proxy=True) (CLI: `up --fault-proxy`), a fault_proxy.py runs in front of the
+registry and the endpoint hands it out instead (repositoryUri host with `repository_uri_host:
+registry`, proxyEndpoint); its address and control API are in info["registry_proxy"]
+({url, host, port, control_url, pid}). info["registry"] stays the registry itself.
+
 Both processes run with their own session (setsid), so `up` can return while they keep
 running; `down` checks /proc/<pid>/cmdline before signalling, so a recycled pid is never hit.
 """
@@ -32,6 +37,7 @@ import registry as registry_support  # noqa: E402
 
 PYTHON = "/usr/bin/python3"           # Debian's python, which sees python3-botocore
 ENDPOINT_SCRIPT = os.path.join(HERE, "ecr_endpoint.py")
+PROXY_SCRIPT = os.path.join(HERE, "fault_proxy.py")
 READY_DEADLINE_SECONDS = 30.0
 DEFAULT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 ACCOUNT_A = "111111111111"   # the caller's own account (long-term key)
@@ -76,9 +82,9 @@ def _deep_merge(base: dict, extra: dict) -> dict:
     return result
 
 
-def _health(url: str) -> bool:
+def _health(url: str, path: str = "/__control/health") -> bool:
     try:
-        with urllib.request.urlopen(url + "/__control/health", timeout=0.5) as resp:
+        with urllib.request.urlopen(url + path, timeout=0.5) as resp:
             return resp.status == 200
     except OSError:
         return False
@@ -96,7 +102,10 @@ class Stack:
     """Registry + endpoint. `detach=True` makes them outlive this Python process (CLI `up`)."""
 
     def __init__(self, state_dir: str = None, extra_config: dict = None, region: str = "us-east-1",
-                 detach: bool = False):
+                 detach: bool = False, fault_proxy: bool = False):
+        self.fault_proxy = fault_proxy
+        self.proxy_process = None
+        self.proxy_info = None
         self.created_dir = state_dir is None or not os.path.exists(state_dir)
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="assetctl-stack-"))
         self.extra_config = extra_config or {}
@@ -111,6 +120,8 @@ class Stack:
         try:
             self.registry = registry_support.Registry(os.path.join(self.state_dir, "registry"), detach=self.detach)
             self.registry.start()
+            if self.fault_proxy:
+                self._start_proxy()
             self._start_endpoint()
         except BaseException:
             self.stop(remove_files=False)
@@ -127,7 +138,31 @@ class Stack:
             "registry": {"url": reg.url, "ca_cert": reg.ca_cert, "username": reg.admin_user,
                          "password": reg.admin_password, "htpasswd": reg.htpasswd},
         })
+        if self.proxy_info:
+            config["registry_public_url"] = self.proxy_info["url"]
         return config
+
+    def _start_proxy(self) -> None:
+        reg = self.registry
+        ready = os.path.join(self.state_dir, "proxy.ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        with open(os.path.join(self.state_dir, "proxy.stderr"), "ab") as err:
+            self.proxy_process = subprocess.Popen(
+                [PYTHON, PROXY_SCRIPT, "--upstream", reg.url, "--ca-cert", reg.ca_cert, "--cert", reg.cert,
+                 "--key", reg.key, "--ready-file", ready], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err, start_new_session=self.detach, cwd=self.state_dir,
+                preexec_fn=None if self.detach else registry_support.die_with_parent)
+        state = {}
+
+        def proxy_ready() -> bool:
+            if not state and os.path.exists(ready):
+                with open(ready) as handle:
+                    state.update(json.load(handle))
+            return bool(state) and _health(state["control_url"], "/health")
+
+        registry_support.wait_until(proxy_ready, READY_DEADLINE_SECONDS, self.proxy_process, "fault_proxy.py")
+        self.proxy_info = state
 
     def _start_endpoint(self) -> None:
         config = self._endpoint_config()
@@ -167,7 +202,8 @@ class Stack:
             "repositories": config["repositories"],
             "log_file": config["log_file"],
             "endpoint_config": config_path,
-            "pids": {"registry": self.registry.pid, "endpoint": self.endpoint_process.pid},
+            "pids": dict({"registry": self.registry.pid, "endpoint": self.endpoint_process.pid},
+                         **({"proxy": self.proxy_process.pid} if self.proxy_process else {})),
             "created_state_dir": self.created_dir,
             # Ready-made environment for a client under test (first key = account A).
             "env": {"AWS_ACCESS_KEY_ID": keys[0]["access_key_id"],
@@ -176,6 +212,8 @@ class Stack:
                     "AWS_ENDPOINT_URL": state["url"], "AWS_ENDPOINT_URL_ECR": state["url"],
                     "AWS_ENDPOINT_URL_STS": state["url"]},
         }
+        if self.proxy_info:
+            self.info["registry_proxy"] = self.proxy_info
         with open(os.path.join(self.state_dir, "stack.json"), "w") as handle:
             json.dump(self.info, handle, indent=1)
 
@@ -184,6 +222,10 @@ class Stack:
             if self.endpoint_process.poll() is None:
                 registry_support.terminate_pid(self.endpoint_process.pid, self.endpoint_process)
             self.endpoint_process = None
+        if self.proxy_process is not None:
+            if self.proxy_process.poll() is None:
+                registry_support.terminate_pid(self.proxy_process.pid, self.proxy_process)
+            self.proxy_process = None
         if self.registry is not None:
             self.registry.stop(remove_files=False)
             self.registry = None
@@ -204,7 +246,7 @@ def stop_recorded(state_dir: str, keep: bool) -> dict:
     with open(path) as handle:
         info = json.load(handle)
     stopped = {}
-    expected = {"endpoint": ENDPOINT_SCRIPT, "registry": registry_support.REGISTRY_BIN}
+    expected = {"endpoint": ENDPOINT_SCRIPT, "registry": registry_support.REGISTRY_BIN, "proxy": PROXY_SCRIPT}
     for name, pid in info["pids"].items():
         cmdline = _cmdline(pid)
         if pid and registry_support.pid_alive(pid) and expected[name] in cmdline and state_dir in cmdline:
@@ -222,6 +264,8 @@ def main(argv=None) -> int:
     up.add_argument("--state-dir", required=True)
     up.add_argument("--config", help="JSON merged over the default endpoint config")
     up.add_argument("--region", default="us-east-1")
+    up.add_argument("--fault-proxy", action="store_true",
+                    help="run fault_proxy.py in front of the registry and hand it out instead")
     down = sub.add_parser("down", help="stop what `up` started")
     down.add_argument("--state-dir", required=True)
     down.add_argument("--keep", action="store_true", help="keep the state dir (logs) after stopping")
@@ -233,10 +277,11 @@ def main(argv=None) -> int:
         if args.config:
             with open(args.config) as handle:
                 extra = json.load(handle)
-        stack = Stack(state_dir, extra, args.region, detach=True)
+        stack = Stack(state_dir, extra, args.region, detach=True, fault_proxy=args.fault_proxy)
         info = stack.start()
         # Let the processes outlive us without Popen warnings; `down` stops them by pid.
         stack.endpoint_process = None
+        stack.proxy_process = None
         stack.registry.process = None
         print(json.dumps(info, indent=1), flush=True)
         return 0

@@ -626,7 +626,7 @@ TEST_CASE("build mode only checks a tarball, and --tarball-mode docker loads it 
     }
 }
 
-TEST_CASE("a bad tarball fails each of its destinations; a failed native push names the image") {
+TEST_CASE("a bad tarball fails each of its destinations, and a failed native push names the image") {
     SECTION("prepare fails") {
         NativeHarness h;
         h.tarballs.prepare_throws = [] {

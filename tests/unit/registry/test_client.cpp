@@ -306,7 +306,7 @@ TEST_CASE("protocol violations in an upload are ProtocolErrors") {
     CHECK(h.sleeper.sleeps().empty());
 }
 
-TEST_CASE("mount_blob: 201 is mounted; 202 cancels the session it opened") {
+TEST_CASE("mount_blob: 201 is mounted, 202 cancels the session it opened") {
     Harness h;
     auto client = h.client();
     const std::string mount_url =
