@@ -1,7 +1,7 @@
 #include "image/tarball_pusher.hpp"
 
+#include <algorithm>
 #include <atomic>
-#include <exception>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -15,7 +15,6 @@
 #include "registry/client.hpp"
 #include "registry/push.hpp"
 #include "util/per_key.hpp"
-#include "util/thread_pool.hpp"
 
 namespace assetctl::image {
 namespace {
@@ -123,26 +122,27 @@ bool is_docker_format(SourceFormat format) {
     return format == SourceFormat::docker_archive || format == SourceFormat::docker_archive_oci;
 }
 
+// How one layer goes up.
+struct LayerPlan {
+    std::string media_type;
+    bool rewritten = false;  // compressed by us: the source's own manifest no longer applies
+    // Known before the push: a stored compressed layer, or one whose compressed digest the
+    // layer cache knows. Null: compress during the push.
+    std::shared_ptr<const registry::BlobSource> blob;
+};
+
 class Prepared final : public PreparedImage {
   public:
     const SourceImage& source() const override { return source_; }
-    const Digest& manifest_digest() const override { return manifest_digest_; }
-    std::size_t layers_compressed() const override { return compressed_; }
+    std::size_t layers_to_compress() const override { return to_compress_; }
     std::size_t layers_cached() const override { return cached_; }
 
     SourceImage source_;
-    std::vector<std::shared_ptr<const registry::BlobSource>> blobs;
-    registry::ManifestPayload manifest;
-    Digest manifest_digest_;
-    std::size_t compressed_ = 0;
+    fs::path path;
+    std::vector<LayerPlan> plans;
+    std::size_t to_compress_ = 0;
     std::size_t cached_ = 0;
     bool check_only = false;
-};
-
-struct LayerPlan {
-    std::shared_ptr<const registry::BlobSource> blob;
-    std::string media_type;
-    bool rewritten = false;  // compressed by us: the source manifest no longer applies
 };
 
 struct ClientEntry {
@@ -169,44 +169,35 @@ class Pusher final : public TarballPusher {
                                                  bool check_only) override {
         auto prepared = std::make_shared<Prepared>();
         prepared->source_ = read_source_image(path, selector, spool_.archive_dir());
+        prepared->path = path;
         prepared->check_only = check_only;
         if (check_only) {
             return prepared;
         }
         const auto& source = prepared->source_;
-        std::vector<LayerPlan> plans(source.layers.size());
-        std::vector<std::size_t> to_compress;
+        prepared->plans.resize(source.layers.size());
         for (std::size_t i = 0; i < source.layers.size(); ++i) {
             const auto& layer = source.layers[i];
+            auto& plan = prepared->plans[i];
             if (layer.compression != SourceLayer::Compression::none) {
                 const Digest digest = layer.digest ? *layer.digest : sha256_of_range(layer.bytes);
-                plans[i].blob = std::make_shared<registry::FileBlob>(
+                plan.blob = std::make_shared<registry::FileBlob>(
                     layer.bytes.file, layer.bytes.offset, layer.bytes.size, digest);
-                plans[i].media_type = compressed_media_type(source, layer);
+                plan.media_type = compressed_media_type(source, layer);
                 continue;
             }
-            plans[i].rewritten = true;
-            plans[i].media_type = std::string(is_docker_format(source.format)
-                                                  ? registry::media_type::k_docker_layer_gzip
-                                                  : registry::media_type::k_oci_layer_gzip);
+            plan.rewritten = true;
+            plan.media_type = std::string(is_docker_format(source.format)
+                                              ? registry::media_type::k_docker_layer_gzip
+                                              : registry::media_type::k_oci_layer_gzip);
             if (auto cached = cache_ ? cache_->lookup(layer.diff_id) : std::nullopt) {
-                plans[i].blob = std::make_shared<CompressedLayerBlob>(
+                plan.blob = std::make_shared<CompressedLayerBlob>(
                     spool_, cache_ ? &*cache_ : nullptr, layer, path, cached->digest, cached->size);
                 ++prepared->cached_;
             } else {
-                to_compress.push_back(i);
+                ++prepared->to_compress_;
             }
         }
-        compress_all(path, source, to_compress, plans);
-        prepared->compressed_ = to_compress.size();
-
-        prepared->blobs.push_back(
-            std::make_shared<registry::MemoryBlob>(source.config, source.config_digest));
-        for (const auto& plan : plans) {
-            prepared->blobs.push_back(plan.blob);
-        }
-        prepared->manifest = manifest_for(source, plans);
-        prepared->manifest_digest_ = Digest::sha256_of(prepared->manifest.bytes);
         return prepared;
     }
 
@@ -218,11 +209,38 @@ class Pusher final : public TarballPusher {
         if (prepared.check_only) {
             throw std::logic_error("push of an image prepared with check_only");
         }
+        const auto& source = prepared.source_;
+        // The layers, largest first (the longest compressions start earliest and the small
+        // ones fill the gaps), then the config: a layer found corrupt while it is compressed
+        // stops the push before the config goes up, unless another worker was already on it.
+        std::vector<std::size_t> order(source.layers.size());
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            order[i] = i;
+        }
+        std::stable_sort(order.begin(), order.end(), [&source](std::size_t a, std::size_t b) {
+            return source.layers[a].bytes.size > source.layers[b].bytes.size;
+        });
+        std::vector<registry::BlobMaker> makers;
+        for (const std::size_t i : order) {
+            makers.emplace_back([this, &prepared, i] { return layer_blob(prepared, i); });
+        }
+        makers.emplace_back([&source] {
+            return std::make_shared<registry::MemoryBlob>(source.config, source.config_digest);
+        });
         auto& client = client_for(registry_host, identity, std::move(credentials));
         registry::PushOptions push_options;
         push_options.jobs = options_.upload_jobs;
-        const auto report = registry::push_image(client, repository, tag, prepared.blobs,
-                                                 prepared.manifest, push_options);
+        const auto report = registry::push_made_image(
+            client, repository, tag, makers,
+            [&prepared,
+             &order](const std::vector<std::shared_ptr<const registry::BlobSource>>& made) {
+                std::vector<std::shared_ptr<const registry::BlobSource>> layers(order.size());
+                for (std::size_t k = 0; k < order.size(); ++k) {
+                    layers[order[k]] = made[k];
+                }
+                return manifest_for(prepared.source_, prepared.plans, layers);
+            },
+            push_options);
         return NativePushReport{report.digest, report.blobs_uploaded, report.blobs_mounted,
                                 report.blobs_skipped, report.bytes_sent};
     }
@@ -240,52 +258,27 @@ class Pusher final : public TarballPusher {
                                : registry::media_type::k_oci_layer_gzip);
     }
 
-    void compress_all(const fs::path& path, const SourceImage& source,
-                      const std::vector<std::size_t>& indexes, std::vector<LayerPlan>& plans) {
-        if (indexes.empty()) {
-            return;
+    // Layer `i` as a blob, compressing it now when nothing knew its compressed digest.
+    std::shared_ptr<const registry::BlobSource> layer_blob(const Prepared& prepared,
+                                                           std::size_t i) {
+        if (prepared.plans[i].blob) {
+            return prepared.plans[i].blob;
         }
-        std::mutex mutex;
-        std::exception_ptr error;
-        {
-            util::ThreadPool pool(std::min(options_.upload_jobs, indexes.size()));
-            for (const std::size_t i : indexes) {
-                pool.submit([&, i] {
-                    try {
-                        {
-                            std::lock_guard lock(mutex);
-                            if (error) {
-                                return;
-                            }
-                        }
-                        const auto& layer = source.layers[i];
-                        const auto made = spool_.compressed(layer.bytes, layer.diff_id, path);
-                        if (cache_) {
-                            cache_->store(layer.diff_id, {made.digest, made.size});
-                        }
-                        plans[i].blob = std::make_shared<CompressedLayerBlob>(
-                            spool_, cache_ ? &*cache_ : nullptr, layer, path, made.digest,
-                            made.size);
-                    } catch (...) {
-                        std::lock_guard lock(mutex);
-                        if (!error) {
-                            error = std::current_exception();
-                        }
-                    }
-                });
-            }
-            pool.wait();
+        const auto& layer = prepared.source_.layers[i];
+        const auto made = spool_.compressed(layer.bytes, layer.diff_id, prepared.path);
+        if (cache_) {
+            cache_->store(layer.diff_id, {made.digest, made.size});
         }
-        if (error) {
-            std::rethrow_exception(error);
-        }
+        return std::make_shared<CompressedLayerBlob>(spool_, cache_ ? &*cache_ : nullptr, layer,
+                                                     prepared.path, made.digest, made.size);
     }
 
     // The source's own manifest when no layer had to change (its digest is kept), else a new
     // one: Docker v2 schema 2 for docker-save sources (what `docker push` makes of them), OCI
     // for OCI sources, OCI too when a layer is zstd (Docker's format cannot say zstd).
-    static registry::ManifestPayload manifest_for(const SourceImage& source,
-                                                  const std::vector<LayerPlan>& plans) {
+    static registry::ManifestPayload manifest_for(
+        const SourceImage& source, const std::vector<LayerPlan>& plans,
+        const std::vector<std::shared_ptr<const registry::BlobSource>>& layers) {
         bool rewritten = false;
         bool zstd = false;
         for (std::size_t i = 0; i < plans.size(); ++i) {
@@ -308,17 +301,17 @@ class Pusher final : public TarballPusher {
         manifest["config"] = {{"mediaType", config_type},
                               {"size", source.config.size()},
                               {"digest", source.config_digest.str()}};
-        auto layers = nlohmann::ordered_json::array();
-        for (const auto& plan : plans) {
-            std::string type = plan.media_type;
+        auto descriptors = nlohmann::ordered_json::array();
+        for (std::size_t i = 0; i < plans.size(); ++i) {
+            std::string type = plans[i].media_type;
             if (!docker && type == registry::media_type::k_docker_layer_gzip) {
                 type = registry::media_type::k_oci_layer_gzip;
             }
-            layers.push_back({{"mediaType", type},
-                              {"size", plan.blob->size()},
-                              {"digest", plan.blob->digest().str()}});
+            descriptors.push_back({{"mediaType", type},
+                                   {"size", layers[i]->size()},
+                                   {"digest", layers[i]->digest().str()}});
         }
-        manifest["layers"] = std::move(layers);
+        manifest["layers"] = std::move(descriptors);
         return {manifest["mediaType"].get<std::string>(), manifest.dump()};
     }
 

@@ -16,16 +16,16 @@
 
 namespace assetctl::image {
 
-// An image read from a tarball or layout and made ready to push: the manifest that will be
-// pushed and its blobs (layers as stored, gzip-compressed into the spool folder, or known from
-// the layer cache and compressed only if a registry turns out not to have them).
+// An image read from a tarball or layout and made ready to push: each layer is pushed as
+// stored (already compressed), or gzip-compressed - its compressed digest known from the layer
+// cache (compressed only if a registry turns out not to have it) or not yet (compressed during
+// the first push, once for every destination).
 class PreparedImage {
   public:
     virtual ~PreparedImage() = default;
     virtual const SourceImage& source() const = 0;
-    virtual const registry::Digest& manifest_digest() const = 0;
-    virtual std::size_t layers_compressed() const = 0;  // by prepare(), now
-    virtual std::size_t layers_cached() const = 0;      // digest known from the layer cache
+    virtual std::size_t layers_to_compress() const = 0;  // not in the layer cache
+    virtual std::size_t layers_cached() const = 0;       // digest known from the layer cache
 };
 
 struct NativePushReport {
@@ -42,15 +42,17 @@ class TarballPusher {
   public:
     virtual ~TarballPusher() = default;
 
-    // Reads and checks the image (read_source_image). Unless `check_only`, gets every
-    // uncompressed layer's compressed digest: from the layer cache, else by compressing it
-    // (layers in parallel; the diff_id is verified on the way). Throws ImageError for a bad
-    // source, util::Interrupted.
+    // Reads and checks the image (read_source_image) and, unless `check_only`, looks up the
+    // uncompressed layers in the layer cache. Reads no layer bytes. Throws ImageError for a
+    // bad source, util::Interrupted.
     virtual std::shared_ptr<const PreparedImage> prepare(const std::filesystem::path& source,
                                                          const ImageSelector& selector,
                                                          bool check_only) = 0;
 
-    // Pushes the image as `repository:tag` to `registry_host` (HTTPS), the manifest last.
+    // Pushes the image as `repository:tag` to `registry_host` (HTTPS), the manifest last. Each
+    // of --upload-jobs workers takes a layer, compresses it if that is still needed (verifying
+    // its diff_id; the result goes into the layer cache), and uploads it unless the registry
+    // has it, so uploads start while other layers are still being compressed.
     // `identity` keys the connection and login cache (one RegistryClient per host and
     // identity). Throws registry::RegistryError / ProtocolError / PushInterrupted,
     // http::TransportError, ImageError (a layer that no longer matches).

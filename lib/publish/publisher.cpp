@@ -574,8 +574,8 @@ class Run {
                               source.config_digest.short_str() + " (" +
                               std::to_string(source.layers.size()) + " layers";
         if (mode_ == Mode::publish) {
-            message += ", " + std::to_string(job.native->layers_compressed()) + " compressed, " +
-                       std::to_string(job.native->layers_cached()) + " from the layer cache";
+            message += ", " + std::to_string(job.native->layers_to_compress()) + " to compress, " +
+                       std::to_string(job.native->layers_cached()) + " known from the layer cache";
         }
         emit_asset(EventType::build, job, message + ")", since(started));
     }

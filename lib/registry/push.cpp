@@ -93,15 +93,25 @@ class BlobPhase {
         : client_(client), repository_(repository), options_(options), report_(report) {}
 
     void run(const std::vector<std::shared_ptr<const BlobSource>>& blobs) {
-        const std::size_t jobs = std::min(options_.jobs, blobs.size());
+        std::vector<BlobMaker> makers;
+        for (const auto& blob : blobs) {
+            makers.emplace_back([blob] { return blob; });
+        }
+        run(makers);
+    }
+
+    // Makes and settles every blob; returns them in the makers' order.
+    std::vector<std::shared_ptr<const BlobSource>> run(const std::vector<BlobMaker>& makers) {
+        std::vector<std::shared_ptr<const BlobSource>> made(makers.size());
+        const std::size_t jobs = std::min(options_.jobs, makers.size());
         if (jobs <= 1) {
-            for (const auto& blob : blobs) {
-                settle(*blob);
+            for (std::size_t i = 0; i < makers.size(); ++i) {
+                settle(makers[i], made[i]);
             }
         } else {
             util::ThreadPool pool(jobs);
-            for (const auto& blob : blobs) {
-                pool.submit([this, blob] { settle(*blob); });
+            for (std::size_t i = 0; i < makers.size(); ++i) {
+                pool.submit([this, &makers, &made, i] { settle(makers[i], made[i]); });
             }
             pool.wait();
         }
@@ -112,15 +122,21 @@ class BlobPhase {
             throw PushInterrupted("interrupted before the manifest of " + repository_ +
                                   " was written; the tag was not changed");
         }
+        return made;
     }
 
   private:
     // Runs on a worker thread: must not throw.
-    void settle(const BlobSource& blob) {
+    void settle(const BlobMaker& maker, std::shared_ptr<const BlobSource>& made) {
         if (failed_.load() || util::interrupted()) {
             return;  // no new work after a failure or an interruption
         }
         try {
+            made = maker();
+            if (!made) {
+                throw std::invalid_argument("a blob source is null");
+            }
+            const BlobSource& blob = *made;
             BlobProgress progress{blob.digest(), BlobAction::skipped, 0};
             if (client_.blob_exists(repository_, blob.digest())) {
                 progress.action = BlobAction::skipped;
@@ -172,6 +188,13 @@ class BlobPhase {
     std::exception_ptr error_;
     std::atomic<bool> failed_{false};
 };
+
+void log_pushed(const RegistryClient& client, std::string_view repository, std::string_view tag,
+                const PushReport& report) {
+    spdlog::debug("registry {}: pushed {}:{} ({}): {} uploaded, {} mounted, {} present",
+                  client.host(), repository, tag, report.digest.short_str(), report.blobs_uploaded,
+                  report.blobs_mounted, report.blobs_skipped);
+}
 
 }  // namespace
 
@@ -228,9 +251,23 @@ PushReport push_image(RegistryClient& client, std::string_view repository, std::
     PushReport report;
     BlobPhase(client, repository, options, report).run(ordered);
     report.digest = client.put_manifest(repository, tag, manifest.media_type, manifest.bytes);
-    spdlog::debug("registry {}: pushed {}:{} ({}): {} uploaded, {} mounted, {} present",
-                  client.host(), repository, tag, report.digest.short_str(), report.blobs_uploaded,
-                  report.blobs_mounted, report.blobs_skipped);
+    log_pushed(client, repository, tag, report);
+    return report;
+}
+
+PushReport push_made_image(RegistryClient& client, std::string_view repository,
+                           std::string_view tag, const std::vector<BlobMaker>& makers,
+                           const ManifestMaker& make_manifest, const PushOptions& options) {
+    check_repository_and_tag(repository, tag);
+    PushReport report;
+    const auto made = BlobPhase(client, repository, options, report).run(makers);
+    const auto manifest = make_manifest(made);
+    std::map<Digest, std::shared_ptr<const BlobSource>> unique;
+    std::vector<std::shared_ptr<const BlobSource>> ordered;
+    add_blobs(made, unique, ordered);
+    check_blobs_given(manifest, unique);
+    report.digest = client.put_manifest(repository, tag, manifest.media_type, manifest.bytes);
+    log_pushed(client, repository, tag, report);
     return report;
 }
 

@@ -74,6 +74,21 @@ PushReport push_image(RegistryClient& client, std::string_view repository, std::
                       const std::vector<std::shared_ptr<const BlobSource>>& blobs,
                       const ManifestPayload& manifest, const PushOptions& options = {});
 
+// Makes a blob on a push's worker thread (a layer compressed on demand, whose digest is known
+// only afterwards). May throw; the push then fails like on an upload error.
+using BlobMaker = std::function<std::shared_ptr<const BlobSource>()>;
+// Builds the manifest from the blobs `makers` made, in their order.
+using ManifestMaker =
+    std::function<ManifestPayload(const std::vector<std::shared_ptr<const BlobSource>>&)>;
+
+// push_image for blobs made while the push runs: each worker makes a blob and settles it (HEAD,
+// mount or upload) at once, so the first layers go up while others are still being made. Once
+// every blob is settled, `make_manifest` builds the manifest, which is checked like
+// push_image's (every blob it references was made) and PUT last.
+PushReport push_made_image(RegistryClient& client, std::string_view repository,
+                           std::string_view tag, const std::vector<BlobMaker>& makers,
+                           const ManifestMaker& make_manifest, const PushOptions& options = {});
+
 // Pushes a multi-platform image: the blobs of every child (each once), then each child
 // manifest by its digest, then the index by `tag` - the tag appears only once everything it
 // points at exists. The index must list exactly the children given.

@@ -540,6 +540,11 @@ class Hostile(TarballCase):
     def test_hostile_tarballs_fail_cleanly(self):
         root = self.new_assembly()
         bad_repository = self.fresh_repository("hostile")
+        # A layer whose bytes do not match the config's diff_id is only found out when that
+        # layer is compressed, while other layers of the image may already be going up
+        # (compression and upload overlap): its own repository, where what is checked is that no
+        # manifest and no tag appear.
+        content_repository = self.fresh_repository("corrupt-content")
         good_repository = self.fresh_repository("good")
         images, files = [], {}
         for i, kind in enumerate(it.HOSTILE_KINDS):
@@ -549,7 +554,8 @@ class Hostile(TarballCase):
             files[asset] = (kind, file_name)
             # Both ways a tarball can be named: CDK's executable form and the directory form.
             source = cdk_source(file_name) if i % 2 else directory_source(file_name)
-            images.append((asset, source, {"d": self.destination(asset, bad_repository)}))
+            repository = content_repository if kind == "diffid_mismatch" else bad_repository
+            images.append((asset, source, {"d": self.destination(asset, repository)}))
         good = self.image("good")
         it.write_docker_save_legacy(str(root / "good.tar"), [good])
         good_asset = "good-" + secrets.token_hex(4)
@@ -569,6 +575,8 @@ class Hostile(TarballCase):
         self.assertEqual(fault_proxy.upload_starts(log, bad_repository), [])
         self.assertEqual(fault_proxy.manifest_puts(log, bad_repository), [])
         self.assertEqual(self.remote_tags(bad_repository), [])
+        self.assertEqual(fault_proxy.manifest_puts(log, content_repository), [])
+        self.assertEqual(self.remote_tags(content_repository), [])
         for folder in (root.parent, self.tmpdir, self.cache):   # nothing written outside its folder
             self.assertFalse((folder / "evil").exists())
 

@@ -512,13 +512,11 @@ class FakeTarballPusher final : public image::TarballPusher {
     class Prepared final : public image::PreparedImage {
       public:
         const image::SourceImage& source() const override { return source_; }
-        const registry::Digest& manifest_digest() const override { return digest_; }
-        std::size_t layers_compressed() const override { return 2; }
+        std::size_t layers_to_compress() const override { return 2; }
         std::size_t layers_cached() const override { return 0; }
 
       private:
         image::SourceImage source_;
-        registry::Digest digest_;
     };
     std::mutex mutex_;
 };
@@ -626,7 +624,8 @@ TEST_CASE("build mode only checks a tarball, and --tarball-mode docker loads it 
     }
 }
 
-TEST_CASE("a bad tarball fails each of its destinations, and a failed native push names the image") {
+TEST_CASE(
+    "a bad tarball fails each of its destinations, and a failed native push names the image") {
     SECTION("prepare fails") {
         NativeHarness h;
         h.tarballs.prepare_throws = [] {

@@ -340,3 +340,61 @@ TEST_CASE("an interruption starts no blob and writes no manifest") {
                     PushInterrupted);
     CHECK(h.registry.log().empty());
 }
+
+TEST_CASE("push_made_image makes each blob on a worker, then builds and puts the manifest last") {
+    Harness h;
+    const auto image = make_image("made", 4);
+    std::mutex mutex;
+    std::vector<std::size_t> made_order;
+    std::vector<BlobMaker> makers;
+    for (std::size_t i = 0; i < image.blobs.size(); ++i) {
+        makers.emplace_back([&, i] {
+            std::lock_guard lock(mutex);
+            made_order.push_back(i);
+            return image.blobs[i];
+        });
+    }
+    std::size_t manifest_built_with = 0;
+    const auto report = push_made_image(
+        h.client, "app", "v1", makers,
+        [&](const std::vector<std::shared_ptr<const BlobSource>>& made) {
+            manifest_built_with = made.size();
+            for (std::size_t i = 0; i < made.size(); ++i) {
+                CHECK(made[i] == image.blobs[i]);  // in the makers' order
+            }
+            return image.manifest;
+        },
+        jobs(3));
+    CHECK(made_order.size() == image.blobs.size());
+    CHECK(manifest_built_with == image.blobs.size());
+    CHECK(report.blobs_uploaded == image.blobs.size());
+    CHECK(h.registry.log().back() == "PUT /v2/app/manifests/v1");
+    CHECK(h.registry.has_manifest("app", "v1"));
+}
+
+TEST_CASE("push_made_image puts no manifest when a maker fails or the manifest lacks a blob") {
+    Harness h;
+    const auto image = make_image("broken", 3);
+    std::vector<BlobMaker> makers;
+    for (const auto& blob : image.blobs) {
+        makers.emplace_back([blob] { return blob; });
+    }
+    SECTION("a maker throws") {
+        makers[2] = []() -> std::shared_ptr<const BlobSource> {
+            throw std::runtime_error("layer changed on disk");
+        };
+        CHECK_THROWS_WITH(push_made_image(
+                              h.client, "app", "v1", makers,
+                              [&](const auto&) { return image.manifest; }, jobs(2)),
+                          "layer changed on disk");
+    }
+    SECTION("the manifest references a blob no maker made") {
+        makers.pop_back();
+        CHECK_THROWS_WITH(push_made_image(
+                              h.client, "app", "v1", makers,
+                              [&](const auto&) { return image.manifest; }, jobs(2)),
+                          Catch::Contains("not given"));
+    }
+    CHECK(h.count("PUT /v2/app/manifests/") == 0);
+    CHECK_FALSE(h.registry.has_manifest("app", "v1"));
+}
