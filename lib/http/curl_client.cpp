@@ -2,6 +2,7 @@
 #include <array>
 #include <chrono>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -113,7 +114,8 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 // frames: it is kept, the transfer aborted, and perform() rethrows it.
 struct UploadState {
     std::unique_ptr<BodyReader> reader;
-    std::uint64_t remaining = 0;
+    std::uint64_t remaining = 0;  // the maximum for a body of unknown size
+    bool unknown_size = false;
     std::exception_ptr error;
 };
 
@@ -126,6 +128,9 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* use
             return 0;
         }
         const std::size_t got = state->reader->read(buffer, want);
+        if (got == 0 && state->unknown_size) {
+            return 0;  // the end of a chunked body
+        }
         if (got == 0) {
             throw std::runtime_error("the request body ended " + std::to_string(state->remaining) +
                                      " bytes early");
@@ -243,13 +248,17 @@ class CurlClient final : public HttpClient {
         UploadState upload;
         if (request.stream) {
             upload.reader = request.stream->open();
-            upload.remaining = request.stream->size;
+            upload.unknown_size = request.stream->unknown_size;
+            upload.remaining = upload.unknown_size ? std::numeric_limits<std::uint64_t>::max()
+                                                   : request.stream->size;
             curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
             curl_easy_setopt(handle, CURLOPT_READFUNCTION, &on_read);
             curl_easy_setopt(handle, CURLOPT_READDATA, &upload);
             curl_easy_setopt(handle, CURLOPT_UPLOAD_BUFFERSIZE, k_upload_buffer_size);
-            curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
-                             static_cast<curl_off_t>(request.stream->size));
+            if (!upload.unknown_size) {  // else libcurl sends it chunked (HTTP/1.1)
+                curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
+                                 static_cast<curl_off_t>(request.stream->size));
+            }
             if (request.method != "PUT") {
                 curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
             }

@@ -37,10 +37,13 @@ class BodyReader {
 };
 
 // A body of exactly `size` bytes, read through a fresh BodyReader for every send (a request
-// sent again, after a 401 or on a retry, starts from the first byte).
+// sent again, after a 401 or on a retry, starts from the first byte). With `unknown_size` it is
+// sent with `Transfer-Encoding: chunked` until the reader returns 0 (a layer compressed on the
+// fly, as docker's own streaming PATCH does).
 struct StreamedBody {
     std::uint64_t size = 0;
     std::function<std::unique_ptr<BodyReader>()> open;
+    bool unknown_size = false;
 };
 
 struct Request {

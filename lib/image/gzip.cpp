@@ -50,6 +50,16 @@ class Fd {
     }
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+    Fd& operator=(Fd&& other) noexcept {
+        if (this != &other) {
+            if (fd_ >= 0) {
+                ::close(fd_);
+            }
+            fd_ = other.fd_;
+            other.fd_ = -1;
+        }
+        return *this;
+    }
     int get() const { return fd_; }
     // Closes now and reports the error close() saw (delayed write errors on some filesystems).
     int close() {
@@ -150,17 +160,145 @@ const std::string& compressor_id() {
     return id;
 }
 
-CompressedLayer compress_layer(const FileRange& input, const std::filesystem::path& output) {
+namespace {
+
+void check_range(const FileRange& input) {
     if (input.size > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) ||
         input.offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) - input.size) {
         throw ImageError(input.file.string() + ": layer range (offset " +
                          std::to_string(input.offset) + ", size " + std::to_string(input.size) +
                          ") is beyond any file");
     }
-    Fd in(::open(input.file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (in.get() < 0) {
-        throw ImageError(input.file.string() + ": cannot open: " + errno_text(errno));
+}
+
+}  // namespace
+
+// The ISA-L stream and its buffers. The call pattern into ISA-L depends on the input only:
+// each input piece is exactly kInputChunk bytes (the last one shorter), and every
+// isal_deflate() call gets a fresh, empty kOutputBuffer - whatever sizes the caller reads in.
+struct GzipLayerReader::State {
+    FileRange input;
+    std::optional<registry::Digest> expected_diff_id;
+    Fd fd{-1};
+    isal_zstream stream{};
+    std::vector<std::uint8_t> level_buffer = std::vector<std::uint8_t>(ISAL_DEF_LVL1_DEFAULT);
+    std::vector<std::uint8_t> in_buffer = std::vector<std::uint8_t>(kInputChunk);
+    std::vector<std::uint8_t> out_buffer = std::vector<std::uint8_t>(kOutputBuffer);
+    std::size_t out_begin = 0;  // pending output: out_buffer[out_begin, out_end)
+    std::size_t out_end = 0;
+    bool call_again = false;  // the last call filled the output buffer: more without new input
+    std::uint64_t consumed = 0;
+    aws::Sha256 in_hash;
+    aws::Sha256 out_hash;
+    std::uint64_t out_size = 0;
+    bool finished = false;
+    CompressedLayer result;
+
+    // Refills the pending output; false at the end of the stream.
+    bool produce() {
+        if (stream.internal_state.state == ZSTATE_END && !call_again) {
+            return false;
+        }
+        if (!call_again) {
+            if (util::interrupted()) {
+                throw util::Interrupted("interrupted while compressing " + input.file.string());
+            }
+            const auto n = static_cast<std::size_t>(
+                std::min<std::uint64_t>(kInputChunk, input.size - consumed));
+            read_exact(input, fd.get(), in_buffer.data(), n, input.offset + consumed);
+            in_hash.update(as_chars(in_buffer.data(), n));
+            consumed += n;
+            stream.next_in = in_buffer.data();
+            stream.avail_in = static_cast<std::uint32_t>(n);
+            stream.end_of_stream = consumed == input.size ? 1 : 0;
+            if (consumed == input.size) {
+                check_diff_id();
+            }
+        }
+        stream.next_out = out_buffer.data();
+        stream.avail_out = static_cast<std::uint32_t>(out_buffer.size());
+        const int rc = isal_deflate(&stream);
+        if (rc != COMP_OK) {
+            throw std::runtime_error("ISA-L isal_deflate failed (" + std::to_string(rc) +
+                                     ") compressing " + input.file.string());
+        }
+        out_begin = 0;
+        out_end = out_buffer.size() - stream.avail_out;
+        call_again = stream.avail_out == 0;
+        if (!call_again && stream.avail_in != 0) {
+            throw std::runtime_error("ISA-L isal_deflate stopped before the end of " +
+                                     input.file.string());
+        }
+        emit(out_buffer.data(), out_end);
+        return true;
     }
+
+    void emit(const std::uint8_t* data, std::size_t size) {
+        out_hash.update(as_chars(data, size));
+        out_size += size;
+    }
+
+    void check_diff_id() {
+        result.diff_id = sha256_digest(in_hash);
+        if (expected_diff_id && result.diff_id != *expected_diff_id) {
+            throw ImageError(input.file.string() + ": a layer's content has digest " +
+                             result.diff_id.str() + " but the image config says " +
+                             expected_diff_id->str() +
+                             " (rootfs.diff_ids): the tarball is corrupt or was edited; "
+                             "re-create it (docker save)");
+        }
+    }
+};
+
+GzipLayerReader::GzipLayerReader(FileRange input, std::optional<registry::Digest> expected_diff_id)
+    : state_(std::make_unique<State>()) {
+    check_range(input);
+    auto& st = *state_;
+    st.input = std::move(input);
+    st.expected_diff_id = std::move(expected_diff_id);
+    st.fd = Fd(::open(st.input.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (st.fd.get() < 0) {
+        throw ImageError(st.input.file.string() + ": cannot open: " + errno_text(errno));
+    }
+    isal_deflate_init(&st.stream);
+    st.stream.level = kLevel;
+    st.stream.level_buf = st.level_buffer.data();
+    st.stream.level_buf_size = static_cast<std::uint32_t>(st.level_buffer.size());
+    st.stream.gzip_flag = IGZIP_GZIP_NO_HDR;  // ISA-L writes the CRC-32/ISIZE trailer only
+    std::copy(kGzipHeader.begin(), kGzipHeader.end(), st.out_buffer.begin());
+    st.out_end = kGzipHeader.size();
+    st.emit(st.out_buffer.data(), st.out_end);
+}
+
+GzipLayerReader::~GzipLayerReader() = default;
+
+std::size_t GzipLayerReader::read(char* buffer, std::size_t size) {
+    auto& st = *state_;
+    while (st.out_begin == st.out_end) {
+        if (st.finished || !st.produce()) {
+            if (!st.finished) {
+                st.finished = true;
+                st.result.size = st.out_size;
+                st.result.digest = sha256_digest(st.out_hash);
+            }
+            return 0;
+        }
+    }
+    const std::size_t n = std::min(size, st.out_end - st.out_begin);
+    std::memcpy(buffer, st.out_buffer.data() + st.out_begin, n);
+    st.out_begin += n;
+    return n;
+}
+
+const CompressedLayer& GzipLayerReader::result() const {
+    if (!state_->finished) {
+        throw std::logic_error("GzipLayerReader::result() before the end of the stream");
+    }
+    return state_->result;
+}
+
+CompressedLayer compress_layer(const FileRange& input, const std::filesystem::path& output) {
+    GzipLayerReader reader(input);
     Fd out(::open(output.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600));
     if (out.get() < 0) {
         throw std::runtime_error(output.string() + ": cannot create: " + errno_text(errno));
@@ -170,63 +308,16 @@ CompressedLayer compress_layer(const FileRange& input, const std::filesystem::pa
     if (::fchmod(out.get(), 0600) != 0) {
         throw std::runtime_error(output.string() + ": cannot chmod: " + errno_text(errno));
     }
-
-    auto stream = std::make_unique<isal_zstream>();
-    isal_deflate_init(stream.get());
-    std::vector<std::uint8_t> level_buffer(ISAL_DEF_LVL1_DEFAULT);
-    stream->level = kLevel;
-    stream->level_buf = level_buffer.data();
-    stream->level_buf_size = static_cast<std::uint32_t>(level_buffer.size());
-    stream->gzip_flag = IGZIP_GZIP_NO_HDR;  // ISA-L writes the CRC-32/ISIZE trailer only
-
-    std::vector<std::uint8_t> in_buffer(kInputChunk);
-    std::vector<std::uint8_t> out_buffer(kOutputBuffer);
-    aws::Sha256 in_hash;
     Writer writer(output, out.get());
-    writer.write(kGzipHeader.data(), kGzipHeader.size());
-
-    std::uint64_t consumed = 0;
-    do {
-        if (util::interrupted()) {
-            throw util::Interrupted("interrupted while compressing " + input.file.string());
-        }
-        const auto n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(kInputChunk, input.size - consumed));
-        read_exact(input, in.get(), in_buffer.data(), n, input.offset + consumed);
-        in_hash.update(as_chars(in_buffer.data(), n));
-        consumed += n;
-        stream->next_in = in_buffer.data();
-        stream->avail_in = static_cast<std::uint32_t>(n);
-        stream->end_of_stream = consumed == input.size ? 1 : 0;
-        bool produced = false;
-        do {
-            stream->next_out = out_buffer.data();
-            stream->avail_out = static_cast<std::uint32_t>(out_buffer.size());
-            const int rc = isal_deflate(stream.get());
-            if (rc != COMP_OK) {
-                throw std::runtime_error("ISA-L isal_deflate failed (" + std::to_string(rc) +
-                                         ") compressing " + input.file.string());
-            }
-            const std::size_t size = out_buffer.size() - stream->avail_out;
-            produced = produced || size > 0;
-            writer.write(out_buffer.data(), size);
-        } while (stream->avail_out == 0);
-        if (stream->avail_in != 0 || (stream->end_of_stream != 0 &&
-                                      stream->internal_state.state != ZSTATE_END && !produced)) {
-            throw std::runtime_error("ISA-L isal_deflate stopped before the end of " +
-                                     input.file.string());
-        }
-    } while (stream->internal_state.state != ZSTATE_END);
-
+    std::vector<char> buffer(kOutputBuffer);
+    while (const std::size_t n = reader.read(buffer.data(), buffer.size())) {
+        writer.write(reinterpret_cast<const std::uint8_t*>(buffer.data()), n);
+    }
     if (const int error = out.close(); error != 0) {
         throw std::runtime_error(output.string() + ": cannot write: " + errno_text(error));
     }
-    CompressedLayer result;
-    result.size = writer.written();
-    result.digest = sha256_digest(writer.hash());
-    result.diff_id = sha256_digest(in_hash);
     partial.keep();
-    return result;
+    return reader.result();
 }
 
 }  // namespace assetctl::image

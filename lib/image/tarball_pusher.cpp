@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -22,39 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 using registry::Digest;
 
-// The gzip form of one uncompressed layer, shared by every image of the run that has the
-// layer: compressed at most once, into the spool folder, when first needed.
-struct SpooledLayer {
-    std::mutex mutex;
-    std::optional<CompressedLayer> result;
-};
-
+// Where gzip tarballs are decompressed to (one folder per archive read).
 class Spool {
   public:
     explicit Spool(fs::path dir) : dir_(std::move(dir)) {}
-
-    // Compresses `input` unless a run already did; checks the diff_id the image claims.
-    CompressedLayer compressed(const FileRange& input, const Digest& diff_id,
-                               const fs::path& source) {
-        const auto entry = layers_.get(diff_id.str());
-        std::lock_guard lock(entry->mutex);
-        if (!entry->result) {
-            auto result = compress_layer(input, file_for(diff_id));
-            if (result.diff_id != diff_id) {
-                std::error_code ec;
-                fs::remove(file_for(diff_id), ec);
-                throw ImageError(source.string() + ": a layer's content has digest " +
-                                 result.diff_id.str() + " but the image config says " +
-                                 diff_id.str() +
-                                 " (rootfs.diff_ids): the tarball is corrupt or was edited; "
-                                 "re-create it (docker save)");
-            }
-            entry->result = result;
-        }
-        return *entry->result;
-    }
-
-    fs::path file_for(const Digest& diff_id) const { return dir_ / (diff_id.hex() + ".gz"); }
 
     fs::path archive_dir() {
         const auto dir = dir_ / ("archive-" + std::to_string(next_archive_++));
@@ -64,48 +36,54 @@ class Spool {
 
   private:
     fs::path dir_;
-    util::PerKey<SpooledLayer> layers_;
     std::atomic<int> next_archive_{0};
 };
 
-// An uncompressed layer pushed gzip-compressed. Its digest and size are known up front (from
-// compressing it, or from the layer cache); the bytes are made on the first open() when they
-// were only cached, and must come out as the cache said.
+// An uncompressed layer pushed gzip-compressed, whose compressed digest and size are known (from
+// the layer cache, or from streaming it to another destination). Its bytes are compressed
+// again while they are uploaded - nothing is written to disk - and must come out as known: the
+// registry checks the digest, the HTTP client the length.
 class CompressedLayerBlob final : public registry::BlobSource {
   public:
-    CompressedLayerBlob(Spool& spool, LayerCache* cache, SourceLayer layer, fs::path source,
-                        Digest digest, std::uint64_t size)
-        : spool_(spool),
-          cache_(cache),
-          layer_(std::move(layer)),
-          source_(std::move(source)),
-          digest_(std::move(digest)),
-          size_(size) {}
+    CompressedLayerBlob(SourceLayer layer, Digest digest, std::uint64_t size)
+        : layer_(std::move(layer)), digest_(std::move(digest)), size_(size) {}
 
     const Digest& digest() const override { return digest_; }
     std::uint64_t size() const override { return size_; }
 
     std::unique_ptr<http::BodyReader> open() const override {
-        const auto made = spool_.compressed(layer_.bytes, layer_.diff_id, source_);
-        if (made.digest != digest_ || made.size != size_) {
-            if (cache_ != nullptr) {
-                cache_->store(layer_.diff_id, {made.digest, made.size});
-            }
-            throw ImageError("layer " + layer_.diff_id.short_str() + " of " + source_.string() +
-                             " compressed to " + made.digest.str() + ", not to the cached " +
-                             digest_.str() +
-                             "; the cache entry was corrected, run the publish again");
-        }
-        return registry::FileBlob(spool_.file_for(layer_.diff_id), 0, size_, digest_).open();
+        return std::make_unique<GzipLayerReader>(layer_.bytes, layer_.diff_id);
     }
 
   private:
-    Spool& spool_;
-    LayerCache* cache_;
     SourceLayer layer_;
-    fs::path source_;
     Digest digest_;
     std::uint64_t size_;
+};
+
+// A layer compressed while it is streamed to the registry (RegistryClient::upload_streamed).
+// `on_end` learns the compressed digest as soon as the last byte was read - before the upload
+// completes - so that an upload cut short after its body (Ctrl-C, a failed final PUT) leaves the
+// digest in the layer cache, and the next run HEADs the blob instead of sending it again.
+class StreamingLayerReader final : public registry::DigestingReader {
+  public:
+    StreamingLayerReader(const SourceLayer& layer,
+                         std::function<void(const CompressedLayer&)> on_end)
+        : reader_(layer.bytes, layer.diff_id), on_end_(std::move(on_end)) {}
+    std::size_t read(char* buffer, std::size_t size) override {
+        const std::size_t n = reader_.read(buffer, size);
+        if (n == 0 && on_end_) {
+            on_end_(reader_.result());
+            on_end_ = nullptr;
+        }
+        return n;
+    }
+    Digest digest() const override { return reader_.result().digest; }
+    std::uint64_t size() const override { return reader_.result().size; }
+
+  private:
+    GzipLayerReader reader_;
+    std::function<void(const CompressedLayer&)> on_end_;
 };
 
 Digest sha256_of_range(const FileRange& range) {
@@ -191,14 +169,24 @@ class Pusher final : public TarballPusher {
                                               ? registry::media_type::k_docker_layer_gzip
                                               : registry::media_type::k_oci_layer_gzip);
             if (auto cached = cache_ ? cache_->lookup(layer.diff_id) : std::nullopt) {
-                plan.blob = std::make_shared<CompressedLayerBlob>(
-                    spool_, cache_ ? &*cache_ : nullptr, layer, path, cached->digest, cached->size);
+                plan.blob =
+                    std::make_shared<CompressedLayerBlob>(layer, cached->digest, cached->size);
                 ++prepared->cached_;
             } else {
                 ++prepared->to_compress_;
             }
         }
         return prepared;
+    }
+
+    void warm_up(const std::string& registry_host, const std::string& identity,
+                 std::shared_ptr<registry::CredentialsSource> credentials) override {
+        try {
+            client_for(registry_host, identity, std::move(credentials)).learn_scheme();
+        } catch (const std::exception& e) {
+            spdlog::debug("registry {}: warm-up failed ({}); the push will try again",
+                          registry_host, e.what());
+        }
     }
 
     NativePushReport push(const PreparedImage& image, const std::string& registry_host,
@@ -221,13 +209,15 @@ class Pusher final : public TarballPusher {
             return source.layers[a].bytes.size > source.layers[b].bytes.size;
         });
         std::vector<registry::BlobMaker> makers;
+        auto& client = client_for(registry_host, identity, std::move(credentials));
         for (const std::size_t i : order) {
-            makers.emplace_back([this, &prepared, i] { return layer_blob(prepared, i); });
+            makers.emplace_back([this, &prepared, i, &client, &repository] {
+                return layer_blob(prepared, i, client, repository);
+            });
         }
-        makers.emplace_back([&source] {
+        makers.emplace_back([&source]() -> registry::MadeBlob {
             return std::make_shared<registry::MemoryBlob>(source.config, source.config_digest);
         });
-        auto& client = client_for(registry_host, identity, std::move(credentials));
         registry::PushOptions push_options;
         push_options.jobs = options_.upload_jobs;
         const auto report = registry::push_made_image(
@@ -258,19 +248,35 @@ class Pusher final : public TarballPusher {
                                : registry::media_type::k_oci_layer_gzip);
     }
 
-    // Layer `i` as a blob, compressing it now when nothing knew its compressed digest.
-    std::shared_ptr<const registry::BlobSource> layer_blob(const Prepared& prepared,
-                                                           std::size_t i) {
-        if (prepared.plans[i].blob) {
-            return prepared.plans[i].blob;
+    // Layer `i` as a blob. One whose compressed digest nothing knew yet is compressed while it
+    // is streamed to the registry, and its digest goes into the layer cache; a push of the same
+    // layer to another destination waits for that and then uses the known digest.
+    registry::MadeBlob layer_blob(const Prepared& prepared, std::size_t i,
+                                  registry::RegistryClient& client, const std::string& repository) {
+        const auto& plan = prepared.plans[i];
+        if (plan.blob) {
+            return plan.blob;
         }
         const auto& layer = prepared.source_.layers[i];
-        const auto made = spool_.compressed(layer.bytes, layer.diff_id, prepared.path);
-        if (cache_) {
-            cache_->store(layer.diff_id, {made.digest, made.size});
+        const auto entry = streaming_.get(layer.diff_id.str());
+        std::lock_guard lock(entry->mutex);
+        if (entry->known) {
+            return std::make_shared<CompressedLayerBlob>(layer, entry->known->digest,
+                                                         entry->known->size);
         }
-        return std::make_shared<CompressedLayerBlob>(spool_, cache_ ? &*cache_ : nullptr, layer,
-                                                     prepared.path, made.digest, made.size);
+        const auto remember = [this, &layer](const CompressedLayer& made) {
+            if (cache_) {
+                cache_->store(layer.diff_id, {made.digest, made.size});
+            }
+        };
+        const auto streamed = client.upload_streamed(
+            repository,
+            [&layer, &remember] { return std::make_unique<StreamingLayerReader>(layer, remember); },
+            layer.bytes.size);
+        entry->known = CachedLayer{streamed.digest, streamed.size};
+        return registry::MadeBlob(
+            std::make_shared<CompressedLayerBlob>(layer, streamed.digest, streamed.size),
+            streamed.result);
     }
 
     // The source's own manifest when no layer had to change (its digest is kept), else a new
@@ -333,6 +339,12 @@ class Pusher final : public TarballPusher {
     Spool spool_;
     std::optional<LayerCache> cache_;
     util::PerKey<ClientEntry> clients_;
+    // Per diff_id: what a layer streamed during this run compressed to.
+    struct StreamedLayer {
+        std::mutex mutex;
+        std::optional<CachedLayer> known;
+    };
+    util::PerKey<StreamedLayer> streaming_;
 };
 
 }  // namespace

@@ -56,6 +56,12 @@ class TarballPusher {
     // `identity` keys the connection and login cache (one RegistryClient per host and
     // identity). Throws registry::RegistryError / ProtocolError / PushInterrupted,
     // http::TransportError, ImageError (a layer that no longer matches).
+    // Opens the connection to `registry_host` and learns its authentication scheme ahead of a
+    // likely push (an unauthenticated GET /v2/; no credentials are fetched). Best effort: a
+    // failure is logged at debug level, the push reports it properly.
+    virtual void warm_up(const std::string& registry_host, const std::string& identity,
+                         std::shared_ptr<registry::CredentialsSource> credentials) = 0;
+
     virtual NativePushReport push(const PreparedImage& image, const std::string& registry_host,
                                   const std::string& identity,
                                   std::shared_ptr<registry::CredentialsSource> credentials,

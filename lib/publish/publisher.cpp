@@ -63,6 +63,7 @@ struct Target {
     aws::AwsCredentials credentials;
     std::string registry_host;  // from the repository URI
     bool immutable_tags = false;
+    bool native = false;   // pushed by the tarball pusher, not the engine
     bool checked = false;  // resolved and credentials ready: the repository check may run
     bool needs_push = false;
     Outcome outcome;
@@ -122,6 +123,7 @@ class Run {
                 }
             }
             jobs_[it->second]->targets.push_back(target.get());
+            target->native = jobs_[it->second]->archive.has_value();
         }
     }
 
@@ -342,7 +344,12 @@ class Run {
         }
         const auto& first = *group.front();
         auto repository_lookup = std::async(std::launch::async, [this, &first] {
-            return deps_.ecr.describe_repository(first.credentials, first.region, first.repository);
+            auto repository =
+                deps_.ecr.describe_repository(first.credentials, first.region, first.repository);
+            if (repository && first.native && !options_.dry_run) {
+                warm_up(*repository, first);
+            }
+            return repository;
         });
         std::optional<aws::ImageLookup> lookup;
         std::string lookup_error;
@@ -390,6 +397,19 @@ class Run {
                 target->needs_push = true;
             }
         }
+    }
+
+    // While BatchGetImage is still out, opens the connection to the registry of a native push
+    // (TLS handshake, authentication scheme): a push that follows starts at once. A tag that
+    // turns out to be present costs one unauthenticated GET /v2/, no AWS call.
+    void warm_up(const aws::Repository& repository, const Target& target) {
+        const std::string host = repository.uri.substr(0, repository.uri.find('/'));
+        std::lock_guard lock(warm_ups_mutex_);
+        warm_ups_.push_back(std::async(std::launch::async, [this, host, &target] {
+            deps_.tarballs->warm_up(host, target.credentials.keys.access_key_id,
+                                    std::make_shared<EcrRegistryCredentials>(
+                                        deps_.ecr, target.credentials, target.region));
+        }));
     }
 
     // --- building and pushing -------------------------------------------------------------
@@ -729,6 +749,8 @@ class Run {
     std::string account_;
     std::string identity_error_;
     util::PerKey<LoginEntry> logins_;
+    std::mutex warm_ups_mutex_;
+    std::vector<std::future<void>> warm_ups_;  // waited for when the run ends
     std::atomic<bool> stop_{false};
     std::atomic<std::size_t> builds_{0};
     std::atomic<std::size_t> pushes_{0};

@@ -182,20 +182,66 @@ bool RegistryClient::mount_blob(std::string_view repository, const Digest& diges
 
 UploadResult RegistryClient::upload_blob(std::string_view repository, const BlobSource& blob) {
     const Digest& digest = blob.digest();
+    const auto result = upload(repository, digest.short_str(),
+                               http::StreamedBody{blob.size(), [&blob] { return blob.open(); }},
+                               options_.upload_method == UploadMethod::single_patch,
+                               [&] { return std::make_pair(digest, blob.size()); });
+    spdlog::debug("registry {}: uploaded {} ({} bytes) to {} in {} session(s)", host(),
+                  digest.short_str(), blob.size(), repository, result.sessions);
+    return result;
+}
+
+RegistryClient::StreamedUpload RegistryClient::upload_streamed(
+    std::string_view repository, const std::function<std::unique_ptr<DigestingReader>()>& open,
+    std::uint64_t size_hint) {
+    // libcurl owns the reader it reads; the upload keeps a handle on the latest one to ask it
+    // for the digest once the body went out.
+    class Forwarding final : public http::BodyReader {
+      public:
+        explicit Forwarding(std::shared_ptr<DigestingReader> reader) : reader_(std::move(reader)) {}
+        std::size_t read(char* buffer, std::size_t size) override {
+            return reader_->read(buffer, size);
+        }
+
+      private:
+        std::shared_ptr<DigestingReader> reader_;
+    };
+    std::shared_ptr<DigestingReader> latest;
+    http::StreamedBody body{size_hint,
+                            [&]() -> std::unique_ptr<http::BodyReader> {
+                                latest = open();
+                                return std::make_unique<Forwarding>(latest);
+                            },
+                            true};
+    StreamedUpload out;
+    out.result = upload(repository, "(streamed)", body, true, [&] {
+        out.digest = latest->digest();
+        out.size = latest->size();
+        return std::make_pair(out.digest, out.size);
+    });
+    spdlog::debug("registry {}: streamed {} ({} bytes) to {} in {} session(s)", host(),
+                  out.digest.short_str(), out.size, repository, out.result.sessions);
+    return out;
+}
+
+UploadResult RegistryClient::upload(
+    std::string_view repository, const std::string& label, const http::StreamedBody& body,
+    bool patch, const std::function<std::pair<Digest, std::uint64_t>()>& digest_of_body) {
     const std::string start_url = repository_url(repository) + "/blobs/uploads/";
     const std::vector<std::string> scopes{repository_scope(repository, "pull,push")};
     const auto timeout =
         options_.upload_timeout_floor +
         std::chrono::milliseconds(static_cast<long long>(
-            blob.size() * 1000 / std::max<std::uint64_t>(1, options_.upload_min_bytes_per_second)));
+            body.size * 1000 / std::max<std::uint64_t>(1, options_.upload_min_bytes_per_second)));
 
     UploadResult result;
     // The body request is built once: attempts change its URL and headers; every send reads
     // the blob again from its first byte (it is never held in memory).
     http::Request carrier;
-    carrier.stream = http::StreamedBody{blob.size(), [&blob] { return blob.open(); }};
+    carrier.stream = body;
     carrier.timeout = timeout;
     std::string step;
+    Digest digest;
     const auto attempt = [&]() -> http::Response {
         ++result.sessions;
         step = "POST (start upload)";
@@ -213,16 +259,19 @@ UploadResult RegistryClient::upload_blob(std::string_view repository, const Blob
         }
         std::string session = resolve_location(start.url, *location);
         carrier.headers = {{"Content-Type", std::string(k_octet_stream)}};
-        if (options_.upload_method == UploadMethod::single_patch) {
+        if (patch) {
             step = "PATCH (upload)";
             carrier.method = "PATCH";
             carrier.url = session;
-            result.bytes_sent += blob.size();
             response = auth_.send(carrier, scopes);
             // The spec says 202; ECR answers 201. Either way the bytes were taken.
             if (response.status != 202 && response.status != 201) {
+                result.bytes_sent += body.unknown_size ? 0 : body.size;
                 return response;
             }
+            const auto [sent_digest, sent_size] = digest_of_body();
+            digest = sent_digest;
+            result.bytes_sent += sent_size;
             if (const auto next = response.header("Location")) {
                 session = resolve_location(session, *next);
             }
@@ -234,13 +283,14 @@ UploadResult RegistryClient::upload_blob(std::string_view repository, const Blob
             return auth_.send(complete, scopes);
         }
         step = "PUT (upload)";
+        digest = digest_of_body().first;
         carrier.method = "PUT";
         carrier.url = add_query_parameter(session, "digest", digest.str());
-        result.bytes_sent += blob.size();
+        result.bytes_sent += body.size;
         return auth_.send(carrier, scopes);
     };
     const std::string what =
-        "upload blob " + digest.short_str() + " to " + host() + "/" + std::string(repository);
+        "upload blob " + label + " to " + host() + "/" + std::string(repository);
     const auto response =
         http::send_with_retries(retry_, what, attempt, [](const http::Response& answer) {
             return classify_answer(answer, RetryScope::upload_session);
@@ -256,8 +306,6 @@ UploadResult RegistryClient::upload_blob(std::string_view repository, const Blob
     if (const auto stored = content_digest(response); stored && *stored != digest) {
         throw ProtocolError(what + ": the registry stored it as " + stored->str());
     }
-    spdlog::debug("registry {}: uploaded {} ({} bytes) to {} in {} session(s)", host(),
-                  digest.short_str(), blob.size(), repository, result.sessions);
     return result;
 }
 

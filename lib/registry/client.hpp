@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "http/http_client.hpp"
@@ -57,6 +59,14 @@ struct Manifest {
     std::string bytes;
 };
 
+// A blob whose digest and size are known only once it has been read to the end (a layer
+// compressed on the fly).
+class DigestingReader : public http::BodyReader {
+  public:
+    virtual Digest digest() const = 0;       // after read() returned 0
+    virtual std::uint64_t size() const = 0;  // after read() returned 0
+};
+
 struct UploadResult {
     std::uint64_t bytes_sent = 0;  // blob bytes put on the wire, retried attempts included
     int sessions = 0;              // upload sessions opened (1 unless an attempt failed)
@@ -84,6 +94,11 @@ class RegistryClient {
     // with an authenticated GET /v2/. Optional: every other call pings on first use.
     AuthScheme ping();
 
+    // Learns the authentication scheme (the unauthenticated GET /v2/ every client does once)
+    // without asking for credentials, leaving a warm connection behind. For callers that know a
+    // push is likely before they are sure (and before credentials are needed).
+    AuthScheme learn_scheme() { return auth_.scheme(); }
+
     // HEAD /v2/<repo>/blobs/<digest>: the blob's size when the repository has it (0 when the
     // registry did not say), nullopt on 404.
     std::optional<std::uint64_t> blob_exists(std::string_view repository, const Digest& digest);
@@ -102,6 +117,20 @@ class RegistryClient {
     // absolute, keeping its own query such as `?_state=`).
     UploadResult upload_blob(std::string_view repository, const BlobSource& blob);
 
+    // Uploads a blob whose digest is known only at its end, the way `docker push` streams a
+    // layer: POST, one PATCH with the body chunked (no length), then PUT ?digest= with the
+    // digest the reader computed. `open` gives a fresh reader from the first byte for every
+    // attempt (new session each, as upload_blob). `size_hint` (an upper bound such as the
+    // uncompressed size) sets the timeout. Returns the digest and size that were stored.
+    struct StreamedUpload {
+        Digest digest;
+        std::uint64_t size = 0;
+        UploadResult result;
+    };
+    StreamedUpload upload_streamed(std::string_view repository,
+                                   const std::function<std::unique_ptr<DigestingReader>()>& open,
+                                   std::uint64_t size_hint);
+
     // PUT /v2/<repo>/manifests/<reference> with Content-Type = `media_type`. `reference` is a
     // tag or the manifest's own digest. Returns the registry's Docker-Content-Digest (checked
     // against the bytes when it is sha256), else the sha256 of the bytes.
@@ -117,6 +146,13 @@ class RegistryClient {
     Manifest get_manifest(std::string_view repository, std::string_view reference);
 
   private:
+    // One upload, attempt by attempt (a new session each): POST, then the body by PATCH + PUT
+    // (`patch`) or by one PUT, completed with the digest `digest_of_body` gives (with the bytes
+    // sent) once the body went out - or before, for a PUT, which needs it in its URL.
+    UploadResult upload(std::string_view repository, const std::string& label,
+                        const http::StreamedBody& body, bool patch,
+                        const std::function<std::pair<Digest, std::uint64_t>()>& digest_of_body);
+
     http::Response send(const std::string& what, http::Request& request,
                         const std::vector<std::string>& scopes,
                         RetryScope scope = RetryScope::request);

@@ -132,13 +132,17 @@ class BlobPhase {
             return;  // no new work after a failure or an interruption
         }
         try {
-            made = maker();
+            auto result = maker();
+            made = result.blob;
             if (!made) {
                 throw std::invalid_argument("a blob source is null");
             }
             const BlobSource& blob = *made;
             BlobProgress progress{blob.digest(), BlobAction::skipped, 0};
-            if (client_.blob_exists(repository_, blob.digest())) {
+            if (result.uploaded) {
+                progress.action = BlobAction::uploaded;
+                progress.bytes_sent = result.uploaded->bytes_sent;
+            } else if (client_.blob_exists(repository_, blob.digest())) {
                 progress.action = BlobAction::skipped;
             } else {
                 for (const auto& from : options_.mount_from) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -74,9 +75,22 @@ PushReport push_image(RegistryClient& client, std::string_view repository, std::
                       const std::vector<std::shared_ptr<const BlobSource>>& blobs,
                       const ManifestPayload& manifest, const PushOptions& options = {});
 
+// What a BlobMaker made: the blob, and whether the maker already uploaded it itself (a layer
+// streamed while it was compressed, RegistryClient::upload_streamed) - the push then counts it
+// and sends nothing more for it.
+struct MadeBlob {
+    // Implicit, so a maker can return the blob itself.
+    template <typename Blob>
+    MadeBlob(std::shared_ptr<Blob> made) : blob(std::move(made)) {}  // NOLINT
+    MadeBlob(std::shared_ptr<const BlobSource> made, UploadResult upload)
+        : blob(std::move(made)), uploaded(upload) {}
+    std::shared_ptr<const BlobSource> blob;
+    std::optional<UploadResult> uploaded;
+};
+
 // Makes a blob on a push's worker thread (a layer compressed on demand, whose digest is known
 // only afterwards). May throw; the push then fails like on an upload error.
-using BlobMaker = std::function<std::shared_ptr<const BlobSource>()>;
+using BlobMaker = std::function<MadeBlob()>;
 // Builds the manifest from the blobs `makers` made, in their order.
 using ManifestMaker =
     std::function<ManifestPayload(const std::vector<std::shared_ptr<const BlobSource>>&)>;

@@ -287,6 +287,22 @@ TEST_CASE("curl client streams a body from a reader with its exact length") {
     CHECK(opened == 2);
 }
 
+TEST_CASE("curl client sends a body of unknown size chunked") {
+    const auto client = make_curl_client({});
+    const std::string body = binary_body(1024 * 1024 + 333);
+    Request request;
+    request.method = "PATCH";
+    request.url = http_url("/echo");
+    request.stream =
+        StreamedBody{0, [&] { return std::make_unique<PieceReader>(body, 50'000); }, true};
+    const Response response = client->send(request);
+    REQUIRE(response.status == 200);
+    const json echo = json::parse(response.body);
+    CHECK(base64_decode(echo.at("body").get<std::string>()) == body);
+    CHECK(echoed_header(echo, "transfer-encoding") == "chunked");
+    CHECK_FALSE(echoed_header(echo, "content-length"));
+}
+
 TEST_CASE("curl client fails a request whose body reader throws or ends early") {
     const auto client = make_curl_client({});
     const std::string body = binary_body(100'000);

@@ -289,3 +289,49 @@ TEST_CASE("gzip: an interrupt stops compression and removes the output", "[image
     const auto layer = compress_layer(FileRange{input, 0, content.size()}, output);
     CHECK(layer.diff_id.str() == digest_of(content));
 }
+
+TEST_CASE("gzip: the streaming reader gives compress_layer's bytes whatever the read sizes",
+          "[image][gzip]") {
+    TempDir dir;
+    const std::string content = layer_bytes(3 * kMiB + 12345);
+    const auto input = dir.write("layer.tar", content);
+    const FileRange range{input, 0, content.size()};
+    const auto written = compress_layer(range, dir.path() / "layer.gz");
+    const std::string expected = read_all(dir.path() / "layer.gz");
+
+    const std::size_t piece = GENERATE(1u, 7u, 4096u, 3u * 1024u * 1024u);
+    INFO("reading " << piece << " bytes at a time");
+    assetctl::image::GzipLayerReader reader(range, written.diff_id);
+    CHECK_THROWS_AS(reader.result(), std::logic_error);  // not before the end
+    std::string streamed;
+    std::string buffer(piece, '\0');
+    while (const std::size_t n = reader.read(buffer.data(), buffer.size())) {
+        streamed.append(buffer.data(), n);
+    }
+    CHECK(streamed == expected);
+    CHECK(reader.result().digest == written.digest);
+    CHECK(reader.result().size == written.size);
+    CHECK(reader.result().diff_id == written.diff_id);
+    CHECK(gunzip(streamed) == content);
+}
+
+TEST_CASE("gzip: the streaming reader refuses to finish a layer that is not its diff_id",
+          "[image][gzip]") {
+    TempDir dir;
+    const std::string content = layer_bytes(2 * kMiB + 5);
+    const auto input = dir.write("layer.tar", content);
+    const auto wrong = assetctl::registry::Digest::sha256_of("something else");
+    assetctl::image::GzipLayerReader reader(FileRange{input, 0, content.size()}, wrong);
+    std::string streamed;
+    std::string buffer(64 * 1024, '\0');
+    try {
+        while (const std::size_t n = reader.read(buffer.data(), buffer.size())) {
+            streamed.append(buffer.data(), n);
+        }
+        FAIL("a layer that does not match its diff_id was read to the end");
+    } catch (const ImageError& e) {
+        CHECK_THAT(e.what(), Catch::Contains(wrong.str()));
+    }
+    // The gzip trailer never went out: what was handed out is not a complete stream.
+    CHECK(streamed.size() < 10 + content.size() / 4);
+}

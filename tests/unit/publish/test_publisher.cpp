@@ -482,6 +482,12 @@ class FakeTarballPusher final : public image::TarballPusher {
         return std::make_shared<Prepared>();
     }
 
+    void warm_up(const std::string& host, const std::string&,
+                 std::shared_ptr<registry::CredentialsSource>) override {
+        std::lock_guard lock(mutex_);
+        warm_ups.push_back(host);
+    }
+
     image::NativePushReport push(const image::PreparedImage&, const std::string& host,
                                  const std::string&,
                                  std::shared_ptr<registry::CredentialsSource> credentials,
@@ -507,6 +513,7 @@ class FakeTarballPusher final : public image::TarballPusher {
     };
     std::vector<Prepare> prepares;
     std::vector<Push> pushes;
+    std::vector<std::string> warm_ups;
 
   private:
     class Prepared final : public image::PreparedImage {
@@ -568,7 +575,8 @@ TEST_CASE("a CDK tarball asset is read once and pushed natively to every destina
         REQUIRE(push.login);
         CHECK(push.login->username == "AWS");  // the ECR authorization token's login
     }
-    CHECK(h.engine_checks == 0);  // no engine needed at all
+    CHECK(h.engine_checks == 0);             // no engine needed at all
+    CHECK(h.tarballs.warm_ups.size() == 2);  // one per registry, while the tags were checked
     CHECK(h.runner.commands().empty());
     for (const auto& outcome : summary.outcomes) {
         CHECK(outcome.state == State::published);
