@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "image/image_error.hpp"
+#include "util/files.hpp"
 #include "util/interrupt.hpp"
 
 namespace assetctl::image {
@@ -83,23 +84,11 @@ class FileDescriptor {
 // Reads up to `size` bytes at `offset`; fewer only at end of file.
 std::size_t pread_full(int fd, char* buffer, std::size_t size, std::uint64_t offset,
                        const fs::path& file) {
-    std::size_t done = 0;
-    while (done < size) {
-        const ssize_t n =
-            ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            const int error = errno;
-            throw ImageError("cannot read " + quote(file.string()) + ": " + errno_text(error));
-        }
-        if (n == 0) {
-            break;
-        }
-        done += static_cast<std::size_t>(n);
+    try {
+        return util::read_at(fd, buffer, size, offset);
+    } catch (const std::system_error& e) {
+        throw ImageError("cannot read " + quote(file.string()) + ": " + e.code().message());
     }
-    return done;
 }
 
 void write_all(int fd, const char* data, std::size_t size, const fs::path& file) {

@@ -12,12 +12,14 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 #include <vector>
 
 #include "aws/crypto.hpp"
 #include "image/image_error.hpp"
+#include "util/files.hpp"
 #include "util/interrupt.hpp"
 
 namespace assetctl::image {
@@ -69,26 +71,20 @@ std::string_view as_chars(const std::uint8_t* data, std::size_t size) {
     return {reinterpret_cast<const char*>(data), size};
 }
 
-// Reads exactly `size` bytes at `offset`, however pread() splits them.
+// Reads exactly `size` bytes at `offset`: a shorter file is a truncated or changed layer.
 void read_exact(const FileRange& input, int fd, std::uint8_t* buffer, std::size_t size,
                 std::uint64_t offset) {
     std::size_t done = 0;
-    while (done < size) {
-        const ssize_t n =
-            ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw ImageError(input.file.string() + ": cannot read: " + errno_text(errno));
-        }
-        if (n == 0) {
-            throw ImageError(input.file.string() + ": file ends at byte " +
-                             std::to_string(offset + done) + ", but the layer at offset " +
-                             std::to_string(input.offset) + " should have " +
-                             std::to_string(input.size) + " bytes (truncated or changed file)");
-        }
-        done += static_cast<std::size_t>(n);
+    try {
+        done = util::read_at(fd, reinterpret_cast<char*>(buffer), size, offset);
+    } catch (const std::system_error& e) {
+        throw ImageError(input.file.string() + ": cannot read: " + e.code().message());
+    }
+    if (done < size) {
+        throw ImageError(input.file.string() + ": file ends at byte " +
+                         std::to_string(offset + done) + ", but the layer at offset " +
+                         std::to_string(input.offset) + " should have " +
+                         std::to_string(input.size) + " bytes (truncated or changed file)");
     }
 }
 

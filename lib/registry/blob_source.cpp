@@ -8,6 +8,8 @@
 #include <system_error>
 #include <unistd.h>
 
+#include "util/files.hpp"
+
 namespace assetctl::registry {
 namespace {
 
@@ -44,22 +46,19 @@ class FileReader final : public http::BodyReader {
         if (want == 0) {
             return 0;
         }
-        ssize_t got = 0;
-        do {
-            got = ::pread(fd_, buffer, want, static_cast<off_t>(position_));
-        } while (got < 0 && errno == EINTR);
-        if (got < 0) {
-            throw std::system_error(errno, std::generic_category(),
-                                    "cannot read " + file_.string());
+        std::size_t got = 0;
+        try {
+            got = util::read_at(fd_, buffer, want, position_);
+        } catch (const std::system_error& e) {
+            throw std::system_error(e.code(), "cannot read " + file_.string());
         }
         if (got == 0) {
             throw std::runtime_error(file_.string() + " ends " + std::to_string(remaining_) +
                                      " bytes before the blob it should hold");
         }
-        const auto n = static_cast<std::size_t>(got);
-        position_ += n;
-        remaining_ -= n;
-        return n;
+        position_ += got;
+        remaining_ -= got;
+        return got;
     }
 
   private:

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
+#include <unistd.h>
 
 namespace assetctl::util {
 
@@ -45,6 +47,25 @@ bool is_within(const std::filesystem::path& inner, const std::filesystem::path& 
         }
     }
     return true;
+}
+
+std::size_t read_at(int fd, char* buffer, std::size_t size, std::uint64_t offset) {
+    std::size_t done = 0;
+    while (done < size) {
+        const ssize_t n =
+            ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw std::system_error(errno, std::generic_category(), "pread");
+        }
+        if (n == 0) {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return done;
 }
 
 PrivateDirectory::PrivateDirectory(const std::string& prefix) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -18,6 +20,11 @@ std::string read_file(const std::filesystem::path& path);
 // True when `inner` is `outer` or lies below it once both are made absolute, `.`/`..` are
 // removed and existing symlinks are followed.
 bool is_within(const std::filesystem::path& inner, const std::filesystem::path& outer);
+
+// Reads up to `size` bytes of the open file `fd` from `offset` with pread(), however the kernel
+// splits them; fewer only at the end of the file. Throws std::system_error (errno) on a read
+// error. Safe for several threads reading one descriptor.
+std::size_t read_at(int fd, char* buffer, std::size_t size, std::uint64_t offset);
 
 // A new private folder (0700, mkdtemp) under the system temp folder, removed with everything in
 // it when this object goes - on every exit path, an interrupt included, since SIGINT unwinds

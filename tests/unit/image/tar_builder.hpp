@@ -14,6 +14,10 @@
 #include <string>
 #include <string_view>
 
+#include <catch2/catch.hpp>
+
+#include "image/image_error.hpp"
+
 namespace assetctl::test {
 
 class TarBuilder {
@@ -237,6 +241,18 @@ inline std::string gzip_stored(std::string_view data) {
     le32(crc32(data));
     le32(data.size() & 0xffffffffu);
     return out;
+}
+
+// The message of the ImageError `f` throws; fails the test when it throws none.
+template <typename F>
+std::string image_error(F&& f) {
+    try {
+        f();
+    } catch (const image::ImageError& e) {
+        return e.what();
+    }
+    FAIL("no ImageError was thrown");
+    return {};
 }
 
 }  // namespace assetctl::test

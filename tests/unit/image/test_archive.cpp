@@ -17,6 +17,7 @@ using assetctl::image::ImageError;
 using assetctl::image::normalize_archive_name;
 using assetctl::image::TarArchive;
 using assetctl::test::gzip_stored;
+using assetctl::test::image_error;
 using assetctl::test::TarBuilder;
 using assetctl::test::TempDir;
 using Catch::Matchers::Contains;
@@ -24,17 +25,6 @@ using Catch::Matchers::Contains;
 namespace {
 
 // The message of the ImageError `f` throws; fails the test when it throws nothing.
-template <typename F>
-std::string image_error(F&& f) {
-    try {
-        f();
-    } catch (const ImageError& e) {
-        return e.what();
-    }
-    FAIL("no ImageError was thrown");
-    return {};
-}
-
 // The bytes of `range`, read the way layer readers do: pread() at the offset.
 std::string pread_range(const FileRange& range) {
     const int fd = ::open(range.file.c_str(), O_RDONLY);

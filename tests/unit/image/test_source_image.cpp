@@ -22,6 +22,7 @@ using assetctl::image::SourceImage;
 using assetctl::image::SourceLayer;
 using assetctl::registry::Digest;
 using assetctl::test::gzip_stored;
+using assetctl::test::image_error;
 using assetctl::test::TarBuilder;
 using assetctl::test::TempDir;
 using Catch::Matchers::Contains;
@@ -48,17 +49,6 @@ std::string pread_range(const FileRange& range) {
     }
     ::close(fd);
     return bytes;
-}
-
-template <typename F>
-std::string image_error(F&& f) {
-    try {
-        f();
-    } catch (const ImageError& e) {
-        return e.what();
-    }
-    FAIL("no ImageError was thrown");
-    return {};
 }
 
 std::string blob_path(const Digest& digest) {

@@ -1,3 +1,9 @@
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "support/temp_dir.hpp"
@@ -35,4 +41,39 @@ TEST_CASE("is_within resolves .. and symlinks before comparing") {
 
     fs::create_directory_symlink(dir.path() / "outside", root / "link");
     CHECK_FALSE(is_within(root / "link", root));
+}
+
+TEST_CASE("read_at reads from an offset, fewer bytes only at the end of the file") {
+    assetctl::test::TempDir dir;
+    const auto file = dir.write("data", "0123456789");
+    const int fd = ::open(file.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    char buffer[8] = {};
+    CHECK(assetctl::util::read_at(fd, buffer, 4, 3) == 4);
+    CHECK(std::string(buffer, 4) == "3456");
+    CHECK(assetctl::util::read_at(fd, buffer, 8, 6) == 4);  // the file ends
+    CHECK(std::string(buffer, 4) == "6789");
+    CHECK(assetctl::util::read_at(fd, buffer, 8, 100) == 0);
+    ::close(fd);
+    CHECK_THROWS_AS(assetctl::util::read_at(-1, buffer, 1, 0), std::system_error);
+}
+
+TEST_CASE("a private directory is 0700 and removed with what it holds unless kept") {
+    std::filesystem::path kept;
+    std::filesystem::path removed;
+    {
+        assetctl::util::PrivateDirectory dir("assetctl-test");
+        removed = dir.path();
+        CHECK((std::filesystem::status(removed).permissions() & std::filesystem::perms::all) ==
+              std::filesystem::perms::owner_all);
+        std::ofstream(removed / "inside") << "x";
+    }
+    CHECK_FALSE(std::filesystem::exists(removed));
+    {
+        assetctl::util::PrivateDirectory dir("assetctl-test");
+        kept = dir.path();
+        dir.keep();
+    }
+    CHECK(std::filesystem::exists(kept));
+    std::filesystem::remove_all(kept);
 }
