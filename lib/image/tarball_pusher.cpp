@@ -39,10 +39,9 @@ class Spool {
     std::atomic<int> next_archive_{0};
 };
 
-// An uncompressed layer pushed gzip-compressed, whose compressed digest and size are known (from
-// the layer cache, or from streaming it to another destination). Its bytes are compressed
-// again while they are uploaded - nothing is written to disk - and must come out as known: the
-// registry checks the digest, the HTTP client the length.
+// An uncompressed layer's gzip form as the manifest names it: its digest and size (from the
+// layer cache, or from streaming it). Reading it compresses the layer again; pushes stream it
+// with RegistryClient::upload_streamed instead, which takes whatever digest comes out.
 class CompressedLayerBlob final : public registry::BlobSource {
   public:
     CompressedLayerBlob(SourceLayer layer, Digest digest, std::uint64_t size)
@@ -248,22 +247,32 @@ class Pusher final : public TarballPusher {
                                : registry::media_type::k_oci_layer_gzip);
     }
 
-    // Layer `i` as a blob. One whose compressed digest nothing knew yet is compressed while it
-    // is streamed to the registry, and its digest goes into the layer cache; a push of the same
-    // layer to another destination waits for that and then uses the known digest.
+    // Layer `i`, settled. An uncompressed layer whose compressed digest is known (layer cache,
+    // or an earlier destination of this run) costs a HEAD when the repository has it; otherwise
+    // it is compressed while it is streamed to the registry and its digest goes into the layer
+    // cache. Pushes of one layer to several destinations take turns, so a later one can use
+    // what an earlier one learned.
     registry::MadeBlob layer_blob(const Prepared& prepared, std::size_t i,
                                   registry::RegistryClient& client, const std::string& repository) {
         const auto& plan = prepared.plans[i];
-        if (plan.blob) {
-            return plan.blob;
+        if (!plan.rewritten) {
+            return plan.blob;  // stored compressed: pushed as it is
         }
         const auto& layer = prepared.source_.layers[i];
         const auto entry = streaming_.get(layer.diff_id.str());
         std::lock_guard lock(entry->mutex);
-        if (entry->known) {
-            return std::make_shared<CompressedLayerBlob>(layer, entry->known->digest,
-                                                         entry->known->size);
+        // What the layer compresses to, when this run or the layer cache knows: one HEAD then
+        // tells whether anything must be sent.
+        std::optional<CachedLayer> known = entry->known;
+        if (!known && plan.blob) {
+            known = CachedLayer{plan.blob->digest(), plan.blob->size()};
         }
+        if (known && client.blob_exists(repository, known->digest)) {
+            return registry::MadeBlob::found(
+                std::make_shared<CompressedLayerBlob>(layer, known->digest, known->size));
+        }
+        // Sent compressed as it is read, whatever digest comes out: a cache entry written by
+        // another ISA-L build (or edited) is corrected instead of failing the push.
         const auto remember = [this, &layer](const CompressedLayer& made) {
             if (cache_) {
                 cache_->store(layer.diff_id, {made.digest, made.size});
@@ -273,6 +282,13 @@ class Pusher final : public TarballPusher {
             repository,
             [&layer, &remember] { return std::make_unique<StreamingLayerReader>(layer, remember); },
             layer.bytes.size);
+        if (known && known->digest != streamed.digest) {
+            spdlog::warn(
+                "layer {} of {} compressed to {}, not to {} as the layer cache said; the "
+                "cache entry was corrected",
+                layer.diff_id.short_str(), prepared.path.string(), streamed.digest.short_str(),
+                known->digest.short_str());
+        }
         entry->known = CachedLayer{streamed.digest, streamed.size};
         return registry::MadeBlob(
             std::make_shared<CompressedLayerBlob>(layer, streamed.digest, streamed.size),

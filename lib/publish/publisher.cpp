@@ -400,15 +400,22 @@ class Run {
     }
 
     // While BatchGetImage is still out, opens the connection to the registry of a native push
-    // (TLS handshake, authentication scheme): a push that follows starts at once. A tag that
-    // turns out to be present costs one unauthenticated GET /v2/, no AWS call.
+    // (TLS handshake, authentication scheme) and gets the ECR authorization token: a push that
+    // follows starts at once. A tag that turns out to be present costs one unauthenticated
+    // GET /v2/ and one GetAuthorizationToken (once per registry and identity).
     void warm_up(const aws::Repository& repository, const Target& target) {
         const std::string host = repository.uri.substr(0, repository.uri.find('/'));
         std::lock_guard lock(warm_ups_mutex_);
         warm_ups_.push_back(std::async(std::launch::async, [this, host, &target] {
-            deps_.tarballs->warm_up(host, target.credentials.keys.access_key_id,
-                                    std::make_shared<EcrRegistryCredentials>(
-                                        deps_.ecr, target.credentials, target.region));
+            auto credentials = std::make_shared<EcrRegistryCredentials>(
+                deps_.ecr, target.credentials, target.region);
+            deps_.tarballs->warm_up(host, target.credentials.keys.access_key_id, credentials);
+            try {
+                credentials->get(false);  // EcrApi keeps the token for the push
+            } catch (const std::exception& e) {
+                spdlog::debug("{}: ECR login ahead of the push failed ({}); the push asks again",
+                              host, e.what());
+            }
         }));
     }
 

@@ -142,7 +142,7 @@ class BlobPhase {
             if (result.uploaded) {
                 progress.action = BlobAction::uploaded;
                 progress.bytes_sent = result.uploaded->bytes_sent;
-            } else if (client_.blob_exists(repository_, blob.digest())) {
+            } else if (result.present || client_.blob_exists(repository_, blob.digest())) {
                 progress.action = BlobAction::skipped;
             } else {
                 for (const auto& from : options_.mount_from) {

@@ -75,17 +75,23 @@ PushReport push_image(RegistryClient& client, std::string_view repository, std::
                       const std::vector<std::shared_ptr<const BlobSource>>& blobs,
                       const ManifestPayload& manifest, const PushOptions& options = {});
 
-// What a BlobMaker made: the blob, and whether the maker already uploaded it itself (a layer
-// streamed while it was compressed, RegistryClient::upload_streamed) - the push then counts it
-// and sends nothing more for it.
+// What a BlobMaker made: the blob, and whether the maker already settled it itself - uploaded
+// it (a layer streamed while it was compressed, RegistryClient::upload_streamed) or found it in
+// the repository - in which case the push only counts it.
 struct MadeBlob {
-    // Implicit, so a maker can return the blob itself.
+    // Implicit, so a maker can return the blob itself: the push HEADs and uploads it.
     template <typename Blob>
     MadeBlob(std::shared_ptr<Blob> made) : blob(std::move(made)) {}  // NOLINT
     MadeBlob(std::shared_ptr<const BlobSource> made, UploadResult upload)
         : blob(std::move(made)), uploaded(upload) {}
+    static MadeBlob found(std::shared_ptr<const BlobSource> made) {
+        MadeBlob out(std::move(made));
+        out.present = true;
+        return out;
+    }
     std::shared_ptr<const BlobSource> blob;
     std::optional<UploadResult> uploaded;
+    bool present = false;
 };
 
 // Makes a blob on a push's worker thread (a layer compressed on demand, whose digest is known
