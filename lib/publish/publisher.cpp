@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "aws/aws_error.hpp"
+#include "http/http_client.hpp"
 #include "manifest/asset_manifest.hpp"
 #include "manifest/sources.hpp"
 #include "publish/destination.hpp"
@@ -400,22 +401,16 @@ class Run {
     }
 
     // While BatchGetImage is still out, opens the connection to the registry of a native push
-    // (TLS handshake, authentication scheme) and gets the ECR authorization token: a push that
-    // follows starts at once. A tag that turns out to be present costs one unauthenticated
-    // GET /v2/ and one GetAuthorizationToken (once per registry and identity).
+    // (TLS handshake, authentication scheme): a push that follows starts at once. A tag that
+    // turns out to be present costs one unauthenticated GET /v2/ - and no login: the ECR token
+    // is fetched only for a push (a no-op publish never logs in).
     void warm_up(const aws::Repository& repository, const Target& target) {
         const std::string host = repository.uri.substr(0, repository.uri.find('/'));
         std::lock_guard lock(warm_ups_mutex_);
         warm_ups_.push_back(std::async(std::launch::async, [this, host, &target] {
-            auto credentials = std::make_shared<EcrRegistryCredentials>(
-                deps_.ecr, target.credentials, target.region);
-            deps_.tarballs->warm_up(host, target.credentials.keys.access_key_id, credentials);
-            try {
-                credentials->get(false);  // EcrApi keeps the token for the push
-            } catch (const std::exception& e) {
-                spdlog::debug("{}: ECR login ahead of the push failed ({}); the push asks again",
-                              host, e.what());
-            }
+            deps_.tarballs->warm_up(host, target.credentials.keys.access_key_id,
+                                    std::make_shared<EcrRegistryCredentials>(
+                                        deps_.ecr, target.credentials, target.region));
         }));
     }
 
@@ -640,6 +635,14 @@ class Run {
             } catch (const util::Interrupted& e) {
                 target.outcome.state = State::skipped;
                 target.outcome.error = e.what();
+            } catch (const http::TransportError& e) {
+                std::string error = "push to " + target.outcome.image_uri + ": " + e.what();
+                if (e.kind() == http::TransportErrorKind::tls) {
+                    error +=
+                        " (the registry's certificate is not trusted: for a private CA, "
+                        "point AWS_CA_BUNDLE or the profile's ca_bundle at it)";
+                }
+                fail(target, error);
             } catch (const std::exception& e) {
                 if (target.immutable_tags && tag_exists(target)) {
                     target.outcome.state = State::present;

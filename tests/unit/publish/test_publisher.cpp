@@ -663,3 +663,17 @@ TEST_CASE(
         CHECK_THAT(outcome.error, Catch::Contains("HTTP 500"));
     }
 }
+
+TEST_CASE("a native push the registry's certificate refuses says how to trust it") {
+    NativeHarness h;
+    h.tarballs.push_throws = [] {
+        throw http::TransportError(http::TransportErrorKind::tls,
+                                   "GET https://r/v2/: SSL certificate problem");
+    };
+    const auto selection = h.tarball_assembly(R"({"directory": "images.tar"})",
+                                              R"({"a": )" + destination("us-east-1") + "}");
+    const auto summary = h.run_native(publish::Mode::publish, selection);
+    const auto& outcome = summary.outcomes.at(0);
+    CHECK(outcome.state == State::failed);
+    CHECK_THAT(outcome.error, Catch::Contains("AWS_CA_BUNDLE"));
+}
