@@ -97,6 +97,11 @@ int run_doctor_command(const DoctorArgs& args, bool path_given, const util::Envi
         engine.running = true;
         engine.version = "not checked (--no-engine)";
         engine.executable = docker::engine_executable(args.docker, env);
+    } else if (selection && !selection->docker_images.empty() &&
+               !manifest::needs_engine(*selection)) {
+        engine.running = true;
+        engine.version = "not needed (every selected image is a tarball pushed without it)";
+        engine.executable = docker::engine_executable(args.docker, env);
     } else {
         engine =
             docker::probe_engine(setup.processes(), docker::engine_executable(args.docker, env));

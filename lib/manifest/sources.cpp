@@ -102,6 +102,15 @@ std::optional<ImageArchiveSource> image_archive_source(const ManifestOrigin& ori
     return std::nullopt;
 }
 
+bool needs_engine(const Selection& selection) {
+    for (const auto& selected : selection.docker_images) {
+        if (!image_archive_source(selected.origin, selected.asset.source)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::string docker_image_json_path(const std::string& asset_id) {
     return json_path_child("dockerImages", asset_id);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "manifest/model.hpp"
+#include "manifest/selection.hpp"
 
 namespace assetctl::manifest {
 
@@ -30,6 +31,10 @@ struct ImageArchiveSource {
 // Looks at the file system (is the path a file, a layout folder).
 std::optional<ImageArchiveSource> image_archive_source(const ManifestOrigin& origin,
                                                        const DockerImageSource& source);
+
+// True when some selected image needs the container engine: everything but an image archive
+// (pushed without it). False for a selection without images.
+bool needs_engine(const Selection& selection);
 
 // Where a directory-sourced image is built from, resolved on disk.
 struct BuildLocation {

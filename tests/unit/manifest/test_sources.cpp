@@ -111,3 +111,62 @@ TEST_CASE("a symlink out of the assembly counts as outside") {
     CHECK_THROWS_AS(check_docker_source(manifest.origin, manifest.docker_images.at(0), root),
                     ManifestError);
 }
+
+TEST_CASE("image archives: CDK tarballs, tar files and OCI layouts named as directory") {
+    TempDir dir;
+    const fs::path root = dir.mkdir("cdk.out");
+    dir.write("cdk.out/images.tar", "tar");
+    dir.write("cdk.out/image.tar.gz", "gz");
+    dir.write("cdk.out/image.tgz", "tgz");
+    dir.write("cdk.out/layout/oci-layout", R"({"imageLayoutVersion": "1.0.0"})");
+    dir.write("cdk.out/context/oci-layout", "{}");  // a build context that has one
+    dir.write("cdk.out/context/Dockerfile", "FROM scratch\n");
+
+    const auto parse = [&](const std::string& source) {
+        return parse_asset_manifest(R"({"version": "55.0.0", "dockerImages": {"img": {"source": )" +
+                                        source + R"(, "destinations": {}}}})",
+                                    {root / "S.assets.json", root, "", ""});
+    };
+    const auto archive = [&](const std::string& source) {
+        const auto manifest = parse(source);
+        return image_archive_source(manifest.origin, manifest.docker_images.at(0).source);
+    };
+
+    const auto cdk = archive(
+        R"({"executable": ["sh", "-c", "docker load -i \"$1\"", "cdk-tarball-image-asset", "images.tar"]})");
+    REQUIRE(cdk);
+    CHECK(cdk->path == root / "images.tar");
+    CHECK(cdk->last_loaded);  // what `docker load | tail -n 1` reports
+    CHECK_FALSE(cdk->tag);
+
+    for (const char* name : {"images.tar", "image.tar.gz", "image.tgz", "layout"}) {
+        INFO(name);
+        const auto plain = archive(std::string(R"({"directory": ")") + name + R"("})");
+        REQUIRE(plain);
+        CHECK(plain->path == root / name);
+        CHECK_FALSE(plain->last_loaded);
+    }
+    const auto tagged = archive(R"({"directory": "images.tar#app:v2"})");
+    REQUIRE(tagged);
+    CHECK(tagged->path == root / "images.tar");
+    CHECK(tagged->tag == std::optional<std::string>("app:v2"));
+
+    CHECK_FALSE(archive(R"({"directory": "context"})"));  // a Dockerfile: a build
+    CHECK_FALSE(archive(R"({"executable": ["./make-image.sh"]})"));
+
+    // A named archive that is not there is refused before anything runs.
+    const auto missing = parse(R"({"directory": "gone.tar"})");
+    CHECK_THROWS_WITH(check_docker_source(missing.origin, missing.docker_images.at(0), root),
+                      Catch::Contains("image archive 'gone.tar' not found"));
+
+    // The engine is needed only when some image is not an archive.
+    Selection only_archives;
+    only_archives.docker_images.push_back(
+        {parse(R"({"directory": "images.tar"})").origin, 0,
+         parse(R"({"directory": "images.tar"})").docker_images.at(0)});
+    CHECK_FALSE(needs_engine(only_archives));
+    Selection with_build = only_archives;
+    with_build.docker_images.push_back({parse(R"({"directory": "context"})").origin, 0,
+                                        parse(R"({"directory": "context"})").docker_images.at(0)});
+    CHECK(needs_engine(with_build));
+}
