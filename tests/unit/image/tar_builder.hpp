@@ -8,14 +8,17 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include "image/file_range.hpp"
 #include "image/image_error.hpp"
 
 namespace assetctl::test {
@@ -241,6 +244,23 @@ inline std::string gzip_stored(std::string_view data) {
     le32(crc32(data));
     le32(data.size() & 0xffffffffu);
     return out;
+}
+
+// The bytes of `range`, read the way layer readers do: pread() at the offset (with a loop of
+// its own, independent of the code under test).
+inline std::string pread_range(const image::FileRange& range) {
+    const int fd = ::open(range.file.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    std::string bytes(static_cast<std::size_t>(range.size), '\0');
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done,
+                                  static_cast<off_t>(range.offset + done));
+        REQUIRE(n > 0);
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return bytes;
 }
 
 // The message of the ImageError `f` throws; fails the test when it throws none.

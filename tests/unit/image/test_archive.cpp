@@ -18,28 +18,12 @@ using assetctl::image::normalize_archive_name;
 using assetctl::image::TarArchive;
 using assetctl::test::gzip_stored;
 using assetctl::test::image_error;
+using assetctl::test::pread_range;
 using assetctl::test::TarBuilder;
 using assetctl::test::TempDir;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// The message of the ImageError `f` throws; fails the test when it throws nothing.
-// The bytes of `range`, read the way layer readers do: pread() at the offset.
-std::string pread_range(const FileRange& range) {
-    const int fd = ::open(range.file.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    std::string bytes(static_cast<std::size_t>(range.size), '\0');
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done,
-                                  static_cast<off_t>(range.offset + done));
-        REQUIRE(n > 0);
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    return bytes;
-}
 
 // Distinct, position-dependent content so a range off by a block shows.
 std::string pattern(std::size_t size, char seed) {

@@ -23,6 +23,7 @@ using assetctl::image::SourceLayer;
 using assetctl::registry::Digest;
 using assetctl::test::gzip_stored;
 using assetctl::test::image_error;
+using assetctl::test::pread_range;
 using assetctl::test::TarBuilder;
 using assetctl::test::TempDir;
 using Catch::Matchers::Contains;
@@ -35,21 +36,6 @@ constexpr const char* k_oci_index = "application/vnd.oci.image.index.v1+json";
 constexpr const char* k_oci_config = "application/vnd.oci.image.config.v1+json";
 constexpr const char* k_oci_layer = "application/vnd.oci.image.layer.v1.tar";
 constexpr const char* k_oci_layer_gzip = "application/vnd.oci.image.layer.v1.tar+gzip";
-
-std::string pread_range(const FileRange& range) {
-    const int fd = ::open(range.file.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    std::string bytes(static_cast<std::size_t>(range.size), '\0');
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done,
-                                  static_cast<off_t>(range.offset + done));
-        REQUIRE(n > 0);
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    return bytes;
-}
 
 std::string blob_path(const Digest& digest) {
     return "blobs/" + digest.algorithm() + "/" + digest.hex();
