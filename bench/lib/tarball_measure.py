@@ -282,6 +282,11 @@ class Bench:
     def push(self, tool: str, image: dict, repo: str, tag: str, label: str) -> dict:
         logfile = os.path.join(self.logs, "%s-%s.log" % (label, tool))
         ref = "%s/%s:%s" % (self.host, repo, tag)
+        # Every tool starts with no dirty pages to write back (untimed): the registry's storage
+        # and the tarballs share the machine's disk, and writeback left by the previous push (or
+        # by generating a tarball) can stall the registry's writes for seconds - once 53 s - which
+        # would be charged to whichever tool happens to run next.
+        os.sync()
         log_offset = os.path.getsize(self.registry_log)
         extra = {}
         uses_daemon = tool == "docker" or (tool == "assetctl" and self.args.assetctl_docker)
