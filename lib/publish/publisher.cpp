@@ -1,5 +1,6 @@
 #include "publish/publisher.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -16,7 +17,7 @@
 #include "manifest/asset_manifest.hpp"
 #include "manifest/sources.hpp"
 #include "publish/destination.hpp"
-#include "registry/push.hpp"
+#include "registry/auth.hpp"
 #include "util/interrupt.hpp"
 #include "util/per_key.hpp"
 #include "util/strings.hpp"
@@ -344,11 +345,13 @@ class Run {
             tags.push_back(target->tag);
         }
         const auto& first = *group.front();
-        auto repository_lookup = std::async(std::launch::async, [this, &first] {
+        const bool native = std::any_of(group.begin(), group.end(),
+                                        [](const Target* target) { return target->native; });
+        auto repository_lookup = std::async(std::launch::async, [this, &first, native] {
             auto repository =
                 deps_.ecr.describe_repository(first.credentials, first.region, first.repository);
-            if (repository && first.native && !options_.dry_run) {
-                warm_up(*repository, first);
+            if (repository && native && !options_.dry_run) {
+                warm_up(*repository, first);  // the group shares identity, region and registry
             }
             return repository;
         });
@@ -583,7 +586,8 @@ class Run {
         return false;
     }
 
-    // Reads and checks a tarball or layout, and in publish mode gets its layers compressed.
+    // Reads and checks a tarball or layout; in publish mode also looks its layers up in the
+    // layer cache (they are compressed while they are pushed).
     void read_archive(ImageJob& job) {
         const auto& archive = *job.archive;
         const auto started = Clock::now();
@@ -629,10 +633,7 @@ class Run {
         if (job.native) {
             try {
                 push_native(job, target);
-            } catch (const registry::PushInterrupted& e) {
-                target.outcome.state = State::skipped;
-                target.outcome.error = e.what();
-            } catch (const util::Interrupted& e) {
+            } catch (const util::Interrupted& e) {  // registry::PushInterrupted included
                 target.outcome.state = State::skipped;
                 target.outcome.error = e.what();
             } catch (const http::TransportError& e) {

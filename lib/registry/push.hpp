@@ -13,6 +13,7 @@
 #include "registry/blob_source.hpp"
 #include "registry/client.hpp"
 #include "registry/reference.hpp"
+#include "util/interrupt.hpp"
 
 namespace assetctl::registry {
 
@@ -58,10 +59,10 @@ struct PushReport {
 };
 
 // SIGINT/SIGTERM arrived (util/interrupt.hpp): no new blob was started and no manifest was
-// written, so nothing half-pushed is visible.
-class PushInterrupted : public std::runtime_error {
+// written, so nothing half-pushed is visible. A util::Interrupted like any other.
+class PushInterrupted : public util::Interrupted {
   public:
-    using std::runtime_error::runtime_error;
+    using util::Interrupted::Interrupted;
 };
 
 // Pushes one image as `repository:tag`: HEADs every blob and uploads only the missing ones (in
