@@ -65,25 +65,20 @@ std::string read_range(const FileRange& range, std::uint64_t count) {
                          std::generic_category().message(error));
     }
     std::string bytes(wanted, '\0');
-    std::size_t done = 0;
-    while (done < wanted) {
-        const ssize_t n = ::pread(fd, bytes.data() + done, wanted - done,
-                                  static_cast<off_t>(range.offset + done));
-        if (n < 0 && errno == EINTR) {
-            continue;
+    std::string problem;
+    try {
+        if (util::read_at(fd, bytes.data(), wanted, range.offset) < wanted) {
+            problem = "the file is shorter (changed or truncated)";
         }
-        if (n <= 0) {
-            const int error = n < 0 ? errno : 0;
-            ::close(fd);
-            throw ImageError("cannot read " + std::to_string(wanted) + " bytes at offset " +
-                             std::to_string(range.offset) + " of " + quote(range.file.string()) +
-                             ": " +
-                             (n < 0 ? std::generic_category().message(error)
-                                    : std::string("the file is shorter (changed or truncated)")));
-        }
-        done += static_cast<std::size_t>(n);
+    } catch (const std::system_error& e) {
+        problem = e.code().message();
     }
     ::close(fd);
+    if (!problem.empty()) {
+        throw ImageError("cannot read " + std::to_string(wanted) + " bytes at offset " +
+                         std::to_string(range.offset) + " of " + quote(range.file.string()) + ": " +
+                         problem);
+    }
     return bytes;
 }
 
