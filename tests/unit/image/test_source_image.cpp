@@ -116,6 +116,23 @@ json manifest_descriptor(const TestImage& image, const std::vector<std::string>&
 // Files of a source, name -> bytes, written as a tar (in this order) or into a folder.
 using Files = std::vector<std::pair<std::string, std::string>>;
 
+// Replaces the file called `name` (or adds it).
+void set_file(Files& files, const std::string& name, const std::string& bytes) {
+    for (auto& file : files) {
+        if (file.first == name) {
+            file.second = bytes;
+            return;
+        }
+    }
+    files.emplace_back(name, bytes);
+}
+
+void remove_file(Files& files, const std::string& name) {
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [&](const auto& file) { return file.first == name; }),
+                files.end());
+}
+
 std::filesystem::path write_tar(const TempDir& temp, const Files& files,
                                 const std::string& name = "image.tar", bool gzip = false) {
     TarBuilder builder;
@@ -526,19 +543,9 @@ TEST_CASE("docker-save inconsistencies are refused with the file named", "[sourc
     const TestImage image = make_image("bad", 2, false);
     Files files = legacy_docker_files({{image, {"bad:1"}}});
     const auto set = [&](const std::string& name, const std::string& bytes) {
-        for (auto& file : files) {
-            if (file.first == name) {
-                file.second = bytes;
-                return;
-            }
-        }
-        files.emplace_back(name, bytes);
+        set_file(files, name, bytes);
     };
-    const auto remove = [&](const std::string& name) {
-        files.erase(std::remove_if(files.begin(), files.end(),
-                                   [&](const auto& file) { return file.first == name; }),
-                    files.end());
-    };
+    const auto remove = [&](const std::string& name) { remove_file(files, name); };
     const std::string config_path = image.config_digest.hex() + ".json";
     const std::string layer0 = image.layers[0].diff_id.hex() + "/layer.tar";
     const std::string layer1 = image.layers[1].diff_id.hex() + "/layer.tar";
@@ -611,19 +618,9 @@ TEST_CASE("OCI inconsistencies are refused with the file named", "[source_image]
     std::vector<std::string> expected;
     const auto build = [&] { files = oci_files({image}, json::array({index_entry})); };
     const auto set = [&](const std::string& name, const std::string& bytes) {
-        for (auto& file : files) {
-            if (file.first == name) {
-                file.second = bytes;
-                return;
-            }
-        }
-        files.emplace_back(name, bytes);
+        set_file(files, name, bytes);
     };
-    const auto remove = [&](const std::string& name) {
-        files.erase(std::remove_if(files.begin(), files.end(),
-                                   [&](const auto& file) { return file.first == name; }),
-                    files.end());
-    };
+    const auto remove = [&](const std::string& name) { remove_file(files, name); };
     build();
     SECTION("manifest size differs from the descriptor") {
         index_entry["size"] = image.manifest.size() + 1;
