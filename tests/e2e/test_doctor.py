@@ -17,15 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
-from assetctl_run import ASSETS_FAILED, FIXTURE, OK, assetctl  # noqa: E402
+from assetctl_run import ASSETS_FAILED, FIXTURE, OK, assetctl, skip  # noqa: E402
 
 try:
     import botocore.session  # noqa: E402
     from metadata_servers import EcsCredentialsServer, ImdsServer  # noqa: E402
     from stack import ACCOUNT_A, ACCOUNT_B, EXTERNAL_ID, Stack  # noqa: E402
 except ImportError as error:  # botocore missing: the harness cannot run
-    print(f"SKIP: {error}", file=sys.stderr)
-    sys.exit(77)
+    skip(error)
 
 WITH_EXTERNAL_ID = f"arn:aws:iam::{ACCOUNT_B}:role/assetctl-publisher-with-external-id"
 WEB_IDENTITY_ROLE = f"arn:aws:iam::{ACCOUNT_B}:role/assetctl-web-identity-role"

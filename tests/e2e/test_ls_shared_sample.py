@@ -7,7 +7,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from assetctl_run import OK, SOURCE_DIR, assetctl  # noqa: E402
+from assetctl_run import OK, SOURCE_DIR, assetctl, skip  # noqa: E402
 
 SAMPLE = (SOURCE_DIR / ".." / "shared" / "testdata" / "cdk-out-sample" / "cdk.out").resolve()
 
@@ -28,6 +28,5 @@ class LsSharedSample(unittest.TestCase):
 
 if __name__ == "__main__":
     if not SAMPLE.is_dir():
-        print(f"SKIP: {SAMPLE} not present", file=sys.stderr)
-        sys.exit(77)
+        skip(f"{SAMPLE} not present")
     unittest.main()

@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "support"))
-from assetctl_run import ASSETS_FAILED, BIN, INTERRUPTED, OK, SOURCE_DIR  # noqa: E402
+from assetctl_run import ASSETS_FAILED, BIN, INTERRUPTED, OK, SOURCE_DIR, missing_path, skip  # noqa: E402
 
 SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
 DOCKER = "/usr/bin/docker"  # the 20.10 client, matching the daemon
@@ -40,11 +40,8 @@ DOCKER = "/usr/bin/docker"  # the 20.10 client, matching the daemon
 def missing_prerequisite():
     if os.geteuid() != 0:
         return "needs root (a private dockerd)"
-    for path in ("/usr/sbin/dockerd", DOCKER, SKOPEO, "/usr/bin/docker-registry", "/bin/busybox",
-                 "/usr/bin/htpasswd"):
-        if not os.path.exists(path):
-            return "%s is not installed" % path
-    return None
+    return missing_path(("/usr/sbin/dockerd", DOCKER, SKOPEO, "/usr/bin/docker-registry",
+                         "/bin/busybox", "/usr/bin/htpasswd"))
 
 
 try:
@@ -52,11 +49,9 @@ try:
     import dockerd as dockerd_support  # noqa: E402
     from stack import ACCOUNT_A, Stack  # noqa: E402
 except ImportError as error:  # botocore missing: the harness cannot run
-    print(f"SKIP: {error}", file=sys.stderr)
-    sys.exit(77)
+    skip(error)
 if missing_prerequisite():
-    print(f"SKIP: {missing_prerequisite()}", file=sys.stderr)
-    sys.exit(77)
+    skip(missing_prerequisite())
 
 PUBLISH_APP = SOURCE_DIR / "tests" / "fixtures" / "publish-app" / "cdk.out"
 FAKE_ENGINE = HERE / "fake_engine.sh"

@@ -13,7 +13,6 @@ never from log text. Each test uses its own repository and its own image content
 do not see each other's blobs.
 """
 import gzip
-import hashlib
 import json
 import os
 import secrets
@@ -33,16 +32,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "support"))
-from assetctl_run import ASSETS_FAILED, BIN, INTERRUPTED, OK  # noqa: E402
+from assetctl_run import ASSETS_FAILED, BIN, INTERRUPTED, OK, missing_path, skip  # noqa: E402
 
 SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
 
 
 def missing_prerequisite():
-    for path in (SKOPEO, "/usr/bin/docker-registry", "/usr/bin/htpasswd", "/usr/bin/openssl"):
-        if not os.path.exists(path):
-            return "%s is not installed" % path
-    return None
+    return missing_path((SKOPEO, "/usr/bin/docker-registry", "/usr/bin/htpasswd", "/usr/bin/openssl"))
 
 
 try:
@@ -51,11 +47,9 @@ try:
     import image_tarballs as it  # noqa: E402
     from stack import ACCOUNT_A, Stack  # noqa: E402
 except ImportError as error:  # botocore missing: the harness cannot run
-    print(f"SKIP: {error}", file=sys.stderr)
-    sys.exit(77)
+    skip(error)
 if missing_prerequisite():
-    print(f"SKIP: {missing_prerequisite()}", file=sys.stderr)
-    sys.exit(77)
+    skip(missing_prerequisite())
 
 REGION = "us-east-1"
 QUALIFIER = "hnb659fds"
