@@ -5,8 +5,11 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+
+#include "util/fd.hpp"
 
 namespace assetctl::util {
 
@@ -17,14 +20,74 @@ std::string read_file(const std::filesystem::path& path) {
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw FileError(path.string() + ": cannot open: " + std::strerror(errno));
+        throw FileError(path.string() + ": cannot open: " + errno_message(errno));
     }
     std::ostringstream buffer;
     buffer << in.rdbuf();
     if (in.bad()) {
-        throw FileError(path.string() + ": read failed: " + std::strerror(errno));
+        throw FileError(path.string() + ": read failed: " + errno_message(errno));
     }
     return buffer.str();
+}
+
+namespace {
+
+void write_all(int fd, std::string_view bytes) {
+    std::size_t written = 0;
+    while (written < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw std::system_error(errno, std::generic_category(), "write");
+        }
+        written += static_cast<std::size_t>(n);
+    }
+}
+
+// Removes the temporary file unless it was renamed into place.
+class TemporaryName {
+  public:
+    explicit TemporaryName(std::string name) : name_(std::move(name)) {}
+    ~TemporaryName() {
+        if (!name_.empty()) {
+            ::unlink(name_.c_str());
+        }
+    }
+    TemporaryName(const TemporaryName&) = delete;
+    TemporaryName& operator=(const TemporaryName&) = delete;
+    const std::string& name() const { return name_; }
+    void renamed() { name_.clear(); }
+
+  private:
+    std::string name_;
+};
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
+                           std::filesystem::perms mode) {
+    std::string pattern = path.string() + ".tmp-XXXXXX";
+    Fd fd(::mkstemp(pattern.data()));  // O_EXCL, 0600
+    if (!fd) {
+        throw FileError(path.string() +
+                        ": cannot create a file beside it: " + errno_message(errno));
+    }
+    TemporaryName temp(pattern);
+    try {
+        if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
+            throw std::system_error(errno, std::generic_category(), "chmod");
+        }
+        write_all(fd.get(), bytes);
+        fd.close();
+    } catch (const std::system_error& e) {
+        throw FileError(temp.name() + ": cannot write: " + errno_message(e.code().value()));
+    }
+    if (::rename(temp.name().c_str(), path.c_str()) != 0) {
+        throw FileError(path.string() + ": cannot replace it: " + errno_message(errno));
+    }
+    temp.renamed();
 }
 
 bool is_within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
@@ -73,7 +136,7 @@ PrivateDirectory::PrivateDirectory(const std::string& prefix) {
     if (::mkdtemp(pattern.data()) == nullptr) {
         throw FileError("cannot create a private folder in " +
                         std::filesystem::temp_directory_path().string() + ": " +
-                        std::strerror(errno));
+                        errno_message(errno));
     }
     path_ = pattern;
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace assetctl::util {
 
@@ -16,6 +17,14 @@ class FileError : public std::runtime_error {
 
 // The whole file as bytes. Throws FileError.
 std::string read_file(const std::filesystem::path& path);
+
+// Writes `bytes` to `path` so that readers see the old file, no file, or the whole new one:
+// a fresh file (mkstemp, so never an existing file or a planted symlink) in the same folder,
+// given exactly `mode`, filled, closed and renamed over `path`. Several writers at once are
+// safe (the last rename wins). On any failure the temporary file is removed and FileError
+// names the file and the system's reason.
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
+                           std::filesystem::perms mode);
 
 // True when `inner` is `outer` or lies below it once both are made absolute, `.`/`..` are
 // removed and existing symlinks are followed.

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -76,4 +77,44 @@ TEST_CASE("a private directory is 0700 and removed with what it holds unless kep
     }
     CHECK(std::filesystem::exists(kept));
     std::filesystem::remove_all(kept);
+}
+
+TEST_CASE("write_file_atomically replaces the file whole, with exactly the mode asked for") {
+    TempDir dir;
+    const auto file = dir.write("config.json", "old");
+    const auto old_umask = ::umask(0077);
+    write_file_atomically(file, "new bytes",
+                          fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+    ::umask(old_umask);
+    CHECK(read_file(file) == "new bytes");
+    CHECK((fs::status(file).permissions() & fs::perms::mask) ==
+          (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+           fs::perms::others_read));
+    // Nothing but the file itself is left in the folder.
+    std::size_t entries = 0;
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        (void)entry;
+        ++entries;
+    }
+    CHECK(entries == 1);
+}
+
+TEST_CASE("write_file_atomically never follows a planted symlink and leaves no temporary file") {
+    TempDir dir;
+    const auto victim = dir.write("victim", "keep");
+    const auto link = dir.path() / "config.json";
+    fs::create_symlink(victim, link);
+    write_file_atomically(link, "secret", fs::perms::owner_read | fs::perms::owner_write);
+    CHECK(read_file(victim) == "keep");  // the link was replaced, not written through
+    CHECK_FALSE(fs::is_symlink(link));
+    CHECK(read_file(link) == "secret");
+
+    try {
+        write_file_atomically(dir.path() / "missing" / "x", "y", fs::perms::owner_read);
+        FAIL("expected FileError");
+    } catch (const FileError& e) {
+        CHECK_THAT(e.what(),
+                   Catch::Contains("missing/x") && Catch::Contains("No such file or directory"));
+    }
 }

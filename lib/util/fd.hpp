@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+
+namespace assetctl::util {
+
+// The system's text for an errno value ("No such file or directory"). One home for strerror,
+// which is not thread-safe on every libc; this uses strerror_r.
+std::string errno_message(int error);
+
+// A file descriptor that closes itself. Move-only; a moved-from Fd holds nothing (-1).
+class Fd {
+  public:
+    Fd() noexcept = default;
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    ~Fd();
+    Fd(Fd&& other) noexcept : fd_(other.release()) {}
+    Fd& operator=(Fd&& other) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+
+    int get() const noexcept { return fd_; }
+    bool valid() const noexcept { return fd_ >= 0; }
+    explicit operator bool() const noexcept { return valid(); }
+    // Gives the descriptor up without closing it.
+    int release() noexcept;
+    // Closes now and reports the result: where a write must be known to have reached the file,
+    // close()'s error counts. Throws std::system_error. A second call does nothing.
+    void close();
+
+  private:
+    int fd_ = -1;
+};
+
+// Opens `path` read-only (O_CLOEXEC). Throws FileError naming the file and the reason.
+Fd open_for_reading(const std::string& path);
+
+}  // namespace assetctl::util
