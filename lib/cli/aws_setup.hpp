@@ -8,6 +8,7 @@
 #include "aws/ecr_client.hpp"
 #include "aws/role_cache.hpp"
 #include "aws/service_call.hpp"
+#include "aws/services.hpp"
 #include "aws/sts_client.hpp"
 #include "http/http_client.hpp"
 #include "http/retry.hpp"
@@ -30,6 +31,14 @@ class AwsSetup {
     aws::StsApi& sts() { return *sts_; }
     aws::EcrApi& ecr() { return *ecr_; }
     aws::AssumedRoleCache& roles() { return *roles_; }
+    // The four above and the default region, as doctor and publish take them.
+    aws::Services services() {
+        return {.credentials = credentials(),
+                .sts = sts(),
+                .ecr = ecr(),
+                .roles = roles(),
+                .default_region = default_region()};
+    }
     process::ProcessRunner& processes() { return *processes_; }
     // For other HTTPS clients (the registry): same connections, CA bundle and retry policy.
     http::HttpClient& http() { return *http_; }

@@ -39,7 +39,7 @@ ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& 
     out["stack"] = selected.origin.stack;
     publish::ResolvedDestination resolved;
     try {
-        resolved = publish::resolve_destination(destination, inputs.default_region,
+        resolved = publish::resolve_destination(destination, inputs.aws.default_region,
                                                 [&identity] { return identity.account; });
     } catch (const publish::NoRegionError& e) {
         ok = false;
@@ -59,7 +59,7 @@ ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& 
         out["role"] = target.role_arn;
         out["externalId"] = target.external_id ? ordered_json(*target.external_id) : nullptr;
         try {
-            credentials = inputs.roles.credentials_for(base, target);
+            credentials = inputs.aws.roles.credentials_for(base, target);
             out["assumeRole"] = {{"ok", true}};
         } catch (const std::exception& e) {
             ok = false;
@@ -73,7 +73,7 @@ ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& 
 
     bool destination_ok = true;
     try {
-        if (auto found = inputs.ecr.describe_repository(credentials, region, repository)) {
+        if (auto found = inputs.aws.ecr.describe_repository(credentials, region, repository)) {
             out["repositoryCheck"] = {{"ok", true}, {"exists", true}, {"uri", found->uri}};
         } else {
             destination_ok = false;
@@ -87,7 +87,7 @@ ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& 
         out["repositoryCheck"] = failed(describe(e));
     }
     try {
-        const auto login = inputs.ecr.get_authorization_token(credentials, region);
+        const auto login = inputs.aws.ecr.get_authorization_token(credentials, region);
         out["login"] = {{"ok", true}, {"registry", host_of(login.proxy_endpoint)}};
     } catch (const std::exception& e) {
         destination_ok = false;
@@ -112,11 +112,12 @@ DoctorReport run_doctor(DoctorInputs& inputs) {
         report.ok = false;
     }
 
-    json["region"] = {{"ok", inputs.default_region.has_value()},
-                      {"region", inputs.default_region ? ordered_json(*inputs.default_region)
-                                                       : ordered_json(nullptr)},
-                      {"source", inputs.region_source}};
-    if (!inputs.default_region) {
+    json["region"] = {
+        {"ok", inputs.aws.default_region.has_value()},
+        {"region", inputs.aws.default_region ? ordered_json(*inputs.aws.default_region)
+                                             : ordered_json(nullptr)},
+        {"source", inputs.region_source}};
+    if (!inputs.aws.default_region) {
         // Only a problem when some destination lacks a region; that check reports it.
         json["region"]["ok"] = true;
         json["region"]["note"] = "no default region; destinations must name their own";
@@ -124,7 +125,7 @@ DoctorReport run_doctor(DoctorInputs& inputs) {
 
     std::optional<aws::AwsCredentials> base;
     try {
-        base = inputs.credentials.resolve().credentials;
+        base = inputs.aws.credentials.resolve().credentials;
         if (!base) {
             throw aws::CredentialsError("no AWS credentials found");
         }
@@ -137,7 +138,7 @@ DoctorReport run_doctor(DoctorInputs& inputs) {
     std::optional<aws::CallerIdentity> identity;
     if (base) {
         try {
-            identity = inputs.sts.get_caller_identity(*base, inputs.default_region);
+            identity = inputs.aws.sts.get_caller_identity(*base, inputs.aws.default_region);
             json["identity"] = {
                 {"ok", true}, {"account", identity->account}, {"arn", identity->arn}};
         } catch (const std::exception& e) {

@@ -6,10 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "aws/credentials.hpp"
-#include "aws/ecr.hpp"
-#include "aws/role_cache.hpp"
-#include "aws/sts.hpp"
+#include "aws/services.hpp"
 #include "docker/engine.hpp"
 #include "manifest/selection.hpp"
 
@@ -17,12 +14,8 @@ namespace assetctl::cli {
 
 // Everything `assetctl doctor` looks at, behind interfaces so tests can fake AWS.
 struct DoctorInputs {
-    aws::CredentialsProvider& credentials;
-    aws::StsApi& sts;
-    aws::EcrApi& ecr;
-    aws::AssumedRoleCache& roles;
+    aws::Services aws;
     docker::EngineStatus engine;
-    std::optional<std::string> default_region;
     std::string region_source;  // "AWS_REGION", "profile ci", ... or empty when none
     // The selected assets whose destinations to check; nullopt when there is no assembly.
     std::optional<manifest::Selection> selection;

@@ -42,11 +42,11 @@ nlohmann::ordered_json summary_json(const publish::Summary& summary) {
         if (!outcome.method.empty()) {
             entry["method"] = outcome.method;
         }
-        if (outcome.native) {
-            entry["blobs"] = {{"uploaded", outcome.native->blobs_uploaded},
-                              {"mounted", outcome.native->blobs_mounted},
-                              {"present", outcome.native->blobs_present}};
-            entry["bytesUploaded"] = outcome.native->bytes_uploaded;
+        if (outcome.upload) {
+            entry["blobs"] = {{"uploaded", outcome.upload->blobs_uploaded},
+                              {"mounted", outcome.upload->blobs_mounted},
+                              {"present", outcome.upload->blobs_present}};
+            entry["bytesUploaded"] = outcome.upload->bytes_uploaded;
         }
         outcomes.push_back(std::move(entry));
     }
@@ -126,7 +126,7 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     // Decompressed tarballs and compressed layers.
     util::PrivateDirectory spool("assetctl-spool");
     image::TarballPusherOptions tarball_options;
-    tarball_options.upload_jobs = args.upload_jobs;
+    tarball_options.upload_jobs = args.options.upload_jobs;
     tarball_options.spool_dir = spool.path();
     tarball_options.cache_dir = image::LayerCache::default_dir(env);
     const auto tarballs =
@@ -138,18 +138,14 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     publish::JsonEventSink json_events(out);
     publish::EventSink& events = args.json ? static_cast<publish::EventSink&>(json_events)
                                            : static_cast<publish::EventSink&>(text_events);
-    publish::Dependencies deps{setup.credentials(),
-                               setup.sts(),
-                               setup.ecr(),
-                               setup.roles(),
-                               engine,
-                               setup.processes(),
-                               setup.default_region(),
-                               events,
-                               docker_config ? &*docker_config : nullptr,
-                               {},
-                               {},
-                               tarballs.get()};
+    const auto retry = setup.retry();
+    publish::Dependencies deps{.aws = setup.services(),
+                               .engine = engine,
+                               .processes = setup.processes(),
+                               .events = events,
+                               .docker_config = docker_config ? &*docker_config : nullptr,
+                               .tarballs = tarballs.get(),
+                               .retry = &retry};
     deps.require_engine = [&setup, &engine] {
         const auto status = docker::probe_engine(setup.processes(), engine.executable());
         if (!status.running) {

@@ -18,7 +18,6 @@ struct PublishArgs {
     std::optional<std::string> profile;
     std::optional<std::string> docker;
     publish::Options options;
-    std::size_t upload_jobs = image::k_default_upload_jobs;  // native pushes: blobs at once
     bool json = false;
     bool verbose = false;  // stream build output with an asset prefix
 };

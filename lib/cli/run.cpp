@@ -106,9 +106,10 @@ int run_doctor_command(const DoctorArgs& args, bool path_given, const util::Envi
         engine =
             docker::probe_engine(setup.processes(), docker::engine_executable(args.docker, env));
     }
-    DoctorInputs inputs{setup.credentials(),   setup.sts(),         setup.ecr(),
-                        setup.roles(),         std::move(engine),   setup.default_region(),
-                        setup.region_source(), std::move(selection)};
+    DoctorInputs inputs{.aws = setup.services(),
+                        .engine = std::move(engine),
+                        .region_source = setup.region_source(),
+                        .selection = std::move(selection)};
     const auto report = run_doctor(inputs);
     if (args.json) {
         out << report.json.dump(2) << "\n";
@@ -200,7 +201,7 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
                             "checks and pushes at once (default 4)")
                 ->check(CLI::Range(1, 64));
             command
-                .add_option("--upload-jobs", publish_args.upload_jobs,
+                .add_option("--upload-jobs", publish_args.options.upload_jobs,
                             "blobs uploaded (and layers compressed) at once per native push "
                             "(default 4)")
                 ->check(CLI::Range(1, 64));

@@ -75,6 +75,26 @@ Response send_with_retries(const RetryContext& context, std::string_view what,
     }
 }
 
+void retry_on_exception(
+    const RetryContext& context, std::string_view what, const std::function<void()>& attempt,
+    const std::function<bool(const std::exception&, int attempt)>& retry_after) {
+    const int max_attempts = std::max(1, context.policy.max_attempts);
+    for (int n = 1;; ++n) {
+        try {
+            attempt();
+            return;
+        } catch (const std::exception& e) {
+            if (n >= max_attempts || !retry_after(e, n)) {
+                throw;
+            }
+        }
+        const auto delay = backoff_delay(context.policy, n, context.jitter(), nullptr);
+        spdlog::debug("{}: retrying in {} ms (attempt {} of {})", what, delay.count(), n + 1,
+                      max_attempts);
+        context.sleeper.sleep_for(delay);
+    }
+}
+
 std::function<double()> random_jitter() {
     struct State {
         std::mutex mutex;

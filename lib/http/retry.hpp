@@ -42,6 +42,14 @@ Response send_with_retries(const RetryContext& context, std::string_view what,
                            const std::function<Response()>& attempt,
                            const std::function<Verdict(const Response&)>& classify);
 
+// The same loop for work that reports failure by throwing (a `docker push`): calls `attempt`
+// until it returns, `retry_after` says the exception is not worth another attempt (it is asked
+// only when attempts remain, and may log why it retries), or the attempts run out; the last
+// exception propagates. Waits as send_with_retries does.
+void retry_on_exception(const RetryContext& context, std::string_view what,
+                        const std::function<void()>& attempt,
+                        const std::function<bool(const std::exception&, int attempt)>& retry_after);
+
 // The wait before attempt `attempt + 1` (attempt counts from 1). Exposed for tests.
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, double jitter,
                                         const Response* response);

@@ -33,9 +33,14 @@ struct Harness {
 
     cli::DoctorReport run(std::optional<manifest::Selection> selection,
                           std::optional<std::string> region = "us-east-1") {
-        cli::DoctorInputs inputs{
-            credentials,         sts, ecr, roles, engine, std::move(region), "AWS_REGION",
-            std::move(selection)};
+        cli::DoctorInputs inputs{.aws = {.credentials = credentials,
+                                         .sts = sts,
+                                         .ecr = ecr,
+                                         .roles = roles,
+                                         .default_region = std::move(region)},
+                                 .engine = engine,
+                                 .region_source = "AWS_REGION",
+                                 .selection = std::move(selection)};
         return cli::run_doctor(inputs);
     }
 };

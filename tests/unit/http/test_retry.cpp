@@ -303,3 +303,48 @@ TEST_CASE("random_jitter stays within [0, 1] and varies") {
     }
     CHECK(high - low > 0.5);
 }
+
+TEST_CASE("retry_on_exception tries again while the predicate agrees, then rethrows") {
+    RecordingSleeper sleeper;
+    const RetryContext context{RetryPolicy{3, 100ms, 1000ms}, sleeper, [] { return 1.0; }};
+    SECTION("succeeds on the second attempt, after one back-off") {
+        int calls = 0;
+        retry_on_exception(
+            context, "push",
+            [&] {
+                if (++calls == 1) {
+                    throw std::runtime_error("blob upload unknown");
+                }
+            },
+            [](const std::exception&, int) { return true; });
+        CHECK(calls == 2);
+        CHECK(sleeper.slept == std::vector<milliseconds>{100ms});
+    }
+    SECTION("gives up after max_attempts with the last exception") {
+        int calls = 0;
+        std::vector<int> asked;
+        CHECK_THROWS_WITH(
+            retry_on_exception(
+                context, "push",
+                [&] { throw std::runtime_error("denied " + std::to_string(++calls)); },
+                [&](const std::exception&, int attempt) {
+                    asked.push_back(attempt);
+                    return true;
+                }),
+            "denied 3");
+        CHECK(calls == 3);
+        CHECK(asked == std::vector<int>{1, 2});  // never asked about the last attempt
+    }
+    SECTION("stops at once when the predicate refuses") {
+        int calls = 0;
+        CHECK_THROWS(retry_on_exception(
+            context, "push",
+            [&] {
+                ++calls;
+                throw std::runtime_error("x");
+            },
+            [](const std::exception&, int) { return false; }));
+        CHECK(calls == 1);
+        CHECK(sleeper.slept.empty());
+    }
+}

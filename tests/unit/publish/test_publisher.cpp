@@ -9,6 +9,7 @@
 
 #include "image/image_error.hpp"
 #include "publish/publisher.hpp"
+#include "publish/push_docker.hpp"
 #include "support/fake_ecr.hpp"
 #include "support/fake_sts.hpp"
 #include "support/static_credentials.hpp"
@@ -158,9 +159,21 @@ struct Harness {
         return manifest::select_assets(manifest::load_assembly(file), {});
     }
 
+    publish::Dependencies dependencies() { return dependencies(credentials); }
+
+    publish::Dependencies dependencies(aws::CredentialsProvider& caller) {
+        return {.aws = {.credentials = caller,
+                        .sts = sts,
+                        .ecr = ecr,
+                        .roles = roles,
+                        .default_region = "us-east-1"},
+                .engine = engine,
+                .processes = runner,
+                .events = events};
+    }
+
     publish::Summary run(publish::Mode mode, const manifest::Selection& selection) {
-        publish::Dependencies deps{credentials, sts,    ecr,     roles, engine, runner,
-                                   "us-east-1", events, nullptr, {},    {}};
+        auto deps = dependencies();
         return publish::run(mode, selection, deps, options);
     }
 
@@ -300,8 +313,7 @@ TEST_CASE("a missing repository fails that destination only") {
 TEST_CASE("build without credentials builds everything and asks AWS nothing") {
     Harness h;
     test::StaticCredentials none(false);
-    publish::Dependencies deps{none,        h.sts,    h.ecr,   h.roles, h.engine, h.runner,
-                               "us-east-1", h.events, nullptr, {},      {}};
+    auto deps = h.dependencies(none);
     const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
     const auto summary = publish::run(publish::Mode::build, selection, deps, h.options);
     CHECK(summary.ok());
@@ -327,8 +339,7 @@ TEST_CASE("build --force consults nothing and rebuilds a local image") {
 TEST_CASE("publish without credentials fails every destination with the reason") {
     Harness h;
     test::StaticCredentials none(false);
-    publish::Dependencies deps{none,        h.sts,    h.ecr,   h.roles, h.engine, h.runner,
-                               "us-east-1", h.events, nullptr, {},      {}};
+    auto deps = h.dependencies(none);
     const auto summary = publish::run(
         publish::Mode::publish, h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}),
         deps, h.options);
@@ -442,8 +453,8 @@ TEST_CASE("the engine is only required when something must be built or pushed") 
     Harness h;
     int asked = 0;
     h.ecr.tags.insert("us-east-1/cdk-hnb659fds-container-assets-123456789012-us-east-1:tag1");
-    publish::Dependencies deps{h.credentials, h.sts,    h.ecr,   h.roles, h.engine,        h.runner,
-                               "us-east-1",   h.events, nullptr, {},      [&] { ++asked; }};
+    auto deps = h.dependencies();
+    deps.require_engine = [&] { ++asked; };
     const auto present = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
     CHECK(publish::run(publish::Mode::publish, present, deps, h.options).ok());
     CHECK(asked == 0);
@@ -547,8 +558,8 @@ struct NativeHarness : Harness {
     }
 
     publish::Summary run_native(publish::Mode mode, const manifest::Selection& selection) {
-        publish::Dependencies deps{credentials, sts,    ecr,     roles, engine, runner,
-                                   "us-east-1", events, nullptr, {},    {},     &tarballs};
+        auto deps = dependencies();
+        deps.tarballs = &tarballs;
         deps.require_engine = [this] { ++engine_checks; };
         return publish::run(mode, selection, deps, options);
     }
@@ -581,8 +592,8 @@ TEST_CASE("a CDK tarball asset is read once and pushed natively to every destina
     for (const auto& outcome : summary.outcomes) {
         CHECK(outcome.state == State::published);
         CHECK(outcome.method == "native");
-        REQUIRE(outcome.native);
-        CHECK(outcome.native->blobs_uploaded == 3);
+        REQUIRE(outcome.upload);
+        CHECK(outcome.upload->blobs_uploaded == 3);
         CHECK(outcome.digest == registry::Digest::sha256_of("manifest").str());
     }
 }
@@ -659,8 +670,9 @@ TEST_CASE(
         CHECK_FALSE(summary.ok());
         const auto& outcome = summary.outcomes.at(0);
         CHECK(outcome.state == State::failed);
-        CHECK_THAT(outcome.error, Catch::Contains(outcome.image_uri));
-        CHECK_THAT(outcome.error, Catch::Contains("HTTP 500"));
+        CHECK(outcome.error ==
+              "push to 123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+              "cdk-hnb659fds-container-assets-123456789012-us-east-1:tag1: HTTP 500");
     }
 }
 

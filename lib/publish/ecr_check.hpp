@@ -1,0 +1,38 @@
+#pragma once
+
+#include <future>
+#include <mutex>
+#include <vector>
+
+#include "aws/ecr.hpp"
+#include "publish/run_state.hpp"
+
+namespace assetctl::publish {
+
+// The check node: which tags of one repository ECR already has. DescribeRepositories (the URI
+// and tag mutability a push needs) and BatchGetImage (whether to push at all) go out at the
+// same time. Present tags are final; missing ones move to Phase::missing. While the answers
+// are out, the registry of a native push is warmed up (TLS, auth scheme), without a login.
+class EcrCheck {
+  public:
+    explicit EcrCheck(RunState& run) : run_(run) {}
+    ~EcrCheck();  // waits for the warm-ups
+    EcrCheck(const EcrCheck&) = delete;
+    EcrCheck& operator=(const EcrCheck&) = delete;
+
+    void check(const PlannedRepository& repository);
+
+  private:
+    std::vector<TargetState*> resolved_targets(const PlannedRepository& repository);
+    std::optional<aws::Repository> describe(const TargetState& first, bool warm_up);
+    void record(const std::vector<TargetState*>& group, const aws::Repository& repository,
+                const std::optional<aws::ImageLookup>& lookup, const std::string& lookup_error);
+    void warm_up(const aws::Repository& repository, const TargetState& target);
+    std::string account_or_unknown(const TargetState& target);
+
+    RunState& run_;
+    std::mutex warm_ups_mutex_;
+    std::vector<std::future<void>> warm_ups_;
+};
+
+}  // namespace assetctl::publish

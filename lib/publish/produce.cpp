@@ -1,0 +1,205 @@
+#include "publish/produce.hpp"
+
+#include "docker/engine_client.hpp"
+#include "publish/build_log.hpp"
+#include "util/interrupt.hpp"
+#include "util/strings.hpp"
+
+namespace assetctl::publish {
+namespace {
+
+class Producer {
+  public:
+    Producer(RunState& run, ImageState& image)
+        : run_(run),
+          image_(image),
+          selected_(*image.plan->selected),
+          source_(selected_.asset.source) {}
+
+    // True when the image is ready; false (targets failed or skipped) otherwise.
+    bool produce(const std::vector<TargetState*>& waiting) {
+        try {
+            switch (image_.plan->kind) {
+                case SourceKind::archive:
+                    read_archive();
+                    run_.count_build();
+                    return true;
+                case SourceKind::docker_build:
+                    if (reuse_earlier_build()) {
+                        return true;
+                    }
+                    build();
+                    break;
+                case SourceKind::engine_load:
+                    load();
+                    break;
+                case SourceKind::executable:
+                    run_executable();
+                    break;
+            }
+            run_.count_build();
+            run_.emit_asset(EventType::build, selected_, "built " + image_.local_image,
+                            since(started_));
+            return true;
+        } catch (const docker::EngineError& e) {
+            for (auto* target : waiting) {
+                run_.fail(*target, e.what(), e.output_tail());
+            }
+        } catch (const util::Interrupted& e) {
+            for (auto* target : waiting) {
+                run_.skip(*target, e.what());
+            }
+        } catch (const std::exception& e) {
+            for (auto* target : waiting) {
+                run_.fail(*target, e.what());
+            }
+        }
+        return false;
+    }
+
+    // --dry-run: what would happen, as events; the targets are planned.
+    void plan(const std::vector<TargetState*>& waiting) {
+        const std::string what = would_do();
+        run_.emit_asset(EventType::debug, selected_, what);
+        for (auto* target : waiting) {
+            target->phase = Phase::finished;
+            target->outcome.state = Outcome::State::planned;
+            run_.emit(EventType::upload, *target,
+                      run_.mode() == Mode::publish ? what + " and push " + destination_of(*target)
+                                                   : what);
+        }
+    }
+
+    std::string would_do() const {
+        if (image_.plan->kind == SourceKind::archive) {
+            return "would read " + image_.plan->archive->path.string();
+        }
+        if (source_.directory) {
+            return "would build " + *source_.directory;
+        }
+        return "would run " + util::shell_join(*source_.executable);
+    }
+
+  private:
+    static std::string destination_of(const TargetState& target) {
+        return target.outcome.image_uri.empty() ? target.repository + ":" + target.tag
+                                                : target.outcome.image_uri;
+    }
+
+    void output_line(std::string_view line) {
+        if (run_.deps().build_output) {
+            run_.deps().build_output(selected_.asset.id, line);
+        }
+    }
+
+    bool reuse_earlier_build() {
+        image_.local_image = docker::local_image_tag(selected_.asset.id);
+        if (run_.options().force || !run_.deps().engine.image_exists(image_.local_image)) {
+            return false;
+        }
+        run_.emit_asset(EventType::cached, selected_,
+                        "using the local image " + image_.local_image + " from an earlier build");
+        return true;
+    }
+
+    void build() {
+        const auto context = selected_.origin.directory / *source_.directory;
+        run_.emit_asset(EventType::build, selected_, "building " + image_.local_image);
+        BuildLog log(run_.options().log_directory, selected_.asset.id);
+        run_.deps().engine.build(source_, context, image_.local_image, [&](std::string_view line) {
+            log.write(line);
+            output_line(line);
+        });
+    }
+
+    void load() {
+        const auto& archive = *image_.plan->archive;
+        run_.emit_asset(EventType::build, selected_, "loading " + archive.path.string());
+        image_.local_image = run_.deps().engine.load(archive.path);
+        if (archive.tag) {
+            image_.local_image = *archive.tag;  // `docker load` keeps every RepoTag
+        }
+    }
+
+    void run_executable() {
+        const auto& argv = *source_.executable;
+        run_.emit_asset(EventType::build, selected_, "running " + util::shell_join(argv));
+        process::Command command;
+        command.argv = argv;
+        command.working_directory = selected_.origin.directory;
+        command.on_stderr_line = [this](std::string_view line) { output_line(line); };
+        const auto result = run_.deps().processes.run(command);
+        const std::string image = util::trim(result.out);
+        if (!result.ok() || image.empty()) {
+            throw docker::EngineError(
+                "the asset's executable " + util::shell_join(argv) +
+                    (result.ok() ? " printed no image name"
+                                 : " failed (exit " + std::to_string(result.exit_code) + ")"),
+                util::last_lines(util::split_lines(result.err), 20));
+        }
+        image_.local_image = image.substr(image.rfind('\n') + 1);
+    }
+
+    // Reads and checks a tarball or layout; in publish mode also looks its layers up in the
+    // layer cache (they are compressed while they are pushed).
+    void read_archive() {
+        const auto& archive = *image_.plan->archive;
+        run_.emit_asset(EventType::build, selected_, "reading " + archive.path.string());
+        image_.prepared = run_.deps().tarballs->prepare(
+            archive.path, image::ImageSelector{archive.tag, archive.last_loaded},
+            run_.mode() == Mode::build);
+        const auto& source = image_.prepared->source();
+        std::string message = "read " + std::string(image::to_string(source.format)) + " image " +
+                              source.config_digest.short_str() + " (" +
+                              std::to_string(source.layers.size()) + " layers";
+        if (run_.mode() == Mode::publish) {
+            message += ", " + std::to_string(image_.prepared->layers_to_compress()) +
+                       " to compress, " + std::to_string(image_.prepared->layers_cached()) +
+                       " known from the layer cache";
+        }
+        run_.emit_asset(EventType::build, selected_, message + ")", since(started_));
+    }
+
+    RunState& run_;
+    ImageState& image_;
+    const SelectedImage& selected_;
+    const manifest::DockerImageSource& source_;
+    Clock::time_point started_ = Clock::now();
+};
+
+}  // namespace
+
+void produce_image(RunState& run, ImageState& image) {
+    const auto waiting = run.missing_targets(*image.plan);
+    if (waiting.empty()) {
+        return;
+    }
+    Producer producer(run, image);
+    if (run.options().dry_run) {
+        producer.plan(waiting);
+        return;
+    }
+    if (!producer.produce(waiting)) {
+        return;
+    }
+    image.produced = true;
+    if (run.mode() == Mode::build) {
+        for (auto* target : waiting) {
+            run.mark_built(*target);
+        }
+    }
+}
+
+void require_engine_if_needed(RunState& run) {
+    if (run.options().dry_run || !run.deps().require_engine) {
+        return;
+    }
+    for (const auto& image : run.plan().images) {
+        if (image.kind != SourceKind::archive && !run.missing_targets(image).empty()) {
+            run.deps().require_engine();
+            return;
+        }
+    }
+}
+
+}  // namespace assetctl::publish

@@ -1,0 +1,187 @@
+#include "publish/run_state.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "util/interrupt.hpp"
+
+namespace assetctl::publish {
+namespace {
+
+using State = Outcome::State;
+
+// Registry logins for native pushes: ECR's authorization token for the destination's
+// identity and region (EcrApi caches it; a refresh after a 401 asks again).
+class EcrRegistryCredentials final : public registry::CredentialsSource {
+  public:
+    EcrRegistryCredentials(aws::EcrApi& ecr, aws::AwsCredentials caller, std::string region)
+        : ecr_(ecr), caller_(std::move(caller)), region_(std::move(region)) {}
+
+    std::optional<registry::Credentials> get(bool /*refresh*/) override {
+        const auto authorization = ecr_.get_authorization_token(caller_, region_);
+        return registry::Credentials{authorization.username, authorization.password};
+    }
+
+  private:
+    aws::EcrApi& ecr_;
+    aws::AwsCredentials caller_;
+    std::string region_;
+};
+
+}  // namespace
+
+std::chrono::milliseconds since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+RunState::RunState(Mode mode, const Plan& plan, Dependencies& deps, const Options& options)
+    : mode_(mode), plan_(plan), deps_(deps), options_(options) {
+    for (const auto& planned : plan.targets) {
+        TargetState target;
+        target.plan = &planned;
+        target.outcome.asset = planned.selected->asset.id;
+        target.outcome.destination = planned.destination->id;
+        target.outcome.stack = planned.selected->origin.stack;
+        targets_.push_back(std::move(target));
+    }
+    for (const auto& planned : plan.images) {
+        ImageState image;
+        image.plan = &planned;
+        images_.push_back(std::move(image));
+    }
+}
+
+std::vector<TargetState*> RunState::missing_targets(const PlannedImage& image) {
+    std::vector<TargetState*> missing;
+    for (const auto index : image.targets) {
+        if (targets_[index].phase == Phase::missing) {
+            missing.push_back(&targets_[index]);
+        }
+    }
+    return missing;
+}
+
+void RunState::emit(EventType type, const TargetState& target, std::string message,
+                    std::optional<std::chrono::milliseconds> duration,
+                    std::vector<std::string> details) {
+    Event event;
+    event.type = type;
+    event.asset = target.outcome.asset;
+    event.destination = target.outcome.destination;
+    event.message = std::move(message);
+    event.duration = duration;
+    event.details = std::move(details);
+    if (type == EventType::success) {
+        event.image_uri = target.outcome.image_uri;
+        event.digest = target.outcome.digest;
+    }
+    deps_.events.emit(event);
+}
+
+void RunState::emit_asset(EventType type, const SelectedImage& selected, std::string message,
+                          std::optional<std::chrono::milliseconds> duration) {
+    Event event;
+    event.type = type;
+    event.asset = selected.asset.id;
+    event.message = std::move(message);
+    event.duration = duration;
+    deps_.events.emit(event);
+}
+
+void RunState::fail(TargetState& target, const std::string& error,
+                    std::vector<std::string> details) {
+    target.phase = Phase::finished;
+    target.outcome.state = State::failed;
+    target.outcome.error = error;
+    emit(EventType::fail, target, error, {}, std::move(details));
+    if (options_.fail_fast) {
+        failed_fast_ = true;
+    }
+}
+
+void RunState::skip(TargetState& target, const std::string& reason) {
+    target.phase = Phase::finished;
+    target.outcome.state = State::skipped;
+    target.outcome.error = reason;
+}
+
+void RunState::settle_present(TargetState& target, const std::string& message) {
+    target.phase = Phase::finished;
+    target.outcome.state = State::present;
+    emit(EventType::success, target, message);
+}
+
+bool RunState::tag_present(const TargetState& target) {
+    try {
+        return deps_.aws.ecr
+            .describe_image(target.credentials, target.region, target.repository, target.tag)
+            .has_value();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+bool RunState::settled_by_immutable_tag(TargetState& target) {
+    if (target.mutability != TagMutability::immutable_tags || !tag_present(target)) {
+        return false;
+    }
+    settle_present(target, "published (already present, immutable tag)");
+    return true;
+}
+
+void RunState::check_failed(TargetState& target, const std::string& error) {
+    if (mode_ == Mode::build) {
+        spdlog::warn("{}:{}: cannot check ECR ({}); building anyway", target.outcome.asset,
+                     target.outcome.destination, error);
+        target.phase = Phase::missing;
+        return;
+    }
+    fail(target, error);
+}
+
+void RunState::mark_built(TargetState& target) {
+    target.phase = Phase::finished;
+    target.outcome.state = State::built;
+}
+
+bool RunState::stopping() const {
+    return util::interrupted() || failed_fast_;
+}
+
+std::string RunState::stop_reason() const {
+    if (util::interrupted()) {
+        return "interrupted";
+    }
+    return "not attempted: an earlier asset failed (--fail-fast)";
+}
+
+const std::string& RunState::account() {
+    std::call_once(identity_once_, [this] {
+        try {
+            account_ =
+                deps_.aws.sts.get_caller_identity(*caller_, deps_.aws.default_region).account;
+        } catch (const std::exception& e) {
+            identity_error_ = std::string("GetCallerIdentity: ") + e.what();
+        }
+    });
+    if (!identity_error_.empty()) {
+        throw std::runtime_error(identity_error_);
+    }
+    return account_;
+}
+
+std::shared_ptr<registry::CredentialsSource> RunState::registry_login(const TargetState& target) {
+    return std::make_shared<EcrRegistryCredentials>(deps_.aws.ecr, target.credentials,
+                                                    target.region);
+}
+
+Summary RunState::summary() const {
+    Summary summary;
+    for (const auto& target : targets_) {
+        summary.outcomes.push_back(target.outcome);
+    }
+    summary.builds = builds_;
+    summary.pushes = pushes_;
+    return summary;
+}
+
+}  // namespace assetctl::publish
