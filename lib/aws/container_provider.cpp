@@ -82,6 +82,56 @@ bool is_allowed_container_uri(std::string_view url) {
     return scheme == "http" && is_allowed_http_host(util::to_lower(host));
 }
 
+namespace {
+
+// The endpoint: the ECS agent's host plus the relative URI, or the full URI if it is one the
+// SDKs allow. Throws CredentialsError for a full URI that is not.
+std::string credentials_url(const std::optional<std::string>& relative,
+                            const std::optional<std::string>& full) {
+    if (relative) {
+        return std::string(k_ecs_relative_uri_host) + *relative;
+    }
+    if (!is_allowed_container_uri(*full)) {
+        throw CredentialsError(std::string(k_what) + ": AWS_CONTAINER_CREDENTIALS_FULL_URI " +
+                               http::url_for_log(*full) +
+                               " is not allowed: use https, or http to a loopback address, "
+                               "169.254.170.2, 169.254.170.23 or [fd00:ec2::23]");
+    }
+    return *full;
+}
+
+// The Authorization header's value: from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (EKS Pod
+// Identity), else AWS_CONTAINER_AUTHORIZATION_TOKEN. Throws CredentialsError for an unreadable
+// file or a token that would split the header.
+std::optional<std::string> authorization_token(const util::Environment& env) {
+    std::optional<std::string> token;
+    if (auto file = env.get_non_empty("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
+        token = detail::read_token_file(
+            *file, std::string(k_what) + ": AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    } else {
+        token = env.get_non_empty("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    }
+    if (token && token->find_first_of("\r\n") != std::string::npos) {
+        throw CredentialsError(std::string(k_what) +
+                               ": the authorization token contains a line break");
+    }
+    return token;
+}
+
+// The credentials in a 200 answer. Throws CredentialsError.
+AwsCredentials credentials_of_answer(const std::string& body, const std::string& url_for_log) {
+    const auto document = nlohmann::json::parse(body, nullptr, false);
+    if (document.is_discarded()) {
+        throw CredentialsError(std::string(k_what) + ": " + url_for_log + " did not answer JSON");
+    }
+    auto credentials =
+        detail::credentials_from_json(document, std::string(k_what) + ": " + url_for_log, {});
+    credentials.source = std::string(k_what) + " (" + url_for_log + ")";
+    return credentials;
+}
+
+}  // namespace
+
 ProviderResult ContainerProvider::resolve() {
     const auto relative = env_.get_non_empty("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const auto full = env_.get_non_empty("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -92,32 +142,10 @@ ProviderResult ContainerProvider::resolve() {
     }
     http::Request request;
     request.method = "GET";
-    if (relative) {
-        request.url = std::string(k_ecs_relative_uri_host) + *relative;
-    } else {
-        request.url = *full;
-        if (!is_allowed_container_uri(request.url)) {
-            throw CredentialsError(
-                std::string(k_what) + ": AWS_CONTAINER_CREDENTIALS_FULL_URI " +
-                http::url_for_log(request.url) +
-                " is not allowed: use https, or http to a loopback address, 169.254.170.2, "
-                "169.254.170.23 or [fd00:ec2::23]");
-        }
-    }
+    request.url = credentials_url(relative, full);
     const std::string url_for_log = http::url_for_log(request.url);
     request.headers.push_back({"Accept", "application/json"});
-    std::optional<std::string> token;
-    if (auto file = env_.get_non_empty("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
-        token = detail::read_token_file(
-            *file, std::string(k_what) + ": AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-    } else {
-        token = env_.get_non_empty("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    }
-    if (token) {
-        if (token->find_first_of("\r\n") != std::string::npos) {
-            throw CredentialsError(std::string(k_what) +
-                                   ": the authorization token contains a line break");
-        }
+    if (auto token = authorization_token(env_)) {
         request.headers.push_back({"Authorization", *token});
     }
     request.timeout = k_container_timeout;
@@ -140,15 +168,7 @@ ProviderResult ContainerProvider::resolve() {
             continue;
         }
         if (response.status == 200) {
-            const auto document = nlohmann::json::parse(response.body, nullptr, false);
-            if (document.is_discarded()) {
-                throw CredentialsError(std::string(k_what) + ": " + url_for_log +
-                                       " did not answer JSON");
-            }
-            auto credentials = detail::credentials_from_json(
-                document, std::string(k_what) + ": " + url_for_log, {});
-            credentials.source = std::string(k_what) + " (" + url_for_log + ")";
-            return {std::move(credentials), {}};
+            return {credentials_of_answer(response.body, url_for_log), {}};
         }
         last_failure = "HTTP " + std::to_string(response.status) + error_detail(response.body);
         if (response.status < 500 && response.status != 429) {

@@ -15,6 +15,49 @@ namespace assetctl::aws {
 
 // --- Helpers -------------------------------------------------------------------------------
 
+namespace {
+
+// Appends the body of the '...' word part opening at `open` (no escapes inside); returns the
+// index of the closing quote.
+std::size_t append_single_quoted(std::string_view command, std::size_t open, std::string& word) {
+    const auto close = command.find('\'', open + 1);
+    if (close == std::string_view::npos) {
+        throw std::invalid_argument("a single quote is not closed");
+    }
+    word.append(command.substr(open + 1, close - open - 1));
+    return close;
+}
+
+// Appends the body of the "..." word part opening at `open`, where a backslash escapes only
+// " \ $ ` and a newline (a line continuation); returns the index of the closing quote.
+std::size_t append_double_quoted(std::string_view command, std::size_t open, std::string& word) {
+    const auto n = command.size();
+    for (std::size_t i = open + 1;; ++i) {
+        if (i >= n) {
+            throw std::invalid_argument("a double quote is not closed");
+        }
+        const char q = command[i];
+        if (q == '"') {
+            return i;
+        }
+        if (q == '\\' && i + 1 < n) {
+            const char next = command[i + 1];
+            if (next == '"' || next == '\\' || next == '$' || next == '`') {
+                word += next;
+                ++i;
+                continue;
+            }
+            if (next == '\n') {
+                ++i;
+                continue;
+            }
+        }
+        word += q;
+    }
+}
+
+}  // namespace
+
 std::vector<std::string> split_command_line(std::string_view command) {
     std::vector<std::string> words;
     std::string word;
@@ -43,35 +86,9 @@ std::vector<std::string> split_command_line(std::string_view command) {
         }
         in_word = true;
         if (c == '\'') {
-            const auto close = command.find('\'', i + 1);
-            if (close == std::string_view::npos) {
-                throw std::invalid_argument("a single quote is not closed");
-            }
-            word.append(command.substr(i + 1, close - i - 1));
-            i = close;
+            i = append_single_quoted(command, i, word);
         } else if (c == '"') {
-            for (++i;; ++i) {
-                if (i >= n) {
-                    throw std::invalid_argument("a double quote is not closed");
-                }
-                const char q = command[i];
-                if (q == '"') {
-                    break;
-                }
-                if (q == '\\' && i + 1 < n) {
-                    const char next = command[i + 1];
-                    if (next == '"' || next == '\\' || next == '$' || next == '`') {
-                        word += next;
-                        ++i;
-                        continue;
-                    }
-                    if (next == '\n') {
-                        ++i;
-                        continue;
-                    }
-                }
-                word += q;
-            }
+            i = append_double_quoted(command, i, word);
         } else {
             word += c;
         }
@@ -101,10 +118,10 @@ AwsCredentials credentials_from_json(const nlohmann::json& document, std::string
         throw CredentialsError(prefix + ": expected a JSON object");
     }
     const auto string_field = [&](std::string_view key,
-                                  bool required) -> std::optional<std::string> {
+                                  Presence presence) -> std::optional<std::string> {
         const auto it = document.find(key);
         if (it == document.end() || it->is_null()) {
-            if (required) {
+            if (presence == Presence::required) {
                 throw CredentialsError(prefix + ": the answer has no " + std::string(key));
             }
             return std::nullopt;
@@ -117,10 +134,10 @@ AwsCredentials credentials_from_json(const nlohmann::json& document, std::string
     };
 
     AwsCredentials credentials;
-    credentials.keys.access_key_id = *string_field("AccessKeyId", true);
-    credentials.keys.secret_access_key = *string_field("SecretAccessKey", true);
-    credentials.keys.session_token = string_field(shape.token_key, shape.token_required);
-    if (auto expiration = string_field("Expiration", shape.expiration_required)) {
+    credentials.keys.access_key_id = *string_field("AccessKeyId", Presence::required);
+    credentials.keys.secret_access_key = *string_field("SecretAccessKey", Presence::required);
+    credentials.keys.session_token = string_field(shape.token_key, shape.token);
+    if (auto expiration = string_field("Expiration", shape.expiration)) {
         credentials.expiration = util::parse_iso8601(*expiration);
         if (!credentials.expiration) {
             throw CredentialsError(prefix + ": Expiration '" + *expiration +
@@ -144,8 +161,8 @@ std::string read_token_file(const std::string& path, std::string_view what) {
 }
 
 std::string stderr_tail(std::string_view err) {
-    constexpr std::size_t max_lines = 5;
-    constexpr std::size_t max_chars = 400;
+    constexpr std::size_t k_max_lines = 5;
+    constexpr std::size_t k_max_chars = 400;
     std::vector<std::string> lines;
     while (!err.empty()) {
         const auto newline = err.find('\n');
@@ -155,12 +172,12 @@ std::string stderr_tail(std::string_view err) {
             lines.push_back(std::move(line));
         }
     }
-    if (lines.size() > max_lines) {
-        lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(max_lines));
+    if (lines.size() > k_max_lines) {
+        lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(k_max_lines));
     }
     std::string tail = util::join(lines, " | ");
-    if (tail.size() > max_chars) {
-        tail = "..." + tail.substr(tail.size() - max_chars);
+    if (tail.size() > k_max_chars) {
+        tail = "..." + tail.substr(tail.size() - k_max_chars);
     }
     return tail;
 }

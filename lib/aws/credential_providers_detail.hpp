@@ -11,11 +11,14 @@
 
 namespace assetctl::aws::detail {
 
+// Whether a key of a credentials JSON document must be there.
+enum class Presence { required, optional };
+
 // Which keys a credentials JSON document uses and which are required.
 struct CredentialsJsonShape {
     std::string_view token_key = "Token";  // "SessionToken" for credential_process
-    bool token_required = true;
-    bool expiration_required = true;
+    Presence token = Presence::required;
+    Presence expiration = Presence::required;
 };
 
 // AccessKeyId, SecretAccessKey, the token and Expiration from `document`. Throws

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "aws/aws_error.hpp"
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 
 namespace assetctl::aws {
 namespace {
@@ -73,7 +73,7 @@ RegistryAuthorization EcrClient::get_authorization_token(const AwsCredentials& c
         malformed("GetAuthorizationToken", "no authorizationData");
     }
     const auto& entry = (*data)[0];
-    const auto decoded = base64_decode(string_field(entry, "authorizationToken"));
+    const auto decoded = crypto::base64_decode(string_field(entry, "authorizationToken"));
     const auto colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) {
         malformed("GetAuthorizationToken", "authorizationToken is not base64 of user:password");

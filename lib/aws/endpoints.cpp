@@ -1,6 +1,6 @@
 #include "aws/endpoints.hpp"
 
-#include "manifest/placeholders.hpp"
+#include "aws/partitions.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::aws {
@@ -29,8 +29,9 @@ EndpointSettings endpoint_settings_from(const util::Environment& env) {
     return settings;
 }
 
-std::string dns_suffix(std::string_view region, bool dualstack) {
-    const std::string partition = manifest::partition_for_region(region);
+std::string dns_suffix(std::string_view region, IpStack stack) {
+    const bool dualstack = stack == IpStack::dual;
+    const std::string partition = partition_for_region(region);
     if (partition == "aws-cn") {
         return dualstack ? "api.amazonwebservices.com.cn" : "amazonaws.com.cn";
     }
@@ -62,12 +63,12 @@ std::string ecr_endpoint(std::string_view region, const EndpointSettings& settin
     const std::string r(region);
     if (settings.use_dualstack) {
         return "https://" + std::string(settings.use_fips ? "ecr-fips." : "ecr.") + r + "." +
-               dns_suffix(region, true);
+               dns_suffix(region, IpStack::dual);
     }
     if (settings.use_fips) {
-        return "https://ecr-fips." + r + "." + dns_suffix(region, false);
+        return "https://ecr-fips." + r + "." + dns_suffix(region, IpStack::ipv4);
     }
-    return "https://api.ecr." + r + "." + dns_suffix(region, false);
+    return "https://api.ecr." + r + "." + dns_suffix(region, IpStack::ipv4);
 }
 
 std::string sts_endpoint(std::string_view region, const EndpointSettings& settings) {
@@ -78,10 +79,10 @@ std::string sts_endpoint(std::string_view region, const EndpointSettings& settin
         return without_trailing_slash(*settings.url);
     }
     const std::string r(region);
-    const bool gov = manifest::partition_for_region(region) == "aws-us-gov";
+    const bool gov = partition_for_region(region) == "aws-us-gov";
     const bool fips = settings.use_fips && !gov;
     return "https://" + std::string(fips ? "sts-fips." : "sts.") + r + "." +
-           dns_suffix(region, settings.use_dualstack);
+           dns_suffix(region, settings.use_dualstack ? IpStack::dual : IpStack::ipv4);
 }
 
 }  // namespace assetctl::aws

@@ -19,9 +19,12 @@ struct EndpointSettings {
 
 EndpointSettings endpoint_settings_from(const util::Environment& env);
 
+// Which addresses an endpoint answers on: IPv4 only, or IPv4 and IPv6 (dual-stack).
+enum class IpStack { ipv4, dual };
+
 // The DNS suffix of a region's partition (`amazonaws.com`, `amazonaws.com.cn`, `c2s.ic.gov`,
 // ...), or the dual-stack one (`api.aws`, `api.amazonwebservices.com.cn`).
-std::string dns_suffix(std::string_view region, bool dualstack);
+std::string dns_suffix(std::string_view region, IpStack stack);
 
 // Base URLs (scheme://host, no trailing slash) of the ECR API and of regional STS.
 //   ECR: https://api.ecr.<region>.<suffix>; FIPS https://ecr-fips.<region>.<suffix>;

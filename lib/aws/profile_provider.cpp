@@ -317,7 +317,7 @@ class ProfileResolver {
         }
         auto credentials = detail::credentials_from_json(
             document, what + " (" + program + ")",
-            {"SessionToken", /*token_required=*/false, /*expiration_required=*/false});
+            {"SessionToken", detail::Presence::optional, detail::Presence::optional});
         credentials.source = what;
         return credentials;
     }

@@ -68,12 +68,12 @@ std::optional<std::string> config_profile_name(std::string_view section) {
     if (section == "default") {
         return std::string(section);
     }
-    constexpr std::string_view prefix = "profile";
-    if (section.substr(0, prefix.size()) != prefix || section.size() == prefix.size() ||
-        !is_space(section[prefix.size()])) {
+    constexpr std::string_view k_prefix = "profile";
+    if (section.substr(0, k_prefix.size()) != k_prefix || section.size() == k_prefix.size() ||
+        !is_space(section[k_prefix.size()])) {
         return std::nullopt;
     }
-    std::string_view name = trim_view(section.substr(prefix.size()));
+    std::string_view name = trim_view(section.substr(k_prefix.size()));
     // botocore splits the header like a shell, so `[profile "my name"]` names `my name`.
     if (name.size() >= 2 && (name.front() == '"' || name.front() == '\'') &&
         name.back() == name.front()) {
@@ -114,84 +114,109 @@ std::filesystem::path expand_home(const util::Environment& env, const std::strin
     return path;
 }
 
-}  // namespace
+// parse_ini's state from line to line.
+class IniParser {
+  public:
+    explicit IniParser(std::string_view file) : file_(file) {}
 
-std::vector<IniSection> parse_ini(std::string_view text, std::string_view file) {
-    std::vector<IniSection> sections;
-    std::map<std::string, std::size_t, std::less<>> index;  // section name -> position
-    IniSection* current = nullptr;      // re-pointed at every header (push_back moves sections)
-    std::string* last_value = nullptr;  // the property an indented line would continue
-    bool nested_block = false;          // last_value was empty: indented lines are sub-keys
-
-    if (text.substr(0, 3) == "\xEF\xBB\xBF") {
-        text.remove_prefix(3);
-    }
-    std::size_t line_number = 0;
-    while (!text.empty()) {
-        const auto newline = text.find('\n');
-        std::string_view raw = text.substr(0, newline);
-        text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
-        ++line_number;
-
+    void add_line(std::string_view raw, std::size_t line_number) {
         const std::string_view line = trim_view(raw);
         if (line.empty() || is_comment_start(line.front())) {
-            continue;
+            return;
         }
-        const bool indented = is_space(raw.front());
-
-        if (indented && last_value != nullptr) {
-            if (nested_block) {
-                // A sub-property (`s3 =` / `  addressing_style = path`): nothing assetctl
-                // reads lives there, but it must be well formed.
-                if (!split_property(line)) {
-                    throw SharedConfigError(at(file, line_number) +
-                                            "expected `key = value` in a nested block");
-                }
-            } else {
-                *last_value += "\n";
-                *last_value += trim_view(strip_trailing_comment(line));
-            }
-            continue;
+        line_number_ = line_number;
+        if (is_space(raw.front()) && last_value_ != nullptr) {
+            continue_property(line);
+        } else if (line.front() == '[') {
+            open_section(line);
+        } else {
+            add_property(line);
         }
+    }
 
-        if (line.front() == '[') {
-            const auto close = line.find(']');
-            if (close == std::string_view::npos) {
-                throw SharedConfigError(at(file, line_number) +
-                                        "section header without a closing `]`");
+    std::vector<IniSection> take_sections() { return std::move(sections_); }
+
+  private:
+    [[noreturn]] void fail(const std::string& what) const {
+        throw SharedConfigError(at(file_, line_number_) + what);
+    }
+
+    // An indented line after a property: more of its value, or a sub-property of a nested
+    // block.
+    void continue_property(std::string_view line) {
+        if (nested_block_) {
+            // A sub-property (`s3 =` / `  addressing_style = path`): nothing assetctl reads
+            // lives there, but it must be well formed.
+            if (!split_property(line)) {
+                fail("expected `key = value` in a nested block");
             }
-            const std::string_view rest = trim_view(line.substr(close + 1));
-            if (!rest.empty() && !is_comment_start(rest.front())) {
-                throw SharedConfigError(at(file, line_number) +
-                                        "unexpected text after a section header");
-            }
-            const std::string name(trim_view(line.substr(1, close - 1)));
-            if (name.empty()) {
-                throw SharedConfigError(at(file, line_number) + "empty section name");
-            }
-            if (auto it = index.find(name); it != index.end()) {
-                current = &sections[it->second];
-            } else {
-                index.emplace(name, sections.size());
-                sections.push_back(IniSection{name, {}});
-                current = &sections.back();
-            }
-            last_value = nullptr;
-            continue;
+            return;
         }
+        *last_value_ += "\n";
+        *last_value_ += trim_view(strip_trailing_comment(line));
+    }
 
-        if (current == nullptr) {
-            throw SharedConfigError(at(file, line_number) +
-                                    "property outside of a [section] (expected a header first)");
+    // `[name]`: a repeated section continues the earlier one.
+    void open_section(std::string_view line) {
+        const auto close = line.find(']');
+        if (close == std::string_view::npos) {
+            fail("section header without a closing `]`");
+        }
+        const std::string_view rest = trim_view(line.substr(close + 1));
+        if (!rest.empty() && !is_comment_start(rest.front())) {
+            fail("unexpected text after a section header");
+        }
+        const std::string name(trim_view(line.substr(1, close - 1)));
+        if (name.empty()) {
+            fail("empty section name");
+        }
+        if (auto it = index_.find(name); it != index_.end()) {
+            current_ = &sections_[it->second];
+        } else {
+            index_.emplace(name, sections_.size());
+            sections_.push_back(IniSection{name, {}});
+            current_ = &sections_.back();
+        }
+        last_value_ = nullptr;
+    }
+
+    void add_property(std::string_view line) {
+        if (current_ == nullptr) {
+            fail("property outside of a [section] (expected a header first)");
         }
         auto kv = split_property(line);
         if (!kv) {
-            throw SharedConfigError(at(file, line_number) + "expected `key = value`");
+            fail("expected `key = value`");
         }
-        nested_block = kv->value.empty();
-        last_value = &current->values.insert_or_assign(kv->key, std::move(kv->value)).first->second;
+        nested_block_ = kv->value.empty();
+        last_value_ =
+            &current_->values.insert_or_assign(kv->key, std::move(kv->value)).first->second;
     }
-    return sections;
+
+    std::string_view file_;
+    std::size_t line_number_ = 0;
+    std::vector<IniSection> sections_;
+    std::map<std::string, std::size_t, std::less<>> index_;  // section name -> position
+    IniSection* current_ = nullptr;      // re-pointed at every header (push_back moves sections)
+    std::string* last_value_ = nullptr;  // the property an indented line would continue
+    bool nested_block_ = false;          // last_value_ was empty: indented lines are sub-keys
+};
+
+}  // namespace
+
+std::vector<IniSection> parse_ini(std::string_view text, std::string_view file) {
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+        text.remove_prefix(3);
+    }
+    IniParser parser(file);
+    std::size_t line_number = 0;
+    while (!text.empty()) {
+        const auto newline = text.find('\n');
+        const std::string_view raw = text.substr(0, newline);
+        text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+        parser.add_line(raw, ++line_number);
+    }
+    return parser.take_sections();
 }
 
 SharedConfigFiles shared_config_files(const util::Environment& env) {

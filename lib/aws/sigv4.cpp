@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::aws {
@@ -67,7 +67,7 @@ std::string build_canonical_request(const Request& request, const CanonicalHeade
 }  // namespace
 
 std::string uri_encode(std::string_view bytes, bool keep_slash) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
+    static constexpr char k_hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(bytes.size());
     for (const char c : bytes) {
@@ -76,8 +76,8 @@ std::string uri_encode(std::string_view bytes, bool keep_slash) {
         } else {
             const auto byte = static_cast<unsigned char>(c);
             out += '%';
-            out += kHex[byte >> 4U];
-            out += kHex[byte & 0x0FU];
+            out += k_hex[byte >> 4U];
+            out += k_hex[byte & 0x0FU];
         }
     }
     return out;
@@ -200,7 +200,7 @@ CanonicalHeaders canonical_headers(const std::vector<Header>& headers) {
 }
 
 std::string payload_hash(const Request& request) {
-    return request.payload_hash ? *request.payload_hash : sha256_hex(request.body);
+    return request.payload_hash ? *request.payload_hash : crypto::sha256_hex(request.body);
 }
 
 std::string canonical_request(const Request& request, const SigningOptions& options) {
@@ -238,9 +238,9 @@ std::string credential_scope(std::string_view date, std::string_view region,
 
 std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request) {
-    std::string out(kAlgorithm);
+    std::string out(k_algorithm);
     out.append("\n").append(amz_date).append("\n").append(scope).append("\n");
-    out += sha256_hex(canonical_request);
+    out += crypto::sha256_hex(canonical_request);
     return out;
 }
 
@@ -248,23 +248,23 @@ std::string signing_key(std::string_view secret_access_key, std::string_view dat
                         std::string_view region, std::string_view service) {
     std::string seed = "AWS4";
     seed += secret_access_key;
-    std::string key = hmac_sha256(seed, date);
-    wipe(seed);
+    std::string key = crypto::hmac_sha256(seed, date);
+    crypto::wipe(seed);
     for (const std::string_view part : {region, service, std::string_view("aws4_request")}) {
-        std::string next = hmac_sha256(key, part);
-        wipe(key);
+        std::string next = crypto::hmac_sha256(key, part);
+        crypto::wipe(key);
         key = std::move(next);
     }
     return key;
 }
 
 std::string signature(std::string_view signing_key, std::string_view string_to_sign) {
-    return hex_encode(hmac_sha256(signing_key, string_to_sign));
+    return crypto::hex_encode(crypto::hmac_sha256(signing_key, string_to_sign));
 }
 
 std::string authorization_header(std::string_view access_key_id, std::string_view scope,
                                  std::string_view signed_headers, std::string_view signature) {
-    std::string out(kAlgorithm);
+    std::string out(k_algorithm);
     out.append(" Credential=").append(access_key_id).append("/").append(scope);
     out.append(", SignedHeaders=").append(signed_headers);
     out.append(", Signature=").append(signature);
@@ -276,13 +276,13 @@ SigningKeyCache::SigningKeyCache(std::size_t capacity)
 
 SigningKeyCache::~SigningKeyCache() {
     for (auto& entry : entries_) {
-        wipe(entry.key);
+        crypto::wipe(entry.key);
     }
 }
 
 std::string SigningKeyCache::get(std::string_view secret_access_key, std::string_view date,
                                  std::string_view region, std::string_view service) {
-    const std::string digest = sha256(secret_access_key);
+    const std::string digest = crypto::sha256(secret_access_key);
     {
         const std::lock_guard lock(mutex_);
         for (const auto& entry : entries_) {
@@ -297,7 +297,7 @@ std::string SigningKeyCache::get(std::string_view secret_access_key, std::string
     std::string key = signing_key(secret_access_key, date, region, service);
     const std::lock_guard lock(mutex_);
     if (entries_.size() >= capacity_) {
-        wipe(entries_.front().key);
+        crypto::wipe(entries_.front().key);
         entries_.erase(entries_.begin());
     }
     entries_.push_back(
@@ -355,7 +355,7 @@ SigningDetails sign(Request& request, const Credentials& credentials, std::strin
                           ? cache->get(credentials.secret_access_key, date, region, service)
                           : signing_key(credentials.secret_access_key, date, region, service);
     details.signature = signature(key, details.string_to_sign);
-    wipe(key);
+    crypto::wipe(key);
 
     details.authorization = authorization_header(credentials.access_key_id, scope,
                                                  headers.signed_headers, details.signature);

@@ -67,8 +67,8 @@ struct SigningOptions {
     bool add_content_sha256_header = false;
 };
 
-inline constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
-inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
+inline constexpr std::string_view k_algorithm = "AWS4-HMAC-SHA256";
+inline constexpr std::string_view k_unsigned_payload = "UNSIGNED-PAYLOAD";
 
 // --- Step 1: the canonical request ---------------------------------------------------------
 

@@ -205,11 +205,34 @@ class CurlClient final : public HttpClient {
         idle_.push_back(handle);
     }
 
+    // One request on `handle`: options, body, the transfer, and its outcome.
     Response perform(CURL* handle, const Request& request) {
         curl_easy_reset(handle);  // keeps the handle's live connections
         Response response;
         std::array<char, CURL_ERROR_SIZE> error{};
         HeaderList headers;
+        add_request_headers(headers, request);
+        set_transfer_options(handle, request, headers, error);
+        curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &on_body);
+        curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response.body);
+        curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &on_header);
+        curl_easy_setopt(handle, CURLOPT_HEADERDATA, &response.headers);
+        UploadState upload;
+        set_body_options(handle, request, upload);
+
+        const auto started = std::chrono::steady_clock::now();
+        const CURLcode code = curl_easy_perform(handle);
+        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        throw_if_failed(code, request, upload, error, elapsed);
+        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
+        spdlog::trace("http {} {} -> {} ({} ms, {} bytes)", request.method,
+                      url_for_log(request.url), response.status, elapsed.count(),
+                      response.body.size());
+        return response;
+    }
+
+    static void add_request_headers(HeaderList& headers, const Request& request) {
         for (const auto& header : request.headers) {
             // libcurl drops "Name:" with nothing after it; "Name;" sends an empty value.
             headers.add(header.value.empty() ? header.name + ";"
@@ -221,7 +244,11 @@ class CurlClient final : public HttpClient {
             // application/x-www-form-urlencoded (and S3 would store that as the object's type).
             headers.add("Content-Type:");
         }
+    }
 
+    // URL, connection sharing, timeouts, TLS, headers and the interrupt check.
+    void set_transfer_options(CURL* handle, const Request& request, const HeaderList& headers,
+                              std::array<char, CURL_ERROR_SIZE>& error) {
         const auto total = request.timeout.count() > 0 ? request.timeout : options_.total_timeout;
         curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
         curl_easy_setopt(handle, CURLOPT_SHARE, share_.get());
@@ -240,12 +267,11 @@ class CurlClient final : public HttpClient {
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.list);
         curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &on_progress);
-        curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &on_body);
-        curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response.body);
-        curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, &on_header);
-        curl_easy_setopt(handle, CURLOPT_HEADERDATA, &response.headers);
+    }
 
-        UploadState upload;
+    // The method and body: a streamed upload (read through `upload`), HEAD, a bodiless GET,
+    // or the body in memory as POSTFIELDS.
+    static void set_body_options(CURL* handle, const Request& request, UploadState& upload) {
         if (request.stream) {
             upload.reader = request.stream->open();
             upload.unknown_size = request.stream->unknown_size;
@@ -274,11 +300,13 @@ class CurlClient final : public HttpClient {
                 curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
             }
         }
+    }
 
-        const auto started = std::chrono::steady_clock::now();
-        const CURLcode code = curl_easy_perform(handle);
-        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::steady_clock::now() - started);
+    // Rethrows the body reader's exception, then Interrupted or TransportError for a transfer
+    // that did not complete.
+    static void throw_if_failed(CURLcode code, const Request& request, const UploadState& upload,
+                                const std::array<char, CURL_ERROR_SIZE>& error,
+                                std::chrono::milliseconds elapsed) {
         if (upload.error) {
             std::rethrow_exception(upload.error);
         }
@@ -293,11 +321,6 @@ class CurlClient final : public HttpClient {
             throw TransportError(kind_of(code),
                                  request.method + " " + url_for_log(request.url) + ": " + detail);
         }
-        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
-        spdlog::trace("http {} {} -> {} ({} ms, {} bytes)", request.method,
-                      url_for_log(request.url), response.status, elapsed.count(),
-                      response.body.size());
-        return response;
     }
 
     ClientOptions options_;

@@ -20,6 +20,58 @@ std::string Url::origin() const {
     return scheme + "://" + authority();
 }
 
+namespace {
+
+// `host[:port]` or `[v6]` / `[v6]:port` into url.host and the port's text; false when malformed.
+bool split_authority(std::string_view authority, Url& url, std::string_view& port_text) {
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        url.host = std::string(authority.substr(1, close - 1));
+        const auto after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                return false;
+            }
+            port_text = after.substr(1);
+        }
+    } else {
+        const auto colon = authority.rfind(':');
+        url.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port_text = authority.substr(colon + 1);
+        }
+    }
+    return !url.host.empty();
+}
+
+// 1..65535, all digits; nullopt otherwise.
+std::optional<int> parse_port(std::string_view text) {
+    int port = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || ptr != text.data() + text.size() || port <= 0 || port > 65535) {
+        return std::nullopt;
+    }
+    return port;
+}
+
+// What follows the authority: path and query (the fragment is dropped; an empty path is "/").
+void split_path_and_query(std::string_view rest, Url& url) {
+    rest = rest.substr(0, rest.find('#'));
+    const auto question = rest.find('?');
+    url.path = std::string(rest.substr(0, question));
+    if (question != std::string_view::npos) {
+        url.query = std::string(rest.substr(question + 1));
+    }
+    if (url.path.empty()) {
+        url.path = "/";
+    }
+}
+
+}  // namespace
+
 std::optional<Url> parse_url(std::string_view text) {
     Url url;
     const auto scheme_end = text.find("://");
@@ -39,54 +91,21 @@ std::optional<Url> parse_url(std::string_view text) {
         return std::nullopt;  // no credentials in endpoint URLs
     }
     std::string_view port_text;
-    if (authority.front() == '[') {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return std::nullopt;
-        }
-        url.host = std::string(authority.substr(1, close - 1));
-        const auto after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') {
-                return std::nullopt;
-            }
-            port_text = after.substr(1);
-        }
-    } else {
-        const auto colon = authority.rfind(':');
-        url.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos) {
-            port_text = authority.substr(colon + 1);
-        }
-    }
-    if (url.host.empty()) {
+    if (!split_authority(authority, url, port_text)) {
         return std::nullopt;
     }
     if (!port_text.empty()) {
-        int port = 0;
-        auto [ptr, ec] =
-            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port <= 0 ||
-            port > 65535) {
+        url.port = parse_port(port_text);
+        if (!url.port) {
             return std::nullopt;
         }
-        url.port = port;
     }
-    const auto fragment = rest.find('#');
-    rest = rest.substr(0, fragment);
-    const auto question = rest.find('?');
-    url.path = std::string(rest.substr(0, question));
-    if (question != std::string_view::npos) {
-        url.query = std::string(rest.substr(question + 1));
-    }
-    if (url.path.empty()) {
-        url.path = "/";
-    }
+    split_path_and_query(rest, url);
     return url;
 }
 
 std::string form_encode(std::string_view text) {
-    static constexpr char hex[] = "0123456789ABCDEF";
+    static constexpr char k_hex[] = "0123456789ABCDEF";
     std::string out;
     for (char raw : text) {
         const auto c = static_cast<unsigned char>(raw);
@@ -97,8 +116,8 @@ std::string form_encode(std::string_view text) {
             out += raw;
         } else {
             out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 0x0F];
+            out += k_hex[c >> 4];
+            out += k_hex[c & 0x0F];
         }
     }
     return out;

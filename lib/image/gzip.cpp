@@ -17,8 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 #include "image/image_error.hpp"
+#include "util/fd.hpp"
 #include "util/files.hpp"
 #include "util/interrupt.hpp"
 
@@ -28,44 +29,14 @@ namespace {
 
 // Part of the output format: ISA-L's block boundaries depend on how the input is fed, so the
 // input always goes in as pieces of exactly this size (the last one shorter).
-constexpr std::size_t kInputChunk = std::size_t{1} << 20;
-constexpr std::size_t kOutputBuffer = std::size_t{1} << 20;
+constexpr std::size_t k_input_chunk = std::size_t{1} << 20;
+constexpr std::size_t k_output_buffer = std::size_t{1} << 20;
 // Level 1 won the measurement in bench/README.md ("Choosing the layer compressor").
-constexpr std::uint32_t kLevel = 1;
+constexpr std::uint32_t k_level = 1;
 
 // RFC 1952 member header: deflate, no flags (no name, comment or extra), mtime 0, no XFL
 // claim, OS 255 ("unknown"), so nothing about the machine or the time reaches the bytes.
-constexpr std::array<std::uint8_t, 10> kGzipHeader = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
-
-std::string errno_text(int error) {
-    return std::strerror(error);
-}
-
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    Fd& operator=(Fd&& other) noexcept {
-        if (this != &other) {
-            if (fd_ >= 0) {
-                ::close(fd_);
-            }
-            fd_ = other.fd_;
-            other.fd_ = -1;
-        }
-        return *this;
-    }
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
+constexpr std::array<std::uint8_t, 10> k_gzip_header = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
 
 std::string_view as_chars(const std::uint8_t* data, std::size_t size) {
     return {reinterpret_cast<const char*>(data), size};
@@ -88,7 +59,7 @@ void read_exact(const FileRange& input, int fd, std::uint8_t* buffer, std::size_
     }
 }
 
-registry::Digest sha256_digest(aws::Sha256& hash) {
+registry::Digest sha256_digest(crypto::Sha256& hash) {
     return registry::Digest::from_string("sha256:" + hash.hex_digest());
 }
 
@@ -106,27 +77,27 @@ void check_range(const FileRange& input) {
 const std::string& compressor_id() {
     static const std::string id = "isal-" + std::to_string(ISAL_MAJOR_VERSION) + "." +
                                   std::to_string(ISAL_MINOR_VERSION) + "-level" +
-                                  std::to_string(kLevel);
+                                  std::to_string(k_level);
     return id;
 }
 
 // The ISA-L stream and its buffers. The call pattern into ISA-L depends on the input only:
-// each input piece is exactly kInputChunk bytes (the last one shorter), and every
-// isal_deflate() call gets a fresh, empty kOutputBuffer - whatever sizes the caller reads in.
+// each input piece is exactly k_input_chunk bytes (the last one shorter), and every
+// isal_deflate() call gets a fresh, empty k_output_buffer - whatever sizes the caller reads in.
 struct GzipLayerReader::State {
     FileRange input;
     std::optional<registry::Digest> expected_diff_id;
-    Fd fd{-1};
+    util::Fd fd;
     isal_zstream stream{};
     std::vector<std::uint8_t> level_buffer = std::vector<std::uint8_t>(ISAL_DEF_LVL1_DEFAULT);
-    std::vector<std::uint8_t> in_buffer = std::vector<std::uint8_t>(kInputChunk);
-    std::vector<std::uint8_t> out_buffer = std::vector<std::uint8_t>(kOutputBuffer);
+    std::vector<std::uint8_t> in_buffer = std::vector<std::uint8_t>(k_input_chunk);
+    std::vector<std::uint8_t> out_buffer = std::vector<std::uint8_t>(k_output_buffer);
     std::size_t out_begin = 0;  // pending output: out_buffer[out_begin, out_end)
     std::size_t out_end = 0;
     bool call_again = false;  // the last call filled the output buffer: more without new input
     std::uint64_t consumed = 0;
-    aws::Sha256 in_hash;
-    aws::Sha256 out_hash;
+    crypto::Sha256 in_hash;
+    crypto::Sha256 out_hash;
     std::uint64_t out_size = 0;
     bool finished = false;
     CompressedLayer result;
@@ -141,7 +112,7 @@ struct GzipLayerReader::State {
                 throw util::Interrupted("interrupted while compressing " + input.file.string());
             }
             const auto n = static_cast<std::size_t>(
-                std::min<std::uint64_t>(kInputChunk, input.size - consumed));
+                std::min<std::uint64_t>(k_input_chunk, input.size - consumed));
             read_exact(input, fd.get(), in_buffer.data(), n, input.offset + consumed);
             in_hash.update(as_chars(in_buffer.data(), n));
             consumed += n;
@@ -193,17 +164,17 @@ GzipLayerReader::GzipLayerReader(FileRange input, std::optional<registry::Digest
     auto& st = *state_;
     st.input = std::move(input);
     st.expected_diff_id = std::move(expected_diff_id);
-    st.fd = Fd(::open(st.input.file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (st.fd.get() < 0) {
-        throw ImageError(st.input.file.string() + ": cannot open: " + errno_text(errno));
+    st.fd = util::Fd(::open(st.input.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!st.fd) {
+        throw ImageError(st.input.file.string() + ": cannot open: " + util::errno_message(errno));
     }
     isal_deflate_init(&st.stream);
-    st.stream.level = kLevel;
+    st.stream.level = k_level;
     st.stream.level_buf = st.level_buffer.data();
     st.stream.level_buf_size = static_cast<std::uint32_t>(st.level_buffer.size());
     st.stream.gzip_flag = IGZIP_GZIP_NO_HDR;  // ISA-L writes the CRC-32/ISIZE trailer only
-    std::copy(kGzipHeader.begin(), kGzipHeader.end(), st.out_buffer.begin());
-    st.out_end = kGzipHeader.size();
+    std::copy(k_gzip_header.begin(), k_gzip_header.end(), st.out_buffer.begin());
+    st.out_end = k_gzip_header.size();
     st.emit(st.out_buffer.data(), st.out_end);
 }
 

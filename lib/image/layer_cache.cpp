@@ -1,9 +1,6 @@
 #include "image/layer_cache.hpp"
 
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -11,13 +8,14 @@
 #include <string>
 #include <sys/stat.h>
 #include <system_error>
-#include <unistd.h>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "image/gzip.hpp"
+#include "util/fd.hpp"
+#include "util/files.hpp"
 
 namespace assetctl::image {
 
@@ -28,10 +26,6 @@ class StoreError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
 };
-
-std::string errno_text(int error) {
-    return std::strerror(error);
-}
 
 // mkdir -p where every folder it creates is 0700 (the cache says which layers a user pushed).
 void make_private_dirs(const std::filesystem::path& dir) {
@@ -47,23 +41,7 @@ void make_private_dirs(const std::filesystem::path& dir) {
             continue;
         }
         throw StoreError("cannot create " + so_far.string() + ": " +
-                         errno_text(error == EEXIST ? ENOTDIR : error));
-    }
-}
-
-void write_all(int fd, const std::string& text, const std::filesystem::path& path) {
-    const char* data = text.data();
-    std::size_t left = text.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd, data, left);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw StoreError("cannot write " + path.string() + ": " + errno_text(errno));
-        }
-        data += n;
-        left -= static_cast<std::size_t>(n);
+                         util::errno_message(error == EEXIST ? ENOTDIR : error));
     }
 }
 
@@ -160,44 +138,20 @@ void LayerCache::store(const registry::Digest& diff_id, const CachedLayer& layer
         return;
     }
     const auto path = entry_path(diff_id);
-    std::string temp;
     try {
         make_private_dirs(path.parent_path());
         const nlohmann::json entry = {{"digest", layer.digest.str()},
                                       {"size", layer.size},
                                       {"diff_id", diff_id.str()},
                                       {"compressor", compressor_id()}};
-        const std::string text = entry.dump() + "\n";
-
-        // A unique name in the same folder, then rename(): readers see the old entry, no
-        // entry, or the whole new one, even with several assetctl runs storing at once.
-        temp = path.string() + ".tmp-XXXXXX";
-        const int fd = ::mkstemp(temp.data());  // 0600
-        if (fd < 0) {
-            const std::string reason = errno_text(errno);
-            temp.clear();
-            throw StoreError("cannot create a file in " + path.parent_path().string() + ": " +
-                             reason);
-        }
-        try {
-            write_all(fd, text, temp);
-        } catch (...) {
-            ::close(fd);
-            throw;
-        }
-        if (::close(fd) != 0) {
-            throw StoreError("cannot write " + temp + ": " + errno_text(errno));
-        }
-        if (::rename(temp.c_str(), path.c_str()) != 0) {
-            throw StoreError("cannot rename " + temp + " to " + path.string() + ": " +
-                             errno_text(errno));
-        }
+        // Readers see the old entry, no entry, or the whole new one, even with several
+        // assetctl runs storing at once.
+        util::write_file_atomically(
+            path, entry.dump() + "\n",
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
         spdlog::debug("layer cache: stored {} -> {}", diff_id.short_str(),
                       layer.digest.short_str());
     } catch (const std::exception& e) {
-        if (!temp.empty()) {
-            ::unlink(temp.c_str());
-        }
         if (!store_disabled_->exchange(true)) {
             spdlog::warn("layer cache: {}; not remembering compressed layers in {} this run",
                          e.what(), dir_.string());

@@ -8,12 +8,13 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 #include "image/gzip.hpp"
 #include "image/image_error.hpp"
 #include "image/layer_cache.hpp"
 #include "registry/blob_source.hpp"
 #include "registry/client.hpp"
+#include "registry/media_type.hpp"
 #include "registry/push.hpp"
 #include "util/per_key.hpp"
 
@@ -86,7 +87,7 @@ class StreamingLayerReader final : public registry::DigestingReader {
 };
 
 Digest sha256_of_range(const FileRange& range) {
-    aws::Sha256 hasher;
+    crypto::Sha256 hasher;
     auto reader = registry::FileBlob(range.file, range.offset, range.size, Digest()).open();
     std::string buffer(1 << 20, '\0');
     while (const std::size_t n = reader->read(buffer.data(), buffer.size())) {

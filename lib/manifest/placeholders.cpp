@@ -1,8 +1,5 @@
 #include "manifest/placeholders.hpp"
 
-#include <array>
-#include <utility>
-
 namespace assetctl::manifest {
 namespace {
 
@@ -19,25 +16,6 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 
 }  // namespace
 
-std::string partition_for_region(std::string_view region) {
-    // Longest prefixes first: `us-isob-` must not be taken for `us-iso-`.
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> prefixes{{
-        {"us-isob-", "aws-iso-b"},
-        {"us-isof-", "aws-iso-f"},
-        {"eu-isoe-", "aws-iso-e"},
-        {"us-iso-", "aws-iso"},
-        {"us-gov-", "aws-us-gov"},
-        {"cn-", "aws-cn"},
-        {"eusc-", "aws-eusc"},
-    }};
-    for (const auto& [prefix, partition] : prefixes) {
-        if (region.starts_with(prefix)) {
-            return std::string(partition);
-        }
-    }
-    return "aws";
-}
-
 std::string resolve_placeholders(std::string_view text, const PlaceholderValues& values) {
     std::string out(text);
     if (values.account) {
@@ -45,7 +23,9 @@ std::string resolve_placeholders(std::string_view text, const PlaceholderValues&
     }
     if (values.region) {
         replace_all(out, k_region, *values.region);
-        replace_all(out, k_partition, partition_for_region(*values.region));
+    }
+    if (values.partition) {
+        replace_all(out, k_partition, *values.partition);
     }
     return out;
 }

@@ -6,18 +6,17 @@
 
 namespace assetctl::manifest {
 
-// The values `${AWS::AccountId}`, `${AWS::Region}` and `${AWS::Partition}` stand for.
+// The values `${AWS::AccountId}`, `${AWS::Region}` and `${AWS::Partition}` stand for. The
+// caller supplies all three: the partition of a region is AWS knowledge
+// (aws::partition_for_region), not the manifest's.
 struct PlaceholderValues {
-    std::optional<std::string> account;  // the caller's account (STS GetCallerIdentity)
-    std::optional<std::string> region;   // the destination's region, else the default region
+    std::optional<std::string> account;    // the caller's account (STS GetCallerIdentity)
+    std::optional<std::string> region;     // the destination's region, else the default region
+    std::optional<std::string> partition;  // the region's partition ("aws", "aws-cn", ...)
 };
 
-// The partition a region belongs to: `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, `aws-iso-b`,
-// `aws-iso-e`, `aws-iso-f`, `aws-eusc`.
-std::string partition_for_region(std::string_view region);
-
-// Replaces the three placeholders. One whose value is unknown (no account, no region; the
-// partition needs the region) stays as written, so callers can tell with has_placeholders().
+// Replaces the three placeholders. One whose value is unknown stays as written, so callers can
+// tell with has_placeholders().
 std::string resolve_placeholders(std::string_view text, const PlaceholderValues& values);
 
 // True when `${AWS::AccountId}`, `${AWS::Region}` or `${AWS::Partition}` occurs in `text`.

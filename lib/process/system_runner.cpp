@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <optional>
 #include <poll.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "process/process_runner.hpp"
+#include "util/fd.hpp"
 #include "util/interrupt.hpp"
 
 extern char** environ;
@@ -20,34 +20,18 @@ namespace {
 
 // A pipe whose ends close themselves.
 struct Pipe {
-    int read = -1;
-    int write = -1;
+    util::Fd read;
+    util::Fd write;
     Pipe() {
         std::array<int, 2> fds{};
         if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-            throw SpawnError(std::string("pipe: ") + std::strerror(errno));
+            throw SpawnError("pipe: " + util::errno_message(errno));
         }
-        read = fds[0];
-        write = fds[1];
+        read = util::Fd(fds[0]);
+        write = util::Fd(fds[1]);
     }
-    ~Pipe() {
-        close_read();
-        close_write();
-    }
-    Pipe(const Pipe&) = delete;
-    Pipe& operator=(const Pipe&) = delete;
-    void close_read() {
-        if (read >= 0) {
-            ::close(read);
-            read = -1;
-        }
-    }
-    void close_write() {
-        if (write >= 0) {
-            ::close(write);
-            write = -1;
-        }
-    }
+    void close_read() { read = util::Fd(); }
+    void close_write() { write = util::Fd(); }
 };
 
 std::vector<std::string> merged_environment(const Command& command) {
@@ -178,11 +162,12 @@ class SystemRunner final : public ProcessRunner {
         const long max_fd = ::sysconf(_SC_OPEN_MAX);
         const pid_t pid = ::fork();
         if (pid < 0) {
-            throw SpawnError(std::string("fork: ") + std::strerror(errno));
+            throw SpawnError("fork: " + util::errno_message(errno));
         }
         if (pid == 0) {
-            exec_child(command, argv.data(), envp.data(), in.read, out.write, err.write,
-                       status.write, max_fd);
+            // The child's copies of the Pipes are never destroyed: exec or _exit ends it.
+            exec_child(command, argv.data(), envp.data(), in.read.get(), out.write.get(),
+                       err.write.get(), status.write.get(), max_fd);
         }
         ::setpgid(pid, pid);  // also from the parent, so it holds before we signal the group
         in.close_read();
@@ -192,7 +177,8 @@ class SystemRunner final : public ProcessRunner {
 
         int exec_errno = 0;
         ssize_t got = 0;
-        while ((got = ::read(status.read, &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+        while ((got = ::read(status.read.get(), &exec_errno, sizeof exec_errno)) < 0 &&
+               errno == EINTR) {
         }
         if (got == sizeof exec_errno) {
             int ignored = 0;
@@ -202,64 +188,40 @@ class SystemRunner final : public ProcessRunner {
                     ? " (working directory " + command.working_directory->string() + ")"
                     : "";
             throw SpawnError("cannot run '" + command.argv[0] + "'" + where + ": " +
-                             std::strerror(exec_errno));
+                             util::errno_message(exec_errno));
         }
         return communicate(pid, command, in, out, err);
     }
 
   private:
+    // Feeds stdin, collects stdout and stderr until both close, then reaps the child; the
+    // timeout and interruptions stop the child's process group at any point.
     static Result communicate(pid_t pid, const Command& command, Pipe& in, Pipe& out, Pipe& err) {
         Result result;
-        std::size_t written = 0;
-        if (command.input.empty()) {
-            in.close_write();
-        } else {
-            ::fcntl(in.write, F_SETFL, O_NONBLOCK);
-        }
+        start_input(command, in);
         const auto deadline = std::chrono::steady_clock::now() + command.timeout;
         std::optional<int> status;  // set once the child is reaped
         std::array<char, 65536> buffer{};
         LineSplitter out_lines(command.on_stdout_line);
         LineSplitter err_lines(command.on_stderr_line);
-        while (out.read >= 0 || err.read >= 0) {
-            std::array<pollfd, 4> fds{{{out.read, POLLIN, 0},
-                                       {err.read, POLLIN, 0},
-                                       {in.write, POLLOUT, 0},
+        std::size_t written = 0;
+        while (out.read || err.read) {
+            std::array<pollfd, 4> fds{{{out.read.get(), POLLIN, 0},
+                                       {err.read.get(), POLLIN, 0},
+                                       {in.write.get(), POLLOUT, 0},
                                        {util::interrupt_fd(), POLLIN, 0}}};
-            if (util::interrupted()) {
-                result.interrupted = true;
-                status = stop_group(pid);
+            const auto timeout_ms = poll_timeout_ms(command, deadline, pid, result, status);
+            if (!timeout_ms) {
                 break;
             }
-            int timeout_ms = -1;
-            if (command.timeout.count() > 0) {
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now());
-                if (left.count() <= 0) {
-                    result.timed_out = true;
-                    status = stop_group(pid);
-                    break;
-                }
-                timeout_ms = static_cast<int>(left.count());
-            }
-            if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
+            if (::poll(fds.data(), fds.size(), *timeout_ms) < 0) {
                 if (errno == EINTR) {
                     continue;
                 }
                 break;
             }
-            if (fds[2].revents != 0 && in.write >= 0) {
-                const auto n = write_without_sigpipe(in.write, command.input.data() + written,
-                                                     command.input.size() - written);
-                if (n > 0) {
-                    written += static_cast<std::size_t>(n);
-                }
-                if (n < 0 && errno != EAGAIN) {
-                    in.close_write();  // EPIPE: the child does not read its input
-                }
-                if (written == command.input.size()) {
-                    in.close_write();
-                }
+            if (fds[2].revents != 0 && in.write) {
+                write_some_input(command, in, written);
             }
             drain(fds[0], out, result.out, buffer, out_lines);
             drain(fds[1], err, result.err, buffer, err_lines);
@@ -275,12 +237,65 @@ class SystemRunner final : public ProcessRunner {
                                    : std::chrono::steady_clock::time_point::max();
             status = wait_until(pid, until, result);
         }
-        if (WIFEXITED(*status)) {
-            result.exit_code = WEXITSTATUS(*status);
-        } else if (WIFSIGNALED(*status)) {
-            result.signal = WTERMSIG(*status);
-        }
+        record_exit(*status, result);
         return result;
+    }
+
+    // Nothing to send closes stdin at once; otherwise it is written without blocking.
+    static void start_input(const Command& command, Pipe& in) {
+        if (command.input.empty()) {
+            in.close_write();
+        } else {
+            ::fcntl(in.write.get(), F_SETFL, O_NONBLOCK);
+        }
+    }
+
+    // How long the next poll() may wait (-1: forever), or nullopt when the child was stopped
+    // (interrupted, or its time is up); `status` then holds its wait status.
+    static std::optional<int> poll_timeout_ms(const Command& command,
+                                              std::chrono::steady_clock::time_point deadline,
+                                              pid_t pid, Result& result,
+                                              std::optional<int>& status) {
+        if (util::interrupted()) {
+            result.interrupted = true;
+            status = stop_group(pid);
+            return std::nullopt;
+        }
+        if (command.timeout.count() <= 0) {
+            return -1;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            result.timed_out = true;
+            status = stop_group(pid);
+            return std::nullopt;
+        }
+        return static_cast<int>(left.count());
+    }
+
+    // Writes what the pipe takes of the rest of the input; closes stdin once all of it is
+    // written or the child stopped reading (EPIPE).
+    static void write_some_input(const Command& command, Pipe& in, std::size_t& written) {
+        const auto n = write_without_sigpipe(in.write.get(), command.input.data() + written,
+                                             command.input.size() - written);
+        if (n > 0) {
+            written += static_cast<std::size_t>(n);
+        }
+        if (n < 0 && errno != EAGAIN) {
+            in.close_write();  // EPIPE: the child does not read its input
+        }
+        if (written == command.input.size()) {
+            in.close_write();
+        }
+    }
+
+    static void record_exit(int status, Result& result) {
+        if (WIFEXITED(status)) {
+            result.exit_code = WEXITSTATUS(status);
+        } else if (WIFSIGNALED(status)) {
+            result.signal = WTERMSIG(status);
+        }
     }
 
     static int wait_blocking(pid_t pid) {
@@ -315,10 +330,10 @@ class SystemRunner final : public ProcessRunner {
 
     static void drain(const pollfd& fd, Pipe& pipe, std::string& sink,
                       std::array<char, 65536>& buffer, LineSplitter& lines) {
-        if (pipe.read < 0 || fd.revents == 0) {
+        if (!pipe.read || fd.revents == 0) {
             return;
         }
-        const auto n = ::read(pipe.read, buffer.data(), buffer.size());
+        const auto n = ::read(pipe.read.get(), buffer.data(), buffer.size());
         if (n > 0) {
             sink.append(buffer.data(), static_cast<std::size_t>(n));
             lines.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));

@@ -1,5 +1,6 @@
 #include "publish/destination.hpp"
 
+#include "aws/partitions.hpp"
 #include "manifest/placeholders.hpp"
 
 namespace assetctl::publish {
@@ -18,7 +19,7 @@ ResolvedDestination resolve_destination(const manifest::DockerImageDestination& 
     if (!region) {
         throw NoRegionError();
     }
-    manifest::PlaceholderValues values{std::nullopt, *region};
+    manifest::PlaceholderValues values{std::nullopt, *region, aws::partition_for_region(*region)};
     if (mentions_account(destination.repository_name) || mentions_account(destination.image_tag) ||
         mentions_account(destination.assume_role_arn) ||
         mentions_account(destination.assume_role_external_id)) {

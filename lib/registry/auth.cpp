@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 #include "http/redact.hpp"
 #include "registry/registry_error.hpp"
 #include "util/strings.hpp"
@@ -35,8 +35,8 @@ void set_authorization(http::Request& request, const std::string& value) {
 
 std::string basic_header(const Credentials& credentials) {
     std::string pair = credentials.username + ":" + credentials.password;
-    std::string header = "Basic " + aws::base64_encode(pair);
-    aws::wipe(pair);
+    std::string header = "Basic " + crypto::base64_encode(pair);
+    crypto::wipe(pair);
     return header;
 }
 
@@ -61,17 +61,17 @@ const char* scheme_name(AuthScheme scheme) {
 }  // namespace
 
 std::optional<Credentials> credentials_from_basic_token(std::string_view base64) {
-    auto decoded = aws::base64_decode(base64);
+    auto decoded = crypto::base64_decode(base64);
     if (!decoded) {
         return std::nullopt;
     }
     const auto colon = decoded->find(':');
     if (colon == std::string::npos) {
-        aws::wipe(*decoded);
+        crypto::wipe(*decoded);
         return std::nullopt;
     }
     Credentials credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
-    aws::wipe(*decoded);
+    crypto::wipe(*decoded);
     return credentials;
 }
 
@@ -84,13 +84,18 @@ std::vector<Challenge> parse_challenges(std::string_view value) {
     std::vector<Challenge> out;
     std::size_t pos = 0;
     const std::size_t n = value.size();
-    const auto skip = [&](bool commas) {
-        while (pos < n && (is_space(value[pos]) || (commas && value[pos] == ','))) {
+    const auto skip_spaces = [&] {
+        while (pos < n && is_space(value[pos])) {
+            ++pos;
+        }
+    };
+    const auto skip_spaces_and_commas = [&] {
+        while (pos < n && (is_space(value[pos]) || value[pos] == ',')) {
             ++pos;
         }
     };
     while (true) {
-        skip(true);
+        skip_spaces_and_commas();
         if (pos >= n) {
             break;
         }
@@ -99,10 +104,10 @@ std::vector<Challenge> parse_challenges(std::string_view value) {
             ++pos;
         }
         const std::string token = util::to_lower(value.substr(start, pos - start));
-        skip(false);
+        skip_spaces();
         if (pos < n && value[pos] == '=' && !out.empty() && !token.empty()) {
             ++pos;
-            skip(false);
+            skip_spaces();
             std::string parameter;
             if (pos < n && value[pos] == '"') {
                 ++pos;

@@ -6,8 +6,8 @@
 #include <fcntl.h>
 #include <stdexcept>
 #include <system_error>
-#include <unistd.h>
 
+#include "util/fd.hpp"
 #include "util/files.hpp"
 
 namespace assetctl::registry {
@@ -31,15 +31,14 @@ class MemoryReader final : public http::BodyReader {
 class FileReader final : public http::BodyReader {
   public:
     FileReader(const std::filesystem::path& file, std::uint64_t offset, std::uint64_t size)
-        : file_(file), position_(offset), remaining_(size) {
-        fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0) {
+        : file_(file),
+          fd_(::open(file.c_str(), O_RDONLY | O_CLOEXEC)),
+          position_(offset),
+          remaining_(size) {
+        if (!fd_) {
             throw std::system_error(errno, std::generic_category(), "cannot open " + file.string());
         }
     }
-    ~FileReader() override { ::close(fd_); }
-    FileReader(const FileReader&) = delete;
-    FileReader& operator=(const FileReader&) = delete;
 
     std::size_t read(char* buffer, std::size_t size) override {
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(size, remaining_));
@@ -48,7 +47,7 @@ class FileReader final : public http::BodyReader {
         }
         std::size_t got = 0;
         try {
-            got = util::read_at(fd_, buffer, want, position_);
+            got = util::read_at(fd_.get(), buffer, want, position_);
         } catch (const std::system_error& e) {
             throw std::system_error(e.code(), "cannot read " + file_.string());
         }
@@ -63,7 +62,7 @@ class FileReader final : public http::BodyReader {
 
   private:
     std::filesystem::path file_;
-    int fd_ = -1;
+    util::Fd fd_;
     std::uint64_t position_;
     std::uint64_t remaining_;
 };

@@ -7,11 +7,10 @@
 
 #include "http/redact.hpp"
 #include "registry/location.hpp"
+#include "registry/media_type.hpp"
 
 namespace assetctl::registry {
 namespace {
-
-constexpr std::string_view k_octet_stream = "application/octet-stream";
 
 http::Url parse_registry(std::string_view registry) {
     if (registry.find("://") != std::string_view::npos) {
@@ -182,10 +181,10 @@ bool RegistryClient::mount_blob(std::string_view repository, const Digest& diges
 
 UploadResult RegistryClient::upload_blob(std::string_view repository, const BlobSource& blob) {
     const Digest& digest = blob.digest();
-    const auto result = upload(repository, digest.short_str(),
-                               http::StreamedBody{blob.size(), [&blob] { return blob.open(); }},
-                               options_.upload_method == UploadMethod::single_patch,
-                               [&] { return std::make_pair(digest, blob.size()); });
+    const auto result =
+        upload(repository, digest.short_str(),
+               http::StreamedBody{blob.size(), [&blob] { return blob.open(); }},
+               options_.upload_method, [&] { return std::make_pair(digest, blob.size()); });
     spdlog::debug("registry {}: uploaded {} ({} bytes) to {} in {} session(s)", host(),
                   digest.short_str(), blob.size(), repository, result.sessions);
     return result;
@@ -207,14 +206,15 @@ RegistryClient::StreamedUpload RegistryClient::upload_streamed(
         std::shared_ptr<DigestingReader> reader_;
     };
     std::shared_ptr<DigestingReader> latest;
-    http::StreamedBody body{size_hint,
-                            [&]() -> std::unique_ptr<http::BodyReader> {
+    http::StreamedBody body{.size = size_hint,
+                            .open = [&]() -> std::unique_ptr<http::BodyReader> {
                                 latest = open();
                                 return std::make_unique<Forwarding>(latest);
                             },
-                            true};
+                            .unknown_size = true};
     StreamedUpload out;
-    out.result = upload(repository, "(streamed)", body, true, [&] {
+    // The digest is known only once the body went out, so only PATCH + PUT can carry it.
+    out.result = upload(repository, "(streamed)", body, UploadMethod::single_patch, [&] {
         out.digest = latest->digest();
         out.size = latest->size();
         return std::make_pair(out.digest, out.size);
@@ -224,78 +224,121 @@ RegistryClient::StreamedUpload RegistryClient::upload_streamed(
     return out;
 }
 
-UploadResult RegistryClient::upload(
-    std::string_view repository, const std::string& label, const http::StreamedBody& body,
-    bool patch, const std::function<std::pair<Digest, std::uint64_t>()>& digest_of_body) {
-    const std::string start_url = repository_url(repository) + "/blobs/uploads/";
-    const std::vector<std::string> scopes{repository_scope(repository, "pull,push")};
-    const auto timeout =
-        options_.upload_timeout_floor +
-        std::chrono::milliseconds(static_cast<long long>(
-            body.size * 1000 / std::max<std::uint64_t>(1, options_.upload_min_bytes_per_second)));
+namespace {
 
-    UploadResult result;
-    // The body request is built once: attempts change its URL and headers; every send reads
-    // the blob again from its first byte (it is never held in memory).
-    http::Request carrier;
-    carrier.stream = body;
-    carrier.timeout = timeout;
-    std::string step;
-    Digest digest;
-    const auto attempt = [&]() -> http::Response {
-        ++result.sessions;
-        step = "POST (start upload)";
+// The attempts of one blob upload (RegistryClient::upload): each is a new session, POST then
+// the body by PATCH + PUT or by one PUT. Remembers the step last sent (for the error message),
+// the digest the upload was completed with and what went on the wire.
+class UploadAttempts {
+  public:
+    using DigestOfBody = std::function<std::pair<Digest, std::uint64_t>()>;
+
+    UploadAttempts(Authenticator& auth, std::string host, std::string_view repository,
+                   const http::StreamedBody& body, std::chrono::milliseconds timeout,
+                   UploadMethod method, const DigestOfBody& digest_of_body)
+        : auth_(auth),
+          host_(std::move(host)),
+          repository_(repository),
+          scopes_{repository_scope(repository, "pull,push")},
+          method_(method),
+          digest_of_body_(digest_of_body) {
+        // Built once: attempts change its URL and headers; every send reads the blob again
+        // from its first byte (it is never held in memory).
+        carrier_.stream = body;
+        carrier_.timeout = timeout;
+    }
+
+    // One attempt: the answer that ends it (a failed step's, or the completing PUT's).
+    http::Response operator()(const std::string& start_url) {
+        ++result_.sessions;
+        step_ = "POST (start upload)";
         http::Request start;
         start.method = "POST";
         start.url = start_url;
-        auto response = auth_.send(start, scopes);
+        auto response = auth_.send(start, scopes_);
         if (response.status != 202) {
             return response;
         }
         const auto location = response.header("Location");
         if (!location) {
-            throw ProtocolError("registry " + host() + " opened an upload session in " +
-                                std::string(repository) + " without a Location header");
+            throw ProtocolError("registry " + host_ + " opened an upload session in " +
+                                repository_ + " without a Location header");
         }
-        std::string session = resolve_location(start.url, *location);
-        carrier.headers = {{"Content-Type", std::string(k_octet_stream)}};
-        if (patch) {
-            step = "PATCH (upload)";
-            carrier.method = "PATCH";
-            carrier.url = session;
-            response = auth_.send(carrier, scopes);
-            // The spec says 202; ECR answers 201. Either way the bytes were taken.
-            if (response.status != 202 && response.status != 201) {
-                result.bytes_sent += body.unknown_size ? 0 : body.size;
-                return response;
-            }
-            const auto [sent_digest, sent_size] = digest_of_body();
-            digest = sent_digest;
-            result.bytes_sent += sent_size;
-            if (const auto next = response.header("Location")) {
-                session = resolve_location(session, *next);
-            }
-            step = "PUT (complete upload)";
-            http::Request complete;
-            complete.method = "PUT";
-            complete.url = add_query_parameter(session, "digest", digest.str());
-            complete.headers = {{"Content-Type", std::string(k_octet_stream)}};
-            return auth_.send(complete, scopes);
+        const std::string session = resolve_location(start.url, *location);
+        carrier_.headers = {{"Content-Type", std::string(media_type::k_octet_stream)}};
+        return method_ == UploadMethod::single_patch ? patch_then_put(session) : put(session);
+    }
+
+    const std::string& step() const { return step_; }
+    const Digest& digest() const { return digest_; }
+    const UploadResult& result() const { return result_; }
+
+  private:
+    http::Response patch_then_put(std::string session) {
+        step_ = "PATCH (upload)";
+        carrier_.method = "PATCH";
+        carrier_.url = session;
+        const auto response = auth_.send(carrier_, scopes_);
+        // The spec says 202; ECR answers 201. Either way the bytes were taken.
+        if (response.status != 202 && response.status != 201) {
+            result_.bytes_sent += carrier_.stream->unknown_size ? 0 : carrier_.stream->size;
+            return response;
         }
-        step = "PUT (upload)";
-        digest = digest_of_body().first;
-        carrier.method = "PUT";
-        carrier.url = add_query_parameter(session, "digest", digest.str());
-        result.bytes_sent += body.size;
-        return auth_.send(carrier, scopes);
-    };
+        const auto [sent_digest, sent_size] = digest_of_body_();
+        digest_ = sent_digest;
+        result_.bytes_sent += sent_size;
+        if (const auto next = response.header("Location")) {
+            session = resolve_location(session, *next);
+        }
+        step_ = "PUT (complete upload)";
+        http::Request complete;
+        complete.method = "PUT";
+        complete.url = add_query_parameter(session, "digest", digest_.str());
+        complete.headers = {{"Content-Type", std::string(media_type::k_octet_stream)}};
+        return auth_.send(complete, scopes_);
+    }
+
+    http::Response put(const std::string& session) {
+        step_ = "PUT (upload)";
+        digest_ = digest_of_body_().first;
+        carrier_.method = "PUT";
+        carrier_.url = add_query_parameter(session, "digest", digest_.str());
+        result_.bytes_sent += carrier_.stream->size;
+        return auth_.send(carrier_, scopes_);
+    }
+
+    Authenticator& auth_;
+    const std::string host_;
+    const std::string repository_;
+    const std::vector<std::string> scopes_;
+    const UploadMethod method_;
+    const DigestOfBody& digest_of_body_;
+    http::Request carrier_;
+    std::string step_;
+    Digest digest_;
+    UploadResult result_;
+};
+
+}  // namespace
+
+UploadResult RegistryClient::upload(
+    std::string_view repository, const std::string& label, const http::StreamedBody& body,
+    UploadMethod method, const std::function<std::pair<Digest, std::uint64_t>()>& digest_of_body) {
+    const std::string start_url = repository_url(repository) + "/blobs/uploads/";
+    const auto timeout =
+        options_.upload_timeout_floor +
+        std::chrono::milliseconds(static_cast<long long>(
+            body.size * 1000 / std::max<std::uint64_t>(1, options_.upload_min_bytes_per_second)));
+    UploadAttempts attempts(auth_, host(), repository, body, timeout, method, digest_of_body);
     const std::string what =
         "upload blob " + label + " to " + host() + "/" + std::string(repository);
-    const auto response =
-        http::send_with_retries(retry_, what, attempt, [](const http::Response& answer) {
+    const auto response = http::send_with_retries(
+        retry_, what, [&] { return attempts(start_url); },
+        [](const http::Response& answer) {
             return classify_answer(answer, RetryScope::upload_session);
         });
     if (response.status != 201) {
+        const std::string& step = attempts.step();
         if (response.status >= 200 && response.status < 400) {
             throw ProtocolError(what + ": " + step + " answered HTTP " +
                                 std::to_string(response.status) + " instead of " +
@@ -303,10 +346,10 @@ UploadResult RegistryClient::upload(
         }
         throw error_from_response(what + ": " + step, response);
     }
-    if (const auto stored = content_digest(response); stored && *stored != digest) {
+    if (const auto stored = content_digest(response); stored && *stored != attempts.digest()) {
         throw ProtocolError(what + ": the registry stored it as " + stored->str());
     }
-    return result;
+    return attempts.result();
 }
 
 Digest RegistryClient::put_manifest(std::string_view repository, std::string_view reference,

@@ -147,10 +147,11 @@ class RegistryClient {
 
   private:
     // One upload, attempt by attempt (a new session each): POST, then the body by PATCH + PUT
-    // (`patch`) or by one PUT, completed with the digest `digest_of_body` gives (with the bytes
-    // sent) once the body went out - or before, for a PUT, which needs it in its URL.
+    // (UploadMethod::single_patch) or by one PUT, completed with the digest `digest_of_body` gives
+    // (with the bytes sent) once the body went out - or before, for a PUT, which needs it in its
+    // URL.
     UploadResult upload(std::string_view repository, const std::string& label,
-                        const http::StreamedBody& body, bool patch,
+                        const http::StreamedBody& body, UploadMethod method,
                         const std::function<std::pair<Digest, std::uint64_t>()>& digest_of_body);
 
     http::Response send(const std::string& what, http::Request& request,

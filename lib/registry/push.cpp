@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "registry/media_type.hpp"
 #include "util/interrupt.hpp"
 #include "util/thread_pool.hpp"
 
@@ -44,9 +45,7 @@ bool is_foreign_layer(const nlohmann::json& layer) {
     if (!layer.is_object() || !layer.contains("mediaType") || !layer["mediaType"].is_string()) {
         return false;
     }
-    const auto type = layer["mediaType"].get<std::string>();
-    return type.find(".foreign.") != std::string::npos ||
-           type.find(".nondistributable.") != std::string::npos;
+    return media_type::is_non_distributable_layer(layer["mediaType"].get<std::string>());
 }
 
 void check_repository_and_tag(std::string_view repository, std::string_view tag) {

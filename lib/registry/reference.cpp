@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 
 namespace assetctl::registry {
 namespace {
@@ -106,7 +106,7 @@ Digest Digest::from_string(std::string_view text) {
 }
 
 Digest Digest::sha256_of(std::string_view bytes) {
-    return Digest("sha256", aws::sha256_hex(bytes));
+    return Digest("sha256", crypto::sha256_hex(bytes));
 }
 
 std::string Digest::short_str() const {
@@ -262,22 +262,5 @@ Reference parse_reference(std::string_view text) {
     }
     return reference;
 }
-
-namespace media_type {
-
-bool is_image_manifest(std::string_view media_type) {
-    return media_type == k_docker_manifest || media_type == k_oci_manifest;
-}
-
-bool is_index(std::string_view media_type) {
-    return media_type == k_docker_manifest_list || media_type == k_oci_index;
-}
-
-std::string manifest_accept_header() {
-    return std::string(k_oci_manifest) + ", " + std::string(k_oci_index) + ", " +
-           std::string(k_docker_manifest) + ", " + std::string(k_docker_manifest_list);
-}
-
-}  // namespace media_type
 
 }  // namespace assetctl::registry

@@ -6,6 +6,10 @@
 #include <string>
 #include <string_view>
 
+// Transitional, for lib/image/source_image.cpp only (owned by another change): it reaches the
+// media types through this header. Remove once it includes registry/media_type.hpp itself.
+#include "registry/media_type.hpp"
+
 namespace assetctl::registry {
 
 // A reference, repository name, tag or digest that does not follow the distribution grammar.
@@ -76,35 +80,5 @@ bool is_valid_repository(std::string_view repository);
 bool is_valid_tag(std::string_view tag);
 // A host name, IPv4 or bracketed IPv6 address, with an optional port.
 bool is_valid_registry_host(std::string_view host);
-
-// Media types of the manifests, configs and layers this client pushes.
-namespace media_type {
-inline constexpr std::string_view k_docker_manifest =
-    "application/vnd.docker.distribution.manifest.v2+json";
-inline constexpr std::string_view k_docker_manifest_list =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-inline constexpr std::string_view k_oci_manifest = "application/vnd.oci.image.manifest.v1+json";
-inline constexpr std::string_view k_oci_index = "application/vnd.oci.image.index.v1+json";
-
-inline constexpr std::string_view k_docker_config =
-    "application/vnd.docker.container.image.v1+json";
-inline constexpr std::string_view k_oci_config = "application/vnd.oci.image.config.v1+json";
-
-inline constexpr std::string_view k_docker_layer_gzip =
-    "application/vnd.docker.image.rootfs.diff.tar.gzip";
-inline constexpr std::string_view k_docker_layer = "application/vnd.docker.image.rootfs.diff.tar";
-inline constexpr std::string_view k_oci_layer_gzip = "application/vnd.oci.image.layer.v1.tar+gzip";
-inline constexpr std::string_view k_oci_layer_zstd = "application/vnd.oci.image.layer.v1.tar+zstd";
-inline constexpr std::string_view k_oci_layer = "application/vnd.oci.image.layer.v1.tar";
-
-// A single-platform manifest (Docker v2 schema 2 or OCI).
-bool is_image_manifest(std::string_view media_type);
-// A multi-platform list (Docker manifest list or OCI index).
-bool is_index(std::string_view media_type);
-// The Accept header for manifest requests: all four types. A registry that is not told it may
-// answer with an index or OCI manifest can refuse (distribution: MANIFEST_UNKNOWN "OCI index
-// found, but accept header does not support OCI indexes") or down-convert to schema 1.
-std::string manifest_accept_header();
-}  // namespace media_type
 
 }  // namespace assetctl::registry

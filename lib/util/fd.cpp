@@ -26,6 +26,7 @@ std::string errno_message(int error) {
     return strerror_result(::strerror_r(error, buffer, sizeof buffer), buffer);
 }
 
+// Raw ::close belongs here: everything else holds descriptors in an Fd.
 Fd::~Fd() {
     if (fd_ >= 0) {
         ::close(fd_);

@@ -16,11 +16,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 #include "http/http_client.hpp"
 #include "http/retry.hpp"
 #include "process/process_runner.hpp"
 #include "registry/client.hpp"
+#include "registry/media_type.hpp"
 #include "registry/push.hpp"
 #include "util/clock.hpp"
 #include "util/sleeper.hpp"
@@ -61,7 +62,7 @@ std::string read_file(const std::string& path) {
 }
 
 std::string digest_of(std::string_view bytes) {
-    return "sha256:" + aws::sha256_hex(bytes);
+    return "sha256:" + crypto::sha256_hex(bytes);
 }
 
 // A one-layer linux/amd64 image assembled here: the gzip layer from the driver, a config whose

@@ -52,13 +52,16 @@ struct Fixture {
 
     Fixture() { home.env.set("USER", "builder"); }
 
+    enum class Imds { has_credentials, has_none };
+
     SharedProfileProvider provider(std::optional<std::string> profile_override = std::nullopt,
-                                   bool imds_has_credentials = true) {
+                                   Imds imds_state = Imds::has_credentials) {
         CredentialSources sources;
         sources.environment = std::make_unique<EnvironmentProvider>(home.env);
-        auto imds = std::make_unique<StubProvider>(
-            "EC2 instance metadata",
-            imds_has_credentials ? std::optional<std::string>("AKID-IMDS") : std::nullopt);
+        auto imds = std::make_unique<StubProvider>("EC2 instance metadata",
+                                                   imds_state == Imds::has_credentials
+                                                       ? std::optional<std::string>("AKID-IMDS")
+                                                       : std::nullopt);
         imds_calls = imds->calls;
         sources.ec2_instance_metadata = std::move(imds);
         sources.ecs_container = std::make_unique<StubProvider>("ECS container", "AKID-ECS");
@@ -290,7 +293,7 @@ TEST_CASE("profile provider: a credential_source without credentials is an error
         "credential_source = Ec2InstanceMetadata\n");
     std::string message;
     try {
-        f.provider(std::nullopt, /*imds_has_credentials=*/false).resolve();
+        f.provider(std::nullopt, Fixture::Imds::has_none).resolve();
     } catch (const CredentialsError& e) {
         message = e.what();
     }

@@ -6,19 +6,21 @@
 
 #include <catch2/catch.hpp>
 
-#include "aws/crypto.hpp"
 #include "aws/sigv4.hpp"
+#include "crypto/crypto.hpp"
 #include "util/clock.hpp"
 
 using namespace assetctl::aws;
+using assetctl::crypto::hex_encode;
 using namespace std::chrono;
 
 namespace {
 
 // The parameters of the AWS test suites (see /work/shared/testdata/sigv4/README.txt).
-const Credentials kSuiteCredentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                                    std::nullopt};
-const system_clock::time_point kSuiteTime = sys_days{year{2015} / 8 / 30} + hours{12} + minutes{36};
+const Credentials k_suite_credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                      std::nullopt};
+const system_clock::time_point k_suite_time =
+    sys_days{year{2015} / 8 / 30} + hours{12} + minutes{36};
 
 Request vanilla_get() {
     Request request;
@@ -152,7 +154,7 @@ TEST_CASE("sigv4 payload_hash hashes the body unless a hash is given", "[aws][si
     request.body = "Param1=value1";
     CHECK(payload_hash(request) ==
           "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e");
-    request.payload_hash = std::string(kUnsignedPayload);
+    request.payload_hash = std::string(k_unsigned_payload);
     CHECK(payload_hash(request) == "UNSIGNED-PAYLOAD");
 }
 
@@ -174,8 +176,8 @@ TEST_CASE("sigv4 canonical_request assembles the six parts", "[aws][sigv4]") {
 }
 
 TEST_CASE("sigv4 amz_date formats UTC and truncates to the second", "[aws][sigv4]") {
-    CHECK(amz_date(kSuiteTime) == "20150830T123600Z");
-    CHECK(amz_date(kSuiteTime + milliseconds{999}) == "20150830T123600Z");
+    CHECK(amz_date(k_suite_time) == "20150830T123600Z");
+    CHECK(amz_date(k_suite_time + milliseconds{999}) == "20150830T123600Z");
     CHECK(amz_date(sys_days{year{2024} / 2 / 29} + hours{23} + minutes{59} + seconds{59}) ==
           "20240229T235959Z");
     CHECK(amz_date(sys_days{year{1970} / 1 / 1}) == "19700101T000000Z");
@@ -199,7 +201,7 @@ TEST_CASE("sigv4 signing_key matches the AWS documentation example", "[aws][sigv
 
 TEST_CASE("sigv4 signature and authorization_header", "[aws][sigv4]") {
     const std::string key =
-        signing_key(kSuiteCredentials.secret_access_key, "20150830", "us-east-1", "service");
+        signing_key(k_suite_credentials.secret_access_key, "20150830", "us-east-1", "service");
     const std::string sts =
         "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
         "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63";
@@ -215,7 +217,7 @@ TEST_CASE("sigv4 signature and authorization_header", "[aws][sigv4]") {
 TEST_CASE("sigv4 SigningKeyCache reuses keys per secret, date, region and service",
           "[aws][sigv4]") {
     SigningKeyCache cache(2);
-    const std::string secret = kSuiteCredentials.secret_access_key;
+    const std::string secret = k_suite_credentials.secret_access_key;
     const std::string expected = signing_key(secret, "20150830", "us-east-1", "ecr");
 
     CHECK(cache.get(secret, "20150830", "us-east-1", "ecr") == expected);
@@ -238,10 +240,10 @@ TEST_CASE("sigv4 SigningKeyCache reuses keys per secret, date, region and servic
 }
 
 TEST_CASE("sigv4 sign adds X-Amz-Date and Authorization (suite get-vanilla)", "[aws][sigv4]") {
-    const assetctl::util::FixedClock clock(kSuiteTime);
+    const assetctl::util::FixedClock clock(k_suite_time);
     Request request = vanilla_get();
     const SigningDetails details =
-        sign(request, kSuiteCredentials, "us-east-1", "service", clock.now());
+        sign(request, k_suite_credentials, "us-east-1", "service", clock.now());
 
     CHECK(details.signature == "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
     REQUIRE(request.headers.size() == 3);
@@ -254,15 +256,16 @@ TEST_CASE("sigv4 sign adds X-Amz-Date and Authorization (suite get-vanilla)", "[
           "SignedHeaders=host;x-amz-date, "
           "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
     CHECK(details.authorization == request.headers[2].value);
-    CHECK(details.canonical_request.find(kSuiteCredentials.secret_access_key) == std::string::npos);
+    CHECK(details.canonical_request.find(k_suite_credentials.secret_access_key) ==
+          std::string::npos);
 }
 
 TEST_CASE("sigv4 sign signs the session token (suite get-vanilla-with-session-token)",
           "[aws][sigv4]") {
-    Credentials credentials = kSuiteCredentials;
+    Credentials credentials = k_suite_credentials;
     credentials.session_token = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
     Request request = vanilla_get();
-    const SigningDetails details = sign(request, credentials, "us-east-1", "service", kSuiteTime);
+    const SigningDetails details = sign(request, credentials, "us-east-1", "service", k_suite_time);
     CHECK(details.signature == "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8");
     CHECK(details.authorization.find("SignedHeaders=host;x-amz-date;x-amz-security-token,") !=
           std::string::npos);
@@ -270,7 +273,7 @@ TEST_CASE("sigv4 sign signs the session token (suite get-vanilla-with-session-to
 }
 
 TEST_CASE("sigv4 sign is idempotent: re-signing replaces its own headers", "[aws][sigv4]") {
-    Credentials credentials = kSuiteCredentials;
+    Credentials credentials = k_suite_credentials;
     credentials.session_token = "token";
     SigningOptions options;
     options.add_content_sha256_header = true;
@@ -280,9 +283,9 @@ TEST_CASE("sigv4 sign is idempotent: re-signing replaces its own headers", "[aws
     request.headers.push_back({"X-Amz-Content-Sha256", "stale"});
 
     const SigningDetails first =
-        sign(request, credentials, "us-east-1", "ecr", kSuiteTime, options);
+        sign(request, credentials, "us-east-1", "ecr", k_suite_time, options);
     const SigningDetails second =
-        sign(request, credentials, "us-east-1", "ecr", kSuiteTime, options);
+        sign(request, credentials, "us-east-1", "ecr", k_suite_time, options);
     CHECK(first.authorization == second.authorization);
     CHECK(count_headers(request, "authorization") == 1);
     CHECK(count_headers(request, "x-amz-date") == 1);
@@ -291,7 +294,8 @@ TEST_CASE("sigv4 sign is idempotent: re-signing replaces its own headers", "[aws
     CHECK(request.headers.back().name == "Authorization");
 
     // A later signature without a token drops the stale token header.
-    const SigningDetails third = sign(request, kSuiteCredentials, "us-east-1", "ecr", kSuiteTime);
+    const SigningDetails third =
+        sign(request, k_suite_credentials, "us-east-1", "ecr", k_suite_time);
     CHECK(count_headers(request, "x-amz-security-token") == 0);
     CHECK(third.signature != first.signature);
 }
@@ -302,13 +306,13 @@ TEST_CASE("sigv4 sign adds x-amz-content-sha256 only when asked", "[aws][sigv4]"
     plain.body = "Param1=value1";
     Request with_header = plain;
 
-    sign(plain, kSuiteCredentials, "us-east-1", "service", kSuiteTime);
+    sign(plain, k_suite_credentials, "us-east-1", "service", k_suite_time);
     CHECK(count_headers(plain, "x-amz-content-sha256") == 0);
 
     SigningOptions options;
     options.add_content_sha256_header = true;
     const SigningDetails details =
-        sign(with_header, kSuiteCredentials, "us-east-1", "service", kSuiteTime, options);
+        sign(with_header, k_suite_credentials, "us-east-1", "service", k_suite_time, options);
     CHECK(count_headers(with_header, "x-amz-content-sha256") == 1);
     CHECK(details.canonical_request.find(
               "x-amz-content-sha256:"
@@ -317,9 +321,9 @@ TEST_CASE("sigv4 sign adds x-amz-content-sha256 only when asked", "[aws][sigv4]"
 
     // A precomputed payload hash is used for both the header and the canonical request.
     Request streamed = vanilla_get();
-    streamed.payload_hash = std::string(kUnsignedPayload);
+    streamed.payload_hash = std::string(k_unsigned_payload);
     const SigningDetails unsigned_details =
-        sign(streamed, kSuiteCredentials, "us-east-1", "service", kSuiteTime, options);
+        sign(streamed, k_suite_credentials, "us-east-1", "service", k_suite_time, options);
     CHECK(unsigned_details.canonical_request.find("x-amz-content-sha256:UNSIGNED-PAYLOAD\n") !=
           std::string::npos);
     CHECK(unsigned_details.canonical_request.substr(unsigned_details.canonical_request.size() -
@@ -330,8 +334,8 @@ TEST_CASE("sigv4 sign with a cache gives the same signature", "[aws][sigv4]") {
     SigningKeyCache cache;
     for (int i = 0; i < 3; ++i) {
         Request request = vanilla_get();
-        const SigningDetails details = sign(request, kSuiteCredentials, "us-east-1", "service",
-                                            kSuiteTime, SigningOptions{}, &cache);
+        const SigningDetails details = sign(request, k_suite_credentials, "us-east-1", "service",
+                                            k_suite_time, SigningOptions{}, &cache);
         CHECK(details.signature ==
               "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
     }
@@ -343,10 +347,10 @@ TEST_CASE("sigv4 sign takes its time from a Clock and the date rolls over at UTC
     assetctl::util::FixedClock clock(sys_days{year{2023} / 12 / 31} + hours{23} + minutes{59} +
                                      seconds{59} + milliseconds{999});
     Request before = vanilla_get();
-    const SigningDetails a = sign(before, kSuiteCredentials, "eu-west-1", "ecr", clock.now());
+    const SigningDetails a = sign(before, k_suite_credentials, "eu-west-1", "ecr", clock.now());
     clock.advance(milliseconds{1});
     Request after = vanilla_get();
-    const SigningDetails b = sign(after, kSuiteCredentials, "eu-west-1", "ecr", clock.now());
+    const SigningDetails b = sign(after, k_suite_credentials, "eu-west-1", "ecr", clock.now());
     CHECK(a.authorization.find("/20231231/eu-west-1/ecr/aws4_request") != std::string::npos);
     CHECK(b.authorization.find("/20240101/eu-west-1/ecr/aws4_request") != std::string::npos);
     CHECK(a.string_to_sign.find("\n20231231T235959Z\n") != std::string::npos);
@@ -355,22 +359,23 @@ TEST_CASE("sigv4 sign takes its time from a Clock and the date rolls over at UTC
 
 TEST_CASE("sigv4 sign rejects incomplete input", "[aws][sigv4]") {
     Request request = vanilla_get();
-    CHECK_THROWS_AS(sign(request, kSuiteCredentials, "", "ecr", kSuiteTime), std::invalid_argument);
-    CHECK_THROWS_AS(sign(request, kSuiteCredentials, "us-east-1", "", kSuiteTime),
+    CHECK_THROWS_AS(sign(request, k_suite_credentials, "", "ecr", k_suite_time),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(sign(request, k_suite_credentials, "us-east-1", "", k_suite_time),
                     std::invalid_argument);
     CHECK_THROWS_AS(
-        sign(request, Credentials{"", "secret", std::nullopt}, "us-east-1", "ecr", kSuiteTime),
+        sign(request, Credentials{"", "secret", std::nullopt}, "us-east-1", "ecr", k_suite_time),
         std::invalid_argument);
     CHECK_THROWS_AS(
-        sign(request, Credentials{"AKID", "", std::nullopt}, "us-east-1", "ecr", kSuiteTime),
+        sign(request, Credentials{"AKID", "", std::nullopt}, "us-east-1", "ecr", k_suite_time),
         std::invalid_argument);
     Request no_host = vanilla_get();
     no_host.headers.clear();
-    CHECK_THROWS_AS(sign(no_host, kSuiteCredentials, "us-east-1", "ecr", kSuiteTime),
+    CHECK_THROWS_AS(sign(no_host, k_suite_credentials, "us-east-1", "ecr", k_suite_time),
                     std::invalid_argument);
     CHECK(no_host.headers.empty());  // nothing was added before the check failed
     Request no_method = vanilla_get();
     no_method.method.clear();
-    CHECK_THROWS_AS(sign(no_method, kSuiteCredentials, "us-east-1", "ecr", kSuiteTime),
+    CHECK_THROWS_AS(sign(no_method, k_suite_credentials, "us-east-1", "ecr", k_suite_time),
                     std::invalid_argument);
 }

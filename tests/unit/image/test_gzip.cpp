@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 #include "image/gzip.hpp"
 #include "image/image_error.hpp"
 #include "support/temp_dir.hpp"
@@ -116,7 +116,7 @@ std::string gunzip(const std::string& gz) {
 }
 
 std::string digest_of(const std::string& bytes) {
-    return "sha256:" + assetctl::aws::sha256_hex(bytes);
+    return "sha256:" + assetctl::crypto::sha256_hex(bytes);
 }
 
 // Compresses `content` (a whole file) and checks everything that holds for every input.
@@ -187,7 +187,7 @@ TEST_CASE("gzip: empty input is a valid gzip file of nothing", "[image][gzip]") 
         "\x00\x00\x00\x00\x00\x00\x00\x00",
         20);
     CHECK(gz == expected);
-    CHECK(assetctl::aws::sha256_hex("") ==
+    CHECK(assetctl::crypto::sha256_hex("") ==
           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 

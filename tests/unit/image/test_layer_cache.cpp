@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 #include "image/gzip.hpp"
 #include "image/layer_cache.hpp"
 #include "registry/reference.hpp"

@@ -11,6 +11,7 @@
 
 #include "http/http_client.hpp"
 #include "http/url.hpp"
+#include "registry/media_type.hpp"
 #include "registry/reference.hpp"
 
 namespace assetctl::test {

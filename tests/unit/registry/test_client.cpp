@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "registry/client.hpp"
+#include "registry/media_type.hpp"
 #include "scripted_http.hpp"
 #include "support/fake_sleeper.hpp"
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_registry.hpp"
+#include "registry/media_type.hpp"
 #include "registry/push.hpp"
 #include "support/fake_sleeper.hpp"
 #include "util/interrupt.hpp"

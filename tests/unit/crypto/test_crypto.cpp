@@ -6,11 +6,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 
-using namespace assetctl::aws;
+using namespace assetctl::crypto;
 
-TEST_CASE("sigv4 crypto: SHA-256 of known inputs", "[aws][crypto]") {
+TEST_CASE("crypto: SHA-256 of known inputs", "[crypto]") {
     CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(sha256("abc").size() == 32);
@@ -18,7 +18,7 @@ TEST_CASE("sigv4 crypto: SHA-256 of known inputs", "[aws][crypto]") {
     CHECK(sha256_hex(std::string("\0a", 2)) != sha256_hex("a"));
 }
 
-TEST_CASE("sigv4 crypto: HMAC-SHA256 matches RFC 4231", "[aws][crypto]") {
+TEST_CASE("crypto: HMAC-SHA256 matches RFC 4231", "[crypto]") {
     // Test case 1: 20-byte key.
     CHECK(hex_encode(hmac_sha256(std::string(20, '\x0b'), "Hi There")) ==
           "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
@@ -34,12 +34,12 @@ TEST_CASE("sigv4 crypto: HMAC-SHA256 matches RFC 4231", "[aws][crypto]") {
           "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
-TEST_CASE("sigv4 crypto: hex_encode is lowercase and byte-exact", "[aws][crypto]") {
+TEST_CASE("crypto: hex_encode is lowercase and byte-exact", "[crypto]") {
     CHECK(hex_encode("") == "");
     CHECK(hex_encode(std::string("\x00\xff\x10\xab", 4)) == "00ff10ab");
 }
 
-TEST_CASE("sigv4 crypto: wipe empties the buffer", "[aws][crypto]") {
+TEST_CASE("crypto: wipe empties the buffer", "[crypto]") {
     std::string secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     wipe(secret);
     CHECK(secret.empty());
@@ -48,7 +48,7 @@ TEST_CASE("sigv4 crypto: wipe empties the buffer", "[aws][crypto]") {
     CHECK(empty.empty());
 }
 
-TEST_CASE("crypto: incremental Sha256 equals the one-shot hash of the whole", "[aws][crypto]") {
+TEST_CASE("crypto: incremental Sha256 equals the one-shot hash of the whole", "[crypto]") {
     // FIPS 180-2 test vector: "abc" fed in pieces, including empty ones.
     Sha256 pieces;
     pieces.update("a");
@@ -79,7 +79,7 @@ TEST_CASE("crypto: incremental Sha256 equals the one-shot hash of the whole", "[
     CHECK(raw == sha256(data));
 }
 
-TEST_CASE("crypto: Sha256 refuses use after the digest was taken", "[aws][crypto]") {
+TEST_CASE("crypto: Sha256 refuses use after the digest was taken", "[crypto]") {
     Sha256 hash;
     hash.update("x");
     const std::string first = hash.hex_digest();

@@ -7,7 +7,7 @@
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
-namespace assetctl::aws {
+namespace assetctl::crypto {
 
 // Thin wrappers over OpenSSL (libcrypto). Byte strings are carried in std::string; the raw
 // digests below are 32 bytes and not printable. All functions throw std::runtime_error if
@@ -61,4 +61,4 @@ std::optional<std::string> base64_decode(std::string_view text);
 // for copies of secret material that are about to be destroyed.
 void wipe(std::string& secret) noexcept;
 
-}  // namespace assetctl::aws
+}  // namespace assetctl::crypto

@@ -1,4 +1,4 @@
-#include "aws/crypto.hpp"
+#include "crypto/crypto.hpp"
 
 #include <array>
 #include <limits>
@@ -8,18 +8,18 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-namespace assetctl::aws {
+namespace assetctl::crypto {
 
 namespace {
 
-constexpr std::size_t kSha256Size = 32;
+constexpr std::size_t k_sha256_size = 32;
 
 const unsigned char* bytes_of(std::string_view text) {
     return reinterpret_cast<const unsigned char*>(text.data());
 }
 
 std::string to_string(const std::array<unsigned char, EVP_MAX_MD_SIZE>& buffer, unsigned length) {
-    if (length != kSha256Size) {
+    if (length != k_sha256_size) {
         throw std::runtime_error("OpenSSL returned a SHA-256 digest of unexpected length");
     }
     return std::string(reinterpret_cast<const char*>(buffer.data()), length);
@@ -87,8 +87,8 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     unsigned length = 0;
     // An empty key is legal for HMAC, but OpenSSL wants a non-null pointer for it.
-    static constexpr unsigned char kNoKey = 0;
-    const unsigned char* key_bytes = key.empty() ? &kNoKey : bytes_of(key);
+    static constexpr unsigned char k_no_key = 0;
+    const unsigned char* key_bytes = key.empty() ? &k_no_key : bytes_of(key);
     if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), bytes_of(data), data.size(),
              mac.data(), &length) == nullptr) {
         throw std::runtime_error("OpenSSL HMAC(SHA-256) failed");
@@ -97,13 +97,13 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 }
 
 std::string hex_encode(std::string_view bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
+    static constexpr char k_digits[] = "0123456789abcdef";
     std::string out;
     out.reserve(bytes.size() * 2);
     for (const char c : bytes) {
         const auto byte = static_cast<unsigned char>(c);
-        out += kDigits[byte >> 4U];
-        out += kDigits[byte & 0x0FU];
+        out += k_digits[byte >> 4U];
+        out += k_digits[byte & 0x0FU];
     }
     return out;
 }
@@ -145,4 +145,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return out;
 }
 
-}  // namespace assetctl::aws
+}  // namespace assetctl::crypto
