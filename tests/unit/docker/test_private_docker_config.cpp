@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "docker/engine_client.hpp"
+#include "docker/private_docker_config.hpp"
 #include "support/temp_dir.hpp"
 #include "util/files.hpp"
 
