@@ -6,6 +6,7 @@
 #include "aws/aws_error.hpp"
 #include "http/http_client.hpp"
 #include "publish/destination.hpp"
+#include "registry/reference.hpp"
 
 namespace assetctl::cli {
 namespace {
@@ -21,18 +22,65 @@ std::string describe(const std::exception& e) {
     return e.what();
 }
 
-std::string host_of(const std::string& url) {
-    std::string host = url;
-    if (auto scheme = host.find("://"); scheme != std::string::npos) {
-        host = host.substr(scheme + 3);
+// The account's repository and an ECR login token for it; false when either failed.
+bool check_repository_and_login(DoctorInputs& inputs, const aws::AwsCredentials& credentials,
+                                const aws::CallerIdentity& identity,
+                                const publish::ResolvedDestination& resolved, ordered_json& out) {
+    const auto& region = resolved.region;
+    const auto& repository = resolved.repository;
+    bool ok = true;
+    try {
+        if (auto found = inputs.aws.ecr.describe_repository(credentials, region, repository)) {
+            out["repositoryCheck"] = {{"ok", true}, {"exists", true}, {"uri", found->uri}};
+        } else {
+            ok = false;
+            out["repositoryCheck"] = {
+                {"ok", false},
+                {"exists", false},
+                {"error", publish::not_bootstrapped_message(repository, identity.account, region)}};
+        }
+    } catch (const std::exception& e) {
+        ok = false;
+        out["repositoryCheck"] = failed(describe(e));
     }
-    return host.substr(0, host.find('/'));
+    try {
+        const auto login = inputs.aws.ecr.get_authorization_token(credentials, region);
+        out["login"] = {{"ok", true},
+                        {"registry", registry::registry_host_of(login.proxy_endpoint)}};
+    } catch (const std::exception& e) {
+        ok = false;
+        out["login"] = failed(describe(e));
+    }
+    return ok;
 }
 
+// The credentials for the destination: the base ones, or those of the role it names (recorded
+// as the assumeRole check); nullopt when that role cannot be assumed.
+std::optional<aws::AwsCredentials> destination_credentials(
+    DoctorInputs& inputs, const aws::AwsCredentials& base,
+    const publish::ResolvedDestination& resolved, ordered_json& out) {
+    if (!resolved.role) {
+        out["role"] = nullptr;
+        return base;
+    }
+    const auto& target = *resolved.role;
+    out["role"] = target.role_arn;
+    out["externalId"] = target.external_id ? ordered_json(*target.external_id) : nullptr;
+    try {
+        auto credentials = inputs.aws.roles.credentials_for(base, target);
+        out["assumeRole"] = {{"ok", true}};
+        return credentials;
+    } catch (const std::exception& e) {
+        out["assumeRole"] = failed(describe(e));
+        return std::nullopt;
+    }
+}
+
+// One destination's checks; its "ok" says whether all passed.
 ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& base,
                                const aws::CallerIdentity& identity,
                                const manifest::Selected<manifest::DockerImageAsset>& selected,
-                               const manifest::DockerImageDestination& destination, bool& ok) {
+                               const manifest::DockerImageDestination& destination) {
     ordered_json out;
     out["asset"] = selected.asset.id;
     out["destination"] = destination.id;
@@ -42,191 +90,183 @@ ordered_json check_destination(DoctorInputs& inputs, const aws::AwsCredentials& 
         resolved = publish::resolve_destination(destination, inputs.aws.default_region,
                                                 [&identity] { return identity.account; });
     } catch (const publish::NoRegionError& e) {
-        ok = false;
         out["region"] = nullptr;
         out["ok"] = false;
         out["error"] = e.what();
         return out;
     }
-    const auto& region = resolved.region;
-    const auto& repository = resolved.repository;
-    out["region"] = region;
-    out["repository"] = repository;
-
-    aws::AwsCredentials credentials = base;
-    if (resolved.role) {
-        const auto& target = *resolved.role;
-        out["role"] = target.role_arn;
-        out["externalId"] = target.external_id ? ordered_json(*target.external_id) : nullptr;
-        try {
-            credentials = inputs.aws.roles.credentials_for(base, target);
-            out["assumeRole"] = {{"ok", true}};
-        } catch (const std::exception& e) {
-            ok = false;
-            out["assumeRole"] = failed(describe(e));
-            out["ok"] = false;
-            return out;
-        }
-    } else {
-        out["role"] = nullptr;
-    }
-
-    bool destination_ok = true;
-    try {
-        if (auto found = inputs.aws.ecr.describe_repository(credentials, region, repository)) {
-            out["repositoryCheck"] = {{"ok", true}, {"exists", true}, {"uri", found->uri}};
-        } else {
-            destination_ok = false;
-            out["repositoryCheck"] = {
-                {"ok", false},
-                {"exists", false},
-                {"error", publish::not_bootstrapped_message(repository, identity.account, region)}};
-        }
-    } catch (const std::exception& e) {
-        destination_ok = false;
-        out["repositoryCheck"] = failed(describe(e));
-    }
-    try {
-        const auto login = inputs.aws.ecr.get_authorization_token(credentials, region);
-        out["login"] = {{"ok", true}, {"registry", host_of(login.proxy_endpoint)}};
-    } catch (const std::exception& e) {
-        destination_ok = false;
-        out["login"] = failed(describe(e));
-    }
-    out["ok"] = destination_ok;
-    ok = ok && destination_ok;
+    out["region"] = resolved.region;
+    out["repository"] = resolved.repository;
+    const auto credentials = destination_credentials(inputs, base, resolved, out);
+    out["ok"] = credentials.has_value() &&
+                check_repository_and_login(inputs, *credentials, identity, resolved, out);
     return out;
+}
+
+// Each distinct destination of the selected images (same account, region, role and repository
+// are checked once); report.ok turns false when one fails.
+ordered_json check_destinations(DoctorInputs& inputs, const aws::AwsCredentials& base,
+                                const aws::CallerIdentity& identity, DoctorReport& report) {
+    auto destinations = ordered_json::array();
+    std::set<std::tuple<std::string, std::string, std::string, std::string>> seen;
+    for (const auto& selected : inputs.selection->docker_images) {
+        for (const auto& destination : selected.asset.destinations) {
+            const auto key = std::make_tuple(
+                destination.region.value_or(""), destination.assume_role_arn.value_or(""),
+                destination.assume_role_external_id.value_or(""), destination.repository_name);
+            if (!seen.insert(key).second) {
+                continue;
+            }
+            auto checked = check_destination(inputs, base, identity, selected, destination);
+            report.ok = report.ok && checked.at("ok").get<bool>();
+            destinations.push_back(std::move(checked));
+        }
+    }
+    return destinations;
+}
+
+void check_engine(const DoctorInputs& inputs, DoctorReport& report) {
+    report.json["engine"] = {{"ok", inputs.engine.running},
+                             {"executable", inputs.engine.executable},
+                             {"version", inputs.engine.version}};
+    if (!inputs.engine.running) {
+        report.json["engine"]["error"] = inputs.engine.problem;
+        report.ok = false;
+    }
+}
+
+void check_region(const DoctorInputs& inputs, DoctorReport& report) {
+    auto& region = report.json["region"];
+    region = {{"ok", inputs.aws.default_region.has_value()},
+              {"region", inputs.aws.default_region ? ordered_json(*inputs.aws.default_region)
+                                               : ordered_json(nullptr)},
+              {"source", inputs.region_source}};
+    if (!inputs.aws.default_region) {
+        // Only a problem when some destination lacks a region; that check reports it.
+        region["ok"] = true;
+        region["note"] = "no default region; destinations must name their own";
+    }
+}
+
+std::optional<aws::AwsCredentials> check_credentials(DoctorInputs& inputs, DoctorReport& report) {
+    try {
+        auto base = inputs.aws.credentials.resolve().credentials;
+        if (!base) {
+            throw aws::CredentialsError("no AWS credentials found");
+        }
+        report.json["credentials"] = {{"ok", true}, {"source", base->source}};
+        return base;
+    } catch (const std::exception& e) {
+        report.json["credentials"] = failed(describe(e));
+        report.ok = false;
+        return std::nullopt;
+    }
+}
+
+std::optional<aws::CallerIdentity> check_identity(DoctorInputs& inputs,
+                                                  const aws::AwsCredentials& base,
+                                                  DoctorReport& report) {
+    try {
+        auto identity = inputs.aws.sts.get_caller_identity(base, inputs.aws.default_region);
+        report.json["identity"] = {
+            {"ok", true}, {"account", identity.account}, {"arn", identity.arn}};
+        return identity;
+    } catch (const std::exception& e) {
+        report.json["identity"] = failed(describe(e));
+        report.ok = false;
+        return std::nullopt;
+    }
+}
+
+// `ok    what: detail` or `FAIL  what: detail`.
+void print_check(std::ostream& out, bool ok, const std::string& what, const std::string& detail) {
+    out << (ok ? "ok    " : "FAIL  ") << what << ": " << detail << "\n";
+}
+
+// The checks that do not depend on a destination: engine, region, credentials, identity.
+void print_general_checks(const ordered_json& json, std::ostream& out) {
+    const auto& engine = json.at("engine");
+    print_check(out, engine.at("ok").get<bool>(), "container engine",
+                engine.at("ok").get<bool>() ? engine.at("executable").get<std::string>() + " " +
+                                                  engine.at("version").get<std::string>()
+                                            : engine.at("error").get<std::string>());
+    const auto& region = json.at("region");
+    print_check(out, true, "default region",
+                region.at("region").is_null()
+                    ? std::string("none (destinations must name their own)")
+                    : region.at("region").get<std::string>() + " (from " +
+                          region.at("source").get<std::string>() + ")");
+    const auto& credentials = json.at("credentials");
+    print_check(out, credentials.at("ok").get<bool>(), "credentials",
+                credentials.at("ok").get<bool>() ? credentials.at("source").get<std::string>()
+                                                 : credentials.at("error").get<std::string>());
+    if (json.contains("identity")) {
+        const auto& identity = json.at("identity");
+        print_check(out, identity.at("ok").get<bool>(), "identity",
+                    identity.at("ok").get<bool>()
+                        ? identity.at("arn").get<std::string>() + " (account " +
+                              identity.at("account").get<std::string>() + ")"
+                        : identity.at("error").get<std::string>());
+    }
+}
+
+// `destination[key][field]` as a string, empty when either is missing.
+std::string field_of(const ordered_json& destination, const char* key, const char* field) {
+    return destination.contains(key) && destination.at(key).contains(field)
+               ? destination.at(key).at(field).get<std::string>()
+               : std::string();
+}
+
+void print_destination(const ordered_json& destination, std::ostream& out) {
+    out << "destination " << destination.at("asset").get<std::string>().substr(0, 12) << ":"
+        << destination.at("destination").get<std::string>() << " ("
+        << destination.at("stack").get<std::string>() << ")\n";
+    if (destination.contains("error")) {
+        print_check(out, false, "  region", destination.at("error").get<std::string>());
+        return;
+    }
+    const auto check = [&](const char* key, const std::string& label,
+                           const std::string& ok_detail) {
+        if (destination.contains(key)) {
+            const auto& result = destination.at(key);
+            const bool ok = result.at("ok").get<bool>();
+            print_check(out, ok, "  " + label,
+                        ok ? ok_detail : result.at("error").get<std::string>());
+        }
+    };
+    if (!destination.at("role").is_null()) {
+        std::string role = destination.at("role").get<std::string>();
+        if (!destination.at("externalId").is_null()) {
+            role += " (external id " + destination.at("externalId").get<std::string>() + ")";
+        }
+        check("assumeRole", "assume role", role);
+    }
+    check("repositoryCheck", "repository", field_of(destination, "repositoryCheck", "uri"));
+    check("login", "registry login", field_of(destination, "login", "registry"));
 }
 
 }  // namespace
 
 DoctorReport run_doctor(DoctorInputs& inputs) {
     DoctorReport report;
-    auto& json = report.json;
-
-    json["engine"] = {{"ok", inputs.engine.running},
-                      {"executable", inputs.engine.executable},
-                      {"version", inputs.engine.version}};
-    if (!inputs.engine.running) {
-        json["engine"]["error"] = inputs.engine.problem;
-        report.ok = false;
-    }
-
-    json["region"] = {
-        {"ok", inputs.aws.default_region.has_value()},
-        {"region", inputs.aws.default_region ? ordered_json(*inputs.aws.default_region)
-                                             : ordered_json(nullptr)},
-        {"source", inputs.region_source}};
-    if (!inputs.aws.default_region) {
-        // Only a problem when some destination lacks a region; that check reports it.
-        json["region"]["ok"] = true;
-        json["region"]["note"] = "no default region; destinations must name their own";
-    }
-
-    std::optional<aws::AwsCredentials> base;
-    try {
-        base = inputs.aws.credentials.resolve().credentials;
-        if (!base) {
-            throw aws::CredentialsError("no AWS credentials found");
-        }
-        json["credentials"] = {{"ok", true}, {"source", base->source}};
-    } catch (const std::exception& e) {
-        json["credentials"] = failed(describe(e));
-        report.ok = false;
-    }
-
+    check_engine(inputs, report);
+    check_region(inputs, report);
+    const auto base = check_credentials(inputs, report);
     std::optional<aws::CallerIdentity> identity;
     if (base) {
-        try {
-            identity = inputs.aws.sts.get_caller_identity(*base, inputs.aws.default_region);
-            json["identity"] = {
-                {"ok", true}, {"account", identity->account}, {"arn", identity->arn}};
-        } catch (const std::exception& e) {
-            json["identity"] = failed(describe(e));
-            report.ok = false;
-        }
+        identity = check_identity(inputs, *base, report);
     }
-
-    auto destinations = ordered_json::array();
-    if (inputs.selection && base && identity) {
-        std::set<std::tuple<std::string, std::string, std::string, std::string>> seen;
-        for (const auto& selected : inputs.selection->docker_images) {
-            for (const auto& destination : selected.asset.destinations) {
-                const auto key = std::make_tuple(
-                    destination.region.value_or(""), destination.assume_role_arn.value_or(""),
-                    destination.assume_role_external_id.value_or(""), destination.repository_name);
-                if (!seen.insert(key).second) {
-                    continue;  // same account, region, role and repository: checked already
-                }
-                destinations.push_back(
-                    check_destination(inputs, *base, *identity, selected, destination, report.ok));
-            }
-        }
-    }
-    json["destinations"] = std::move(destinations);
-    json["ok"] = report.ok;
+    report.json["destinations"] = inputs.selection && base && identity
+                                      ? check_destinations(inputs, *base, *identity, report)
+                                      : ordered_json::array();
+    report.json["ok"] = report.ok;
     return report;
 }
 
 void print_doctor(const DoctorReport& report, std::ostream& out) {
-    const auto& json = report.json;
-    const auto line = [&out](bool ok, const std::string& what, const std::string& detail) {
-        out << (ok ? "ok    " : "FAIL  ") << what << ": " << detail << "\n";
-    };
-    const auto& engine = json.at("engine");
-    line(engine.at("ok").get<bool>(), "container engine",
-         engine.at("ok").get<bool>() ? engine.at("executable").get<std::string>() + " " +
-                                           engine.at("version").get<std::string>()
-                                     : engine.at("error").get<std::string>());
-    const auto& region = json.at("region");
-    line(true, "default region",
-         region.at("region").is_null() ? std::string("none (destinations must name their own)")
-                                       : region.at("region").get<std::string>() + " (from " +
-                                             region.at("source").get<std::string>() + ")");
-    const auto& credentials = json.at("credentials");
-    line(credentials.at("ok").get<bool>(), "credentials",
-         credentials.at("ok").get<bool>() ? credentials.at("source").get<std::string>()
-                                          : credentials.at("error").get<std::string>());
-    if (json.contains("identity")) {
-        const auto& identity = json.at("identity");
-        line(identity.at("ok").get<bool>(), "identity",
-             identity.at("ok").get<bool>() ? identity.at("arn").get<std::string>() + " (account " +
-                                                 identity.at("account").get<std::string>() + ")"
-                                           : identity.at("error").get<std::string>());
-    }
-    for (const auto& destination : json.at("destinations")) {
-        out << "destination " << destination.at("asset").get<std::string>().substr(0, 12) << ":"
-            << destination.at("destination").get<std::string>() << " ("
-            << destination.at("stack").get<std::string>() << ")\n";
-        if (destination.contains("error")) {
-            line(false, "  region", destination.at("error").get<std::string>());
-            continue;
-        }
-        const auto check = [&](const char* key, const std::string& label,
-                               const std::string& ok_detail) {
-            if (destination.contains(key)) {
-                const auto& result = destination.at(key);
-                const bool ok = result.at("ok").get<bool>();
-                line(ok, "  " + label, ok ? ok_detail : result.at("error").get<std::string>());
-            }
-        };
-        if (!destination.at("role").is_null()) {
-            std::string role = destination.at("role").get<std::string>();
-            if (!destination.at("externalId").is_null()) {
-                role += " (external id " + destination.at("externalId").get<std::string>() + ")";
-            }
-            check("assumeRole", "assume role", role);
-        }
-        const std::string uri = destination.contains("repositoryCheck") &&
-                                        destination.at("repositoryCheck").contains("uri")
-                                    ? destination.at("repositoryCheck").at("uri").get<std::string>()
-                                    : "";
-        check("repositoryCheck", "repository", uri);
-        const std::string registry =
-            destination.contains("login") && destination.at("login").contains("registry")
-                ? destination.at("login").at("registry").get<std::string>()
-                : "";
-        check("login", "registry login", registry);
+    print_general_checks(report.json, out);
+    for (const auto& destination : report.json.at("destinations")) {
+        print_destination(destination, out);
     }
     out << (report.ok ? "all checks passed\n" : "some checks failed\n");
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "docker/engine_error.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::docker {
@@ -35,8 +36,7 @@ EngineStatus probe_engine(process::ProcessRunner& runner, const std::string& exe
     try {
         result = runner.run(command);
     } catch (const process::SpawnError& e) {
-        status.problem = std::string(e.what()) +
-                         "; install a container engine or point CDK_DOCKER (or --docker) at one";
+        status.problem = std::string(e.what()) + std::string(k_spawn_hint);
         return status;
     }
     status.found = true;
@@ -55,8 +55,8 @@ EngineStatus probe_engine(process::ProcessRunner& runner, const std::string& exe
     if (reason.empty()) {
         reason = "exit code " + std::to_string(result.exit_code);
     }
-    status.problem = "'" + executable + "' cannot reach its daemon: " + reason +
-                     "; start the daemon (dockerd) or check DOCKER_HOST";
+    status.problem =
+        "'" + executable + "' cannot reach its daemon: " + reason + std::string(k_daemon_hint);
     return status;
 }
 

@@ -2,42 +2,20 @@
 
 #include <filesystem>
 #include <functional>
-#include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+// build_arguments (the `docker build` argv) and PrivateDockerConfig live in their own units;
+// they are included here so that one include gives a caller the whole docker module.
+#include "docker/build_arguments.hpp"
+#include "docker/engine_error.hpp"
+#include "docker/private_docker_config.hpp"
 #include "manifest/model.hpp"
 #include "process/process_runner.hpp"
 
 namespace assetctl::docker {
-
-// A container engine command that failed. `what()` is one line naming the command and the
-// reason; `output_tail` holds the last lines of its output for the user.
-class EngineError : public std::runtime_error {
-  public:
-    EngineError(const std::string& message, std::vector<std::string> output_tail)
-        : std::runtime_error(message), output_tail_(std::move(output_tail)) {}
-    const std::vector<std::string>& output_tail() const noexcept { return output_tail_; }
-
-  private:
-    std::vector<std::string> output_tail_;
-};
-
-// The local tag cdk-assets gives a directory asset's build: `cdkasset-<asset id lowercased>`.
-std::string local_image_tag(std::string_view asset_id);
-
-// The arguments after the executable for `docker build` of a directory source, in the order
-// cdk-assets writes them (REFERENCE.md section 1):
-//   build [--build-arg K=V]... [--build-context K=V]... [--secret id=K,V]... [--ssh S]
-//   --tag <local_tag> [--target T] [--file F] [--network N] [--platform P] [--output=O]...
-//   [--cache-from type=T,k=v...]... [--cache-to type=T,k=v...] [--no-cache] .
-// (`--file` is passed as written in the manifest; the process runs in the build context.)
-// Like cdk-assets, an optional string option that is empty is left out.
-std::vector<std::string> build_arguments(const manifest::DockerImageSource& source,
-                                         const std::string& local_tag);
 
 // Receives a line of a command's output as it arrives (for streaming with an asset prefix).
 // Called on the thread that runs the command, stdout and stderr lines interleaved as they come.
@@ -80,41 +58,22 @@ class EngineClient {
 
   private:
     process::Command command(std::vector<std::string> arguments) const;
+    // Runs `command`; only a command that cannot be started throws (EngineError with a hint).
     process::Result run(const process::Command& command) const;
+    // Runs `command` and throws EngineError `<what> failed (exit N): <last output line>` with the
+    // output's tail when it does not succeed; `secret` (a password) is redacted from the tail.
+    process::Result run_checked(const process::Command& command, const std::string& what,
+                                std::string_view secret = {}) const;
+    // Runs `command` streaming its output lines to `output`; when it does not succeed, throws
+    // EngineError `<what> failed (exit N)` with the last lines streamed.
+    void run_streamed(process::Command command, const LineSink& output,
+                      const std::string& what) const;
+    // `'docker inspect x'`: the command as messages name it, quoted.
+    std::string quoted(const std::vector<std::string>& arguments) const;
 
     process::ProcessRunner& runner_;
     std::string executable_;
     std::optional<std::filesystem::path> docker_config_;
-};
-
-// A private DOCKER_CONFIG folder (0700, config.json 0600) for registry logins, so assetctl never
-// writes into the user's own docker configuration. It starts as a copy of the user's
-// config.json (DOCKER_CONFIG, else ~/.docker) so proxies, credential helpers and logins for
-// other registries keep working, minus `credsStore` (a login would land in the user's keychain)
-// and minus any entry for the hosts assetctl logs into. Because the keychain still holds the
-// other registries' logins, each `auths` host of a config with `credsStore` gets that store as
-// its `credHelpers` entry (unless it has one). The user's `cli-plugins`, `contexts`, `buildx`
-// and TLS files (`ca.pem`, `cert.pem`, `key.pem`) are symlinked in, since the CLI looks for them
-// in the config folder. Removed with everything in it on destruction (symlink targets stay).
-// Throws EngineError when the folder or file cannot be written.
-class PrivateDockerConfig {
-  public:
-    explicit PrivateDockerConfig(const std::optional<std::filesystem::path>& user_config_dir);
-    ~PrivateDockerConfig();
-    PrivateDockerConfig(const PrivateDockerConfig&) = delete;
-    PrivateDockerConfig& operator=(const PrivateDockerConfig&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-    // Removes auths/credHelpers entries for `host` (before assetctl logs into it): every key
-    // naming that host with or without `http(s)://` and a trailing path. Re-reads config.json, so
-    // logins already written by the engine are kept; the file is replaced atomically. Safe from
-    // several threads, but not while a `login` through this folder is running (the caller
-    // serialises logins with it).
-    void forget_host(const std::string& host);
-
-  private:
-    std::filesystem::path path_;
-    std::mutex mutex_;
 };
 
 }  // namespace assetctl::docker

@@ -263,4 +263,12 @@ Reference parse_reference(std::string_view text) {
     return reference;
 }
 
+std::string registry_host_of(std::string_view uri) {
+    const auto scheme = uri.find("://");
+    if (scheme != std::string_view::npos && scheme < uri.find('/')) {
+        uri.remove_prefix(scheme + 3);
+    }
+    return std::string(uri.substr(0, uri.find('/')));
+}
+
 }  // namespace assetctl::registry

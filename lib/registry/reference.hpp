@@ -73,6 +73,12 @@ struct Reference {
 // Throws InvalidReference.
 Reference parse_reference(std::string_view text);
 
+// The `host[:port]` of a repository URI (`<acct>.dkr.ecr.<region>.amazonaws.com/repo`), an
+// endpoint URL (`https://<acct>.dkr.ecr.<region>.amazonaws.com/`) or a docker config key
+// (`https://index.docker.io/v1/`): without a leading `scheme://`, up to the first `/`. Unlike
+// parse_reference it checks nothing, keeps the case, and leaves `index.docker.io` as it is.
+std::string registry_host_of(std::string_view uri);
+
 // `path-component ('/' path-component)*` with components `[a-z0-9]+([._]|__|-+)[a-z0-9]+...`.
 // Checked before a repository goes into a URL path, so `..` or `%2F` can never reach one.
 bool is_valid_repository(std::string_view repository);

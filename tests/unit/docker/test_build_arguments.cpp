@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "docker/engine_client.hpp"
+#include "docker/build_arguments.hpp"
 #include "manifest/asset_manifest.hpp"
 #include "support/temp_dir.hpp"
 

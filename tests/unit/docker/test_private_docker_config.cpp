@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "docker/engine_client.hpp"
+#include "docker/private_docker_config.hpp"
 #include "support/temp_dir.hpp"
 #include "util/files.hpp"
 
@@ -256,4 +256,21 @@ TEST_CASE("an unusable TMPDIR is an EngineError") {
     test::TempDir tmp;
     const ScopedEnv tmpdir("TMPDIR", (tmp.path() / "missing").string());
     CHECK_THROWS_AS(docker::PrivateDockerConfig(std::nullopt), docker::EngineError);
+}
+
+TEST_CASE("forget_host replaces a planted config.json symlink instead of writing through it") {
+    test::TempDir user;
+    test::TempDir elsewhere;
+    user.write("config.json", R"({"auths": {"a.example": {}, "b.example": {}}})");
+    const std::string victim_text = R"({"auths": {"a.example": {"auth": "dmljdGlt"}}})";
+    const auto victim = elsewhere.write("victim.json", victim_text);
+    docker::PrivateDockerConfig config(user.path());
+    fs::remove(config.path() / "config.json");
+    fs::create_symlink(victim, config.path() / "config.json");
+
+    config.forget_host("a.example");
+    CHECK(util::read_file(victim) == victim_text);
+    CHECK_FALSE(fs::is_symlink(config.path() / "config.json"));
+    CHECK(mode_of(config.path() / "config.json") == 0600U);
+    CHECK(private_config(config) == json{{"auths", json::object()}});
 }

@@ -119,3 +119,17 @@ TEST_CASE("sha256_of hashes the bytes") {
                                                           "b00361a396177a9cb410ff61f20015ad"));
     CHECK(Digest().empty());
 }
+
+TEST_CASE("registry_host_of takes the host of a repository URI, endpoint or config key") {
+    const std::string ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    CHECK(registry_host_of(ecr + "/cdk-hnb659fds-container-assets") == ecr);
+    CHECK(registry_host_of("https://" + ecr) == ecr);
+    CHECK(registry_host_of("https://" + ecr + "/") == ecr);
+    CHECK(registry_host_of("HTTP://localhost:5000/v2/") == "localhost:5000");
+    CHECK(registry_host_of("https://index.docker.io/v1/") == "index.docker.io");
+    CHECK(registry_host_of("Registry.Example:5000") == "Registry.Example:5000");
+    CHECK(registry_host_of("[::1]:5000/team/app") == "[::1]:5000");
+    // A `://` after the first `/` belongs to the path, not to a scheme.
+    CHECK(registry_host_of("host.example/repo://x") == "host.example");
+    CHECK(registry_host_of("").empty());
+}

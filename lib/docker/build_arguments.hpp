@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manifest/model.hpp"
+
+namespace assetctl::docker {
+
+// The local tag cdk-assets gives a directory asset's build: `cdkasset-<asset id lowercased>`.
+std::string local_image_tag(std::string_view asset_id);
+
+// The arguments after the executable for `docker build` of a directory source, in the order
+// cdk-assets writes them (REFERENCE.md section 1):
+//   build [--build-arg K=V]... [--build-context K=V]... [--secret id=K,V]... [--ssh S]
+//   --tag <local_tag> [--target T] [--file F] [--network N] [--platform P] [--output=O]...
+//   [--cache-from type=T,k=v...]... [--cache-to type=T,k=v...] [--no-cache] .
+// (`--file` is passed as written in the manifest; the process runs in the build context.)
+// Like cdk-assets, an optional string option that is empty is left out.
+std::vector<std::string> build_arguments(const manifest::DockerImageSource& source,
+                                         const std::string& local_tag);
+
+}  // namespace assetctl::docker

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "docker/engine_error.hpp"
+
+namespace assetctl::docker {
+
+// A private DOCKER_CONFIG folder (0700, config.json 0600) for registry logins, so assetctl never
+// writes into the user's own docker configuration. It starts as a copy of the user's
+// config.json (DOCKER_CONFIG, else ~/.docker) so proxies, credential helpers and logins for
+// other registries keep working, minus `credsStore` (a login would land in the user's keychain)
+// and minus any entry for the hosts assetctl logs into. Because the keychain still holds the
+// other registries' logins, each `auths` host of a config with `credsStore` gets that store as
+// its `credHelpers` entry (unless it has one). The user's `cli-plugins`, `contexts`, `buildx`
+// and TLS files (`ca.pem`, `cert.pem`, `key.pem`) are symlinked in, since the CLI looks for them
+// in the config folder. Removed with everything in it on destruction (symlink targets stay).
+// Throws EngineError when the folder or file cannot be written.
+class PrivateDockerConfig {
+  public:
+    explicit PrivateDockerConfig(const std::optional<std::filesystem::path>& user_config_dir);
+    ~PrivateDockerConfig();
+    PrivateDockerConfig(const PrivateDockerConfig&) = delete;
+    PrivateDockerConfig& operator=(const PrivateDockerConfig&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+    // Removes auths/credHelpers entries for `host` (before assetctl logs into it): every key
+    // naming that host with or without `http(s)://` and a trailing path. Re-reads config.json, so
+    // logins already written by the engine are kept; the file is replaced atomically. Safe from
+    // several threads, but not while a `login` through this folder is running (the caller
+    // serialises logins with it).
+    void forget_host(const std::string& host);
+
+  private:
+    std::filesystem::path path_;
+    std::mutex mutex_;
+};
+
+}  // namespace assetctl::docker
