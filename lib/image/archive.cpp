@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "image/image_error.hpp"
+#include "image/quote.hpp"
 #include "util/fd.hpp"
 #include "util/files.hpp"
 #include "util/interrupt.hpp"
@@ -40,10 +41,6 @@ constexpr std::string_view k_recreate_hint =
     "containers-storage:IMAGE oci-archive:image.tar`";
 
 using NameIndex = std::map<std::string, std::size_t, std::less<>>;
-
-std::string quote(std::string_view text) {
-    return "'" + std::string(text) + "'";
-}
 
 [[noreturn]] void fail(const fs::path& tarball, std::string_view what) {
     throw ImageError("image tarball " + quote(tarball.string()) + ": " + std::string(what));

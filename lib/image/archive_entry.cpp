@@ -2,13 +2,11 @@
 
 #include <utility>
 
+#include "image/quote.hpp"
+
 namespace assetctl::image {
 
 namespace {
-
-std::string quote(std::string_view text) {
-    return "'" + std::string(text) + "'";
-}
 
 // Calls `visit` with each '/'-separated part of `name`, empty ones included.
 template <typename Visit>
