@@ -42,6 +42,12 @@ RawEntry hardlink_entry(std::string name, std::string target) {
     return raw;
 }
 
+ArchiveEntry accepted(const RawEntry& raw) {
+    const EntryDecision decision = classify_entry(raw, {});
+    REQUIRE(decision.verdict == Verdict::accept);
+    return decision.entry;
+}
+
 // The refusal reason; fails the test when the entry is accepted or skipped.
 std::string refusal(const RawEntry& raw, const Seen& seen = {}) {
     const EntryDecision decision = classify_entry(raw, seen);
@@ -155,16 +161,13 @@ TEST_CASE("classify_entry checks the name before the type", "[archive_entry]") {
 
 TEST_CASE("check_hardlink_targets refuses a hardlink to a name not in the archive",
           "[archive_entry]") {
-    std::vector<ArchiveEntry> entries(2);
-    entries[0].name = "a";
-    entries[1].name = "hard";
-    entries[1].type = ArchiveEntry::Type::hardlink;
-    entries[1].link_target = "not-there";
-    Seen by_name{{"a", 0}, {"hard", 1}};
+    std::vector<ArchiveEntry> entries{accepted(file("a")),
+                                      accepted(hardlink_entry("hard", "not-there"))};
+    const Seen by_name{{"a", 0}, {"hard", 1}};
     const auto refused = check_hardlink_targets(entries, by_name);
     REQUIRE(refused);
     CHECK(refused->entry == "hard");
     CHECK(refused->reason == "is a hardlink to 'not-there', which is not in the archive");
-    entries[1].link_target = "a";
+    entries[1] = accepted(hardlink_entry("hard", "a"));
     CHECK_FALSE(check_hardlink_targets(entries, by_name));
 }
