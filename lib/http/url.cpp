@@ -11,7 +11,8 @@ std::string Url::authority() const {
     std::string out = ipv6 ? "[" + host + "]" : host;
     const int default_port = scheme == "https" ? 443 : 80;
     if (port && *port != default_port) {
-        out += ":" + std::to_string(*port);
+        out += ':';
+        out += std::to_string(*port);
     }
     return out;
 }
@@ -80,7 +81,7 @@ std::optional<Url> parse_url(std::string_view text) {
         url.query = std::string(rest.substr(question + 1));
     }
     if (url.path.empty()) {
-        url.path = "/";
+        url.path.push_back('/');
     }
     return url;
 }
