@@ -18,7 +18,11 @@ constexpr std::array<std::string_view, 4> k_sso_keys{"sso_start_url", "sso_sessi
                                                      "sso_account_id", "sso_role_name"};
 
 std::string in_quotes(std::string_view name) {
-    return "'" + std::string(name) + "'";
+    std::string out;
+    out += '\'';
+    out += name;
+    out += '\'';
+    return out;
 }
 
 bool has_role(const Profile& profile) {

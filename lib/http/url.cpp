@@ -11,7 +11,8 @@ std::string Url::authority() const {
     std::string out = ipv6 ? "[" + host + "]" : host;
     const int default_port = scheme == "https" ? 443 : 80;
     if (port && *port != default_port) {
-        out += ":" + std::to_string(*port);
+        out += ':';
+        out += std::to_string(*port);
     }
     return out;
 }

@@ -5,7 +5,6 @@
 #include <archive_entry.h>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <memory>
 #include <stdexcept>
@@ -18,6 +17,8 @@
 #include <spdlog/spdlog.h>
 
 #include "image/image_error.hpp"
+#include "image/quote.hpp"
+#include "util/fd.hpp"
 #include "util/files.hpp"
 #include "util/interrupt.hpp"
 
@@ -39,13 +40,7 @@ constexpr std::string_view k_recreate_hint =
     "re-create it, for example with `docker save -o image.tar IMAGE` or `skopeo copy "
     "containers-storage:IMAGE oci-archive:image.tar`";
 
-std::string quote(std::string_view text) {
-    return "'" + std::string(text) + "'";
-}
-
-std::string errno_text(int error) {
-    return std::generic_category().message(error);
-}
+using NameIndex = std::map<std::string, std::size_t, std::less<>>;
 
 [[noreturn]] void fail(const fs::path& tarball, std::string_view what) {
     throw ImageError("image tarball " + quote(tarball.string()) + ": " + std::string(what));
@@ -58,29 +53,6 @@ std::string errno_text(int error) {
                      "; the whole tarball is refused: " + std::string(k_recreate_hint));
 }
 
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-
-    int get() const noexcept { return fd_; }
-    // Closes now, reporting the error (a failed close after writes can mean lost data).
-    int close() noexcept {
-        const int rc = ::close(fd_);
-        fd_ = -1;
-        return rc;
-    }
-
-  private:
-    int fd_;
-};
-
 // Reads up to `size` bytes at `offset`; fewer only at end of file.
 std::size_t pread_full(int fd, char* buffer, std::size_t size, std::uint64_t offset,
                        const fs::path& file) {
@@ -91,6 +63,11 @@ std::size_t pread_full(int fd, char* buffer, std::size_t size, std::uint64_t off
     }
 }
 
+[[noreturn]] void fail_spool_write(const fs::path& file, int error) {
+    throw std::runtime_error("cannot write the decompressed tarball " + quote(file.string()) +
+                             ": " + util::errno_message(error));
+}
+
 void write_all(int fd, const char* data, std::size_t size, const fs::path& file) {
     while (size > 0) {
         const ssize_t n = ::write(fd, data, size);
@@ -98,13 +75,36 @@ void write_all(int fd, const char* data, std::size_t size, const fs::path& file)
             if (errno == EINTR) {
                 continue;
             }
-            const int error = errno;
-            throw std::runtime_error("cannot write the decompressed tarball " +
-                                     quote(file.string()) + ": " + errno_text(error));
+            fail_spool_write(file, errno);
         }
         data += n;
         size -= static_cast<std::size_t>(n);
     }
+}
+
+// The tarball (or its spooled copy) opened for reading, with its size: ImageError naming the
+// tarball when it cannot be opened or is not a regular file.
+struct OpenedFile {
+    util::Fd fd;
+    std::uint64_t size = 0;
+};
+
+OpenedFile open_regular_file(const fs::path& file, const fs::path& tarball) {
+    OpenedFile out{util::Fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC)), 0};
+    if (!out.fd) {
+        const int error = errno;
+        fail(tarball, "cannot be opened: " + util::errno_message(error));
+    }
+    struct stat info {};
+    if (::fstat(out.fd.get(), &info) != 0) {
+        const int error = errno;
+        fail(tarball, "cannot be read: " + util::errno_message(error));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        fail(tarball, "is not a regular file");
+    }
+    out.size = static_cast<std::uint64_t>(info.st_size);
+    return out;
 }
 
 struct ArchiveDeleter {
@@ -125,27 +125,12 @@ std::string archive_message(archive* a) {
     return message != nullptr ? message : "unknown libarchive error";
 }
 
+// ---------------------------------------------------------------------------------------------
+// Compression: sniffed from the magic bytes; gzip is spooled, the others are refused.
+
 enum class Magic { none, gzip, zstd, bzip2, xz };
 
-Magic sniff(const fs::path& tarball, std::uint64_t& file_size) {
-    const int raw_fd = ::open(tarball.c_str(), O_RDONLY | O_CLOEXEC);
-    if (raw_fd < 0) {
-        const int error = errno;
-        fail(tarball, "cannot be opened: " + errno_text(error));
-    }
-    FileDescriptor fd(raw_fd);
-    struct stat info {};
-    if (::fstat(fd.get(), &info) != 0) {
-        const int error = errno;
-        fail(tarball, "cannot be read: " + errno_text(error));
-    }
-    if (!S_ISREG(info.st_mode)) {
-        fail(tarball, "is not a regular file");
-    }
-    file_size = static_cast<std::uint64_t>(info.st_size);
-    std::array<unsigned char, 6> head{};
-    const std::size_t got =
-        pread_full(fd.get(), reinterpret_cast<char*>(head.data()), head.size(), 0, tarball);
+Magic magic_of(const std::array<unsigned char, 6>& head, std::size_t got) {
     if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
         return Magic::gzip;
     }
@@ -162,31 +147,68 @@ Magic sniff(const fs::path& tarball, std::uint64_t& file_size) {
     return Magic::none;
 }
 
+Magic sniff(const fs::path& tarball) {
+    const OpenedFile file = open_regular_file(tarball, tarball);
+    std::array<unsigned char, 6> head{};
+    const std::size_t got =
+        pread_full(file.fd.get(), reinterpret_cast<char*>(head.data()), head.size(), 0, tarball);
+    return magic_of(head, got);
+}
+
+[[noreturn]] void refuse_compression(const fs::path& tarball, std::string_view name,
+                                     std::string_view command) {
+    fail(tarball, "is " + std::string(name) +
+                      "-compressed, which is not supported for image tarballs; decompress it (`" +
+                      std::string(command) + "`) or use a plain or gzip-compressed tar");
+}
+
+// A new 0600 file in `spool_dir`, removed when this object goes unless keep() was called.
+class SpoolFile {
+  public:
+    SpoolFile(const fs::path& spool_dir, const fs::path& tarball) {
+        std::string pattern = (spool_dir / "tarball-XXXXXX.tar").string();
+        fd_ = util::Fd(::mkstemps(pattern.data(), 4));
+        if (!fd_) {
+            const int error = errno;
+            throw std::runtime_error("cannot create a file in " + quote(spool_dir.string()) +
+                                     " to decompress " + quote(tarball.string()) + ": " +
+                                     util::errno_message(error));
+        }
+        path_ = pattern;
+        ::fchmod(fd_.get(), S_IRUSR | S_IWUSR);
+    }
+    ~SpoolFile() {
+        if (!kept_) {
+            std::error_code ignored;
+            fs::remove(path_, ignored);
+        }
+    }
+    SpoolFile(const SpoolFile&) = delete;
+    SpoolFile& operator=(const SpoolFile&) = delete;
+
+    int fd() const noexcept { return fd_.get(); }
+    const fs::path& path() const noexcept { return path_; }
+    // Closes the file (its close error counts: written data may be lost) and keeps it.
+    fs::path keep() {
+        try {
+            fd_.close();
+        } catch (const std::system_error& e) {
+            fail_spool_write(path_, e.code().value());
+        }
+        kept_ = true;
+        return path_;
+    }
+
+  private:
+    util::Fd fd_;
+    fs::path path_;
+    bool kept_ = false;
+};
+
 // Decompresses the gzip stream `tarball` into a new 0600 file in `spool_dir`, with a fixed
 // buffer. The partial file is removed on failure.
 fs::path spool_gzip(const fs::path& tarball, const fs::path& spool_dir) {
-    std::string pattern = (spool_dir / "tarball-XXXXXX.tar").string();
-    const int raw_fd = ::mkstemps(pattern.data(), 4);
-    if (raw_fd < 0) {
-        const int error = errno;
-        throw std::runtime_error("cannot create a file in " + quote(spool_dir.string()) +
-                                 " to decompress " + quote(tarball.string()) + ": " +
-                                 errno_text(error));
-    }
-    const fs::path spooled = pattern;
-    FileDescriptor out(raw_fd);
-    struct Remover {
-        const fs::path& file;
-        bool keep = false;
-        ~Remover() {
-            if (!keep) {
-                std::error_code ignored;
-                fs::remove(file, ignored);
-            }
-        }
-    } remover{spooled};
-    ::fchmod(out.get(), S_IRUSR | S_IWUSR);
-
+    SpoolFile out(spool_dir, tarball);
     ArchivePtr reader = new_reader();
     archive_read_support_filter_gzip(reader.get());
     archive_read_support_format_raw(reader.get());
@@ -194,12 +216,10 @@ fs::path spool_gzip(const fs::path& tarball, const fs::path& spool_dir) {
         fail(tarball, "is gzip-compressed but cannot be decompressed (" + std::string(detail) +
                           "): the file is truncated or corrupt; " + std::string(k_recreate_hint));
     };
-    if (archive_read_open_filename(reader.get(), tarball.c_str(), k_copy_buffer_size) !=
-        ARCHIVE_OK) {
-        corrupt(archive_message(reader.get()));
-    }
     archive_entry* entry = nullptr;
-    if (archive_read_next_header(reader.get(), &entry) != ARCHIVE_OK) {
+    if (archive_read_open_filename(reader.get(), tarball.c_str(), k_copy_buffer_size) !=
+            ARCHIVE_OK ||
+        archive_read_next_header(reader.get(), &entry) != ARCHIVE_OK) {
         corrupt(archive_message(reader.get()));
     }
     std::vector<char> buffer(k_copy_buffer_size);
@@ -214,91 +234,33 @@ fs::path spool_gzip(const fs::path& tarball, const fs::path& spool_dir) {
         if (n == 0) {
             break;
         }
-        write_all(out.get(), buffer.data(), static_cast<std::size_t>(n), spooled);
+        write_all(out.fd(), buffer.data(), static_cast<std::size_t>(n), out.path());
     }
-    if (out.close() != 0) {
-        const int error = errno;
-        throw std::runtime_error("cannot write the decompressed tarball " +
-                                 quote(spooled.string()) + ": " + errno_text(error));
-    }
-    remover.keep = true;
-    return spooled;
+    return out.keep();
 }
+
+// The uncompressed tar to index: the tarball itself, or its gzip content spooled.
+fs::path uncompressed_tar(const fs::path& tarball, const fs::path& spool_dir) {
+    switch (sniff(tarball)) {
+        case Magic::gzip:
+            return spool_gzip(tarball, spool_dir);
+        case Magic::zstd:
+            refuse_compression(tarball, "zstd", "zstd -d");
+        case Magic::bzip2:
+            refuse_compression(tarball, "bzip2", "bunzip2");
+        case Magic::xz:
+            refuse_compression(tarball, "xz", "xz -d");
+        case Magic::none:
+            break;
+    }
+    return tarball;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indexing: every header read with libarchive, classified, and each file's data offset found.
 
 std::uint64_t round_up_to_block(std::uint64_t size) {
     return (size + k_block_size - 1) / k_block_size * k_block_size;
-}
-
-bool has_dot_dot(std::string_view name) {
-    std::size_t start = 0;
-    while (start <= name.size()) {
-        std::size_t end = name.find('/', start);
-        if (end == std::string_view::npos) {
-            end = name.size();
-        }
-        if (name.substr(start, end - start) == "..") {
-            return true;
-        }
-        start = end + 1;
-    }
-    return false;
-}
-
-// Splits a relative name into its components, dropping empty ones and ".".
-std::vector<std::string_view> components(std::string_view name) {
-    std::vector<std::string_view> parts;
-    std::size_t start = 0;
-    while (start <= name.size()) {
-        std::size_t end = name.find('/', start);
-        if (end == std::string_view::npos) {
-            end = name.size();
-        }
-        const std::string_view part = name.substr(start, end - start);
-        if (!part.empty() && part != ".") {
-            parts.push_back(part);
-        }
-        start = end + 1;
-    }
-    return parts;
-}
-
-std::string join(const std::vector<std::string_view>& parts) {
-    std::string out;
-    for (const auto part : parts) {
-        if (!out.empty()) {
-            out += '/';
-        }
-        out += part;
-    }
-    return out;
-}
-
-// A symlink's target resolved lexically against the link's folder; nullopt when it climbs
-// above the archive root.
-std::optional<std::string> resolve_symlink_target(std::string_view link_name,
-                                                  std::string_view target) {
-    std::vector<std::string_view> parts = components(link_name);
-    if (!parts.empty()) {
-        parts.pop_back();  // the link itself
-    }
-    std::size_t start = 0;
-    while (start <= target.size()) {
-        std::size_t end = target.find('/', start);
-        if (end == std::string_view::npos) {
-            end = target.size();
-        }
-        const std::string_view part = target.substr(start, end - start);
-        if (part == "..") {
-            if (parts.empty()) {
-                return std::nullopt;
-            }
-            parts.pop_back();
-        } else if (!part.empty() && part != ".") {
-            parts.push_back(part);
-        }
-        start = end + 1;
-    }
-    return join(parts);
 }
 
 const char* entry_pathname(archive_entry* entry) {
@@ -316,6 +278,42 @@ const char* entry_hardlink(archive_entry* entry) {
     return target != nullptr ? target : archive_entry_hardlink(entry);
 }
 
+RawEntry::Kind kind_of(archive_entry* entry) {
+    switch (archive_entry_filetype(entry)) {
+        case AE_IFREG:
+            return RawEntry::Kind::file;
+        case AE_IFDIR:
+            return RawEntry::Kind::directory;
+        case AE_IFLNK:
+            return RawEntry::Kind::symlink;
+        case AE_IFCHR:
+            return RawEntry::Kind::char_device;
+        case AE_IFBLK:
+            return RawEntry::Kind::block_device;
+        case AE_IFIFO:
+            return RawEntry::Kind::fifo;
+        case AE_IFSOCK:
+            return RawEntry::Kind::socket;
+        default:
+            return RawEntry::Kind::other;
+    }
+}
+
+RawEntry raw_entry(archive_entry* entry, std::string name) {
+    RawEntry raw;
+    raw.name = std::move(name);
+    raw.kind = kind_of(entry);
+    raw.size = archive_entry_size(entry);
+    raw.sparse = archive_entry_sparse_count(entry) > 0;
+    if (const char* hardlink = entry_hardlink(entry); hardlink != nullptr) {
+        raw.hardlink = hardlink;
+    }
+    if (const char* symlink = entry_symlink(entry); symlink != nullptr) {
+        raw.symlink = symlink;
+    }
+    return raw;
+}
+
 // A regular file whose data offset is known once the next header's position is.
 struct PendingFile {
     std::size_t index = 0;
@@ -323,267 +321,186 @@ struct PendingFile {
     std::string prefix;  // its first bytes as libarchive returned them
 };
 
-}  // namespace
-
-std::optional<std::string> normalize_archive_name(std::string_view name) {
-    if (!name.empty() && name.front() == '/') {
-        return std::nullopt;
-    }
-    if (has_dot_dot(name)) {
-        return std::nullopt;
-    }
-    return join(components(name));
-}
-
-TarArchive TarArchive::open(const fs::path& tarball, const fs::path& spool_dir) {
-    TarArchive result;
-    result.path_ = tarball;
-
-    std::uint64_t file_size = 0;
-    switch (sniff(tarball, file_size)) {
-        case Magic::gzip:
-            result.data_file_ = spool_gzip(tarball, spool_dir);
-            break;
-        case Magic::zstd:
-            fail(tarball,
-                 "is zstd-compressed, which is not supported for image tarballs; decompress it "
-                 "(`zstd -d`) or use a plain or gzip-compressed tar");
-        case Magic::bzip2:
-            fail(tarball,
-                 "is bzip2-compressed, which is not supported for image tarballs; decompress it "
-                 "(`bunzip2`) or use a plain or gzip-compressed tar");
-        case Magic::xz:
-            fail(tarball,
-                 "is xz-compressed, which is not supported for image tarballs; decompress it "
-                 "(`xz -d`) or use a plain or gzip-compressed tar");
-        case Magic::none:
-            result.data_file_ = tarball;
-            break;
-    }
-    const bool spooled = result.data_file_ != tarball;
-    const std::string decompressed_note = spooled ? " (after gzip decompression)" : "";
-
-    const int raw_fd = ::open(result.data_file_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (raw_fd < 0) {
-        const int error = errno;
-        fail(tarball, "cannot be opened: " + errno_text(error));
-    }
-    FileDescriptor data_fd(raw_fd);
-    struct stat info {};
-    if (::fstat(data_fd.get(), &info) != 0) {
-        const int error = errno;
-        fail(tarball, "cannot be read: " + errno_text(error));
-    }
-    const auto data_size = static_cast<std::uint64_t>(info.st_size);
-    if (data_size == 0) {
-        fail(tarball, "is empty" + decompressed_note + "; " + std::string(k_recreate_hint));
+// One pass over the tar's headers with libarchive. Each file's data offset is derived from
+// the position of the header after it (its data is the padded block run just before), then
+// checked against the first bytes libarchive returned for it.
+class TarIndexer {
+  public:
+    TarIndexer(const fs::path& tarball, const fs::path& data_file)
+        : tarball_(tarball),
+          note_(data_file != tarball ? " (after gzip decompression)" : ""),
+          data_(open_regular_file(data_file, tarball)),
+          reader_(new_reader()),
+          buffer_(k_copy_buffer_size) {
+        if (data_.size == 0) {
+            fail(tarball_, "is empty" + note_ + "; " + std::string(k_recreate_hint));
+        }
+        archive_read_support_format_tar(reader_.get());
+        if (archive_read_open_filename(reader_.get(), data_file.c_str(), k_copy_buffer_size) !=
+            ARCHIVE_OK) {
+            fail(tarball_, "is not a tar archive" + note_ + ": " + archive_message(reader_.get()) +
+                               "; " + std::string(k_recreate_hint));
+        }
     }
 
-    ArchivePtr reader = new_reader();
-    archive_read_support_format_tar(reader.get());
-    if (archive_read_open_filename(reader.get(), result.data_file_.c_str(), k_copy_buffer_size) !=
-        ARCHIVE_OK) {
-        fail(tarball, "is not a tar archive" + decompressed_note + ": " +
-                          archive_message(reader.get()) + "; " + std::string(k_recreate_hint));
+    const std::string& note() const noexcept { return note_; }
+
+    // Reads every header; the entries and their index by name.
+    void index_all(std::vector<ArchiveEntry>& entries, NameIndex& by_name) {
+        entries_ = &entries;
+        by_name_ = &by_name;
+        std::uint64_t position = 0;
+        while (archive_entry* entry = next_header(position)) {
+            add(entry, position);
+        }
     }
 
-    std::optional<PendingFile> pending;
-    std::string last_name;  // for messages about what follows it
-    std::vector<char> buffer(k_copy_buffer_size);
+  private:
+    // The next header and where it starts (settling the pending file first); nullptr at the
+    // end of the archive.
+    archive_entry* next_header(std::uint64_t& position) {
+        archive_entry* entry = nullptr;
+        const int rc = archive_read_next_header(reader_.get(), &entry);
+        // Set even for the call that ends with ARCHIVE_EOF: the start of this header (its pax or
+        // GNU long-name records included), which is right after the previous entry's padded data.
+        const la_int64_t header = archive_read_header_position(reader_.get());
+        if (rc != ARCHIVE_EOF && rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+            fail_header();
+        }
+        if (header < 0) {
+            throw std::logic_error("internal error: libarchive gave no header position for " +
+                                   tarball_.string());
+        }
+        position = static_cast<std::uint64_t>(header);
+        settle_pending(position);
+        return rc == ARCHIVE_EOF ? nullptr : entry;
+    }
 
-    const auto truncated = [&](std::string_view entry, std::string_view detail) {
-        fail(tarball, "is truncated or corrupt" + decompressed_note + ": the data of entry " +
-                          quote(entry) + " " + std::string(detail) + "; " +
-                          std::string(k_recreate_hint));
-    };
+    [[noreturn]] void fail_header() {
+        if (last_name_.empty()) {
+            fail(tarball_, "is not a tar archive (or is corrupt at its start)" + note_ + ": " +
+                               archive_message(reader_.get()) + "; " +
+                               std::string(k_recreate_hint));
+        }
+        fail(tarball_, "is truncated or corrupt" + note_ + " after entry " + quote(last_name_) +
+                           ": " + archive_message(reader_.get()) + "; " +
+                           std::string(k_recreate_hint));
+    }
 
-    // Places the pending file's data right before the header at `next_header`.
-    const auto settle_pending = [&](std::uint64_t next_header) {
-        if (!pending) {
+    void add(archive_entry* entry, std::uint64_t position) {
+        const char* raw_name = entry_pathname(entry);
+        if (raw_name == nullptr) {
+            fail(tarball_, "has an entry without a readable name after " +
+                               (last_name_.empty() ? std::string("the start")
+                                                   : "entry " + quote(last_name_)) +
+                               "; " + std::string(k_recreate_hint));
+        }
+        EntryDecision decision = classify_entry(raw_entry(entry, raw_name), *by_name_);
+        if (decision.verdict == EntryDecision::Verdict::refuse) {
+            fail_entry(tarball_, raw_name, decision.reason);
+        }
+        last_name_ = raw_name;
+        if (decision.verdict == EntryDecision::Verdict::skip) {
             return;
         }
-        ArchiveEntry& file = result.entries_[pending->index];
+        by_name_->emplace(decision.entry.name, entries_->size());
+        entries_->push_back(std::move(decision.entry));
+        if (entries_->back().type == ArchiveEntry::Type::file) {
+            start_pending(entries_->size() - 1, position);
+        }
+    }
+
+    // Reads the file's first bytes through libarchive, for settle_pending's check.
+    void start_pending(std::size_t index, std::uint64_t header_position) {
+        const ArchiveEntry& item = (*entries_)[index];
+        PendingFile file;
+        file.index = index;
+        file.header_position = header_position;
+        const auto wanted =
+            static_cast<std::size_t>(std::min<std::uint64_t>(item.size, k_self_check_bytes));
+        while (file.prefix.size() < wanted) {
+            const la_ssize_t n =
+                archive_read_data(reader_.get(), buffer_.data(),
+                                  std::min(buffer_.size(), wanted - file.prefix.size()));
+            if (n < 0) {
+                truncated(item.name, "cannot be read: " + archive_message(reader_.get()));
+            }
+            if (n == 0) {
+                truncated(item.name, "ends early");
+            }
+            file.prefix.append(buffer_.data(), static_cast<std::size_t>(n));
+        }
+        pending_ = std::move(file);
+    }
+
+    // Places the pending file's data right before the header at `next_header`.
+    void settle_pending(std::uint64_t next_header) {
+        if (!pending_) {
+            return;
+        }
+        ArchiveEntry& file = (*entries_)[pending_->index];
         const std::uint64_t padded = round_up_to_block(file.size);
-        if (next_header < padded || next_header - padded < pending->header_position + 512) {
+        if (next_header < padded ||
+            next_header - padded < pending_->header_position + k_block_size) {
             throw std::logic_error("internal error: tar entry '" + file.name + "' of " +
-                                   tarball.string() +
+                                   tarball_.string() +
                                    ": libarchive's header positions leave no room for its data");
         }
         file.data_offset = next_header - padded;
-        if (file.data_offset + file.size > data_size) {
+        if (file.data_offset + file.size > data_.size) {
             truncated(file.name, "ends after the end of the file");
         }
-        const std::string& expected = pending->prefix;
+        check_prefix(file, pending_->prefix);
+        pending_.reset();
+    }
+
+    void check_prefix(const ArchiveEntry& file, const std::string& expected) {
         std::string actual(expected.size(), '\0');
-        const std::size_t got =
-            pread_full(data_fd.get(), actual.data(), actual.size(), file.data_offset, tarball);
-        if (got != expected.size()) {
+        if (pread_full(data_.fd.get(), actual.data(), actual.size(), file.data_offset, tarball_) !=
+            expected.size()) {
             truncated(file.name, "ends after the end of the file");
         }
         if (actual != expected) {
             throw std::logic_error("internal error: tar entry '" + file.name + "' of " +
-                                   tarball.string() + ": the bytes at the computed offset " +
+                                   tarball_.string() + ": the bytes at the computed offset " +
                                    std::to_string(file.data_offset) +
                                    " differ from what libarchive read; please report");
         }
-        pending.reset();
-    };
-
-    for (;;) {
-        archive_entry* entry = nullptr;
-        const int rc = archive_read_next_header(reader.get(), &entry);
-        // Set even for the call that ends with ARCHIVE_EOF: the start of this header (its pax or
-        // GNU long-name records included), which is right after the previous entry's padded data.
-        const la_int64_t position = archive_read_header_position(reader.get());
-        if (rc == ARCHIVE_EOF || rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
-            if (position < 0) {
-                throw std::logic_error("internal error: libarchive gave no header position for " +
-                                       tarball.string());
-            }
-            settle_pending(static_cast<std::uint64_t>(position));
-        }
-        if (rc == ARCHIVE_EOF) {
-            break;
-        }
-        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-            if (last_name.empty()) {
-                fail(tarball, "is not a tar archive (or is corrupt at its start)" +
-                                  decompressed_note + ": " + archive_message(reader.get()) + "; " +
-                                  std::string(k_recreate_hint));
-            }
-            fail(tarball, "is truncated or corrupt" + decompressed_note + " after entry " +
-                              quote(last_name) + ": " + archive_message(reader.get()) + "; " +
-                              std::string(k_recreate_hint));
-        }
-
-        const char* raw_name = entry_pathname(entry);
-        if (raw_name == nullptr) {
-            fail(tarball,
-                 "has an entry without a readable name after " +
-                     (last_name.empty() ? std::string("the start") : "entry " + quote(last_name)) +
-                     "; " + std::string(k_recreate_hint));
-        }
-        const std::string raw(raw_name);
-        if (!raw.empty() && raw.front() == '/') {
-            fail_entry(tarball, raw, "has an absolute name");
-        }
-        if (has_dot_dot(raw)) {
-            fail_entry(tarball, raw, "has a '..' component, which could leave the archive");
-        }
-        std::string name = *normalize_archive_name(raw);
-        last_name = raw;
-
-        if (archive_entry_sparse_count(entry) > 0) {
-            fail_entry(tarball, raw, "is a sparse file, which image tarballs never contain");
-        }
-
-        ArchiveEntry item;
-        item.name = name;
-        if (const char* hardlink = entry_hardlink(entry); hardlink != nullptr) {
-            const std::string target_raw(hardlink);
-            const auto target = normalize_archive_name(target_raw);
-            if (!target || target->empty()) {
-                fail_entry(
-                    tarball, raw,
-                    "is a hardlink to " + quote(target_raw) + ", which is outside the archive");
-            }
-            item.type = ArchiveEntry::Type::hardlink;
-            item.link_target = *target;
-        } else {
-            switch (archive_entry_filetype(entry)) {
-                case AE_IFREG: {
-                    item.type = ArchiveEntry::Type::file;
-                    const la_int64_t size = archive_entry_size(entry);
-                    if (size < 0) {
-                        fail_entry(tarball, raw, "has a negative size");
-                    }
-                    item.size = static_cast<std::uint64_t>(size);
-                    break;
-                }
-                case AE_IFDIR:
-                    item.type = ArchiveEntry::Type::directory;
-                    break;
-                case AE_IFLNK: {
-                    const char* target_text = entry_symlink(entry);
-                    const std::string target_raw = target_text != nullptr ? target_text : "";
-                    if (target_raw.empty()) {
-                        fail_entry(tarball, raw, "is a symlink without a target");
-                    }
-                    if (target_raw.front() == '/') {
-                        fail_entry(tarball, raw,
-                                   "is a symlink to the absolute path " + quote(target_raw));
-                    }
-                    const auto target = resolve_symlink_target(name, target_raw);
-                    if (!target) {
-                        fail_entry(
-                            tarball, raw,
-                            "is a symlink to " + quote(target_raw) + ", which leaves the archive");
-                    }
-                    item.type = ArchiveEntry::Type::symlink;
-                    item.link_target = *target;
-                    break;
-                }
-                case AE_IFCHR:
-                case AE_IFBLK:
-                    fail_entry(tarball, raw, "is a device node");
-                case AE_IFIFO:
-                    fail_entry(tarball, raw, "is a FIFO");
-                case AE_IFSOCK:
-                    fail_entry(tarball, raw, "is a socket");
-                default:
-                    fail_entry(tarball, raw, "has an unsupported entry type");
-            }
-        }
-
-        if (name.empty()) {
-            if (item.type == ArchiveEntry::Type::directory) {
-                continue;  // "./": the root itself
-            }
-            fail_entry(tarball, raw, "has an empty name");
-        }
-        if (!result.by_name_.emplace(name, result.entries_.size()).second) {
-            fail_entry(
-                tarball, raw,
-                "appears twice (as " + quote(name) + "), so which one is meant is ambiguous");
-        }
-        result.entries_.push_back(std::move(item));
-
-        if (result.entries_.back().type == ArchiveEntry::Type::file) {
-            PendingFile file;
-            file.index = result.entries_.size() - 1;
-            file.header_position = static_cast<std::uint64_t>(position);
-            const std::size_t wanted = static_cast<std::size_t>(
-                std::min<std::uint64_t>(result.entries_.back().size, k_self_check_bytes));
-            while (file.prefix.size() < wanted) {
-                const la_ssize_t n =
-                    archive_read_data(reader.get(), buffer.data(),
-                                      std::min(buffer.size(), wanted - file.prefix.size()));
-                if (n < 0) {
-                    truncated(name, "cannot be read: " + archive_message(reader.get()));
-                }
-                if (n == 0) {
-                    truncated(name, "ends early");
-                }
-                file.prefix.append(buffer.data(), static_cast<std::size_t>(n));
-            }
-            pending = std::move(file);
-        }
     }
 
+    [[noreturn]] void truncated(std::string_view entry, std::string_view detail) {
+        fail(tarball_, "is truncated or corrupt" + note_ + ": the data of entry " + quote(entry) +
+                           " " + std::string(detail) + "; " + std::string(k_recreate_hint));
+    }
+
+    const fs::path& tarball_;
+    std::string note_;  // " (after gzip decompression)" when spooled, for messages
+    OpenedFile data_;
+    ArchivePtr reader_;
+    std::vector<char> buffer_;
+    std::optional<PendingFile> pending_;
+    std::string last_name_;  // for messages about what follows it
+    std::vector<ArchiveEntry>* entries_ = nullptr;
+    NameIndex* by_name_ = nullptr;
+};
+
+}  // namespace
+
+TarArchive TarArchive::open(const fs::path& tarball, const fs::path& spool_dir) {
+    TarArchive result;
+    result.path_ = tarball;
+    result.data_file_ = uncompressed_tar(tarball, spool_dir);
+    TarIndexer indexer(tarball, result.data_file_);
+    indexer.index_all(result.entries_, result.by_name_);
     if (result.entries_.empty()) {
-        fail(tarball, "holds no files (an empty archive)" + decompressed_note + "; " +
+        fail(tarball, "holds no files (an empty archive)" + indexer.note() + "; " +
                           std::string(k_recreate_hint));
     }
-    for (const auto& item : result.entries_) {
-        if (item.type == ArchiveEntry::Type::hardlink &&
-            result.by_name_.find(item.link_target) == result.by_name_.end()) {
-            fail_entry(
-                tarball, item.name,
-                "is a hardlink to " + quote(item.link_target) + ", which is not in the archive");
-        }
+    if (const auto refusal = check_hardlink_targets(result.entries_, result.by_name_)) {
+        fail_entry(tarball, refusal->entry, refusal->reason);
     }
     spdlog::debug("image tarball {}: {} entries{}", tarball.string(), result.entries_.size(),
-                  decompressed_note);
+                  indexer.note());
     return result;
 }
 
@@ -593,75 +510,64 @@ const ArchiveEntry* TarArchive::find_file(std::string_view name) const {
         return nullptr;
     }
     std::string current = *normalised;
-    int hops = 0;
-    const auto hop = [&](std::string next) {
-        if (++hops > k_max_link_hops) {
+    for (int hops = 0;; ++hops) {
+        if (hops > k_max_link_hops) {
             throw ImageError(
                 "image tarball " + quote(path_.string()) + ": entry " + quote(std::string(name)) +
                 " goes through more than " + std::to_string(k_max_link_hops) +
                 " symlinks or hardlinks (a link loop?); " + std::string(k_recreate_hint));
         }
-        current = std::move(next);
-    };
-    for (;;) {
         if (const auto it = by_name_.find(current); it != by_name_.end()) {
             const ArchiveEntry& entry = entries_[it->second];
-            switch (entry.type) {
-                case ArchiveEntry::Type::file:
-                    return &entry;
-                case ArchiveEntry::Type::directory:
-                    return nullptr;
-                case ArchiveEntry::Type::symlink:
-                case ArchiveEntry::Type::hardlink:
-                    hop(entry.link_target);
-                    continue;
+            if (entry.type == ArchiveEntry::Type::file) {
+                return &entry;
             }
+            if (entry.type == ArchiveEntry::Type::directory) {
+                return nullptr;
+            }
+            current = entry.link_target;
+            continue;
+        }
+        auto through_folder = resolve_symlinked_folder(current);
+        if (!through_folder) {
             return nullptr;
         }
-        // Not an entry itself: maybe one of its folders is a symlink ("dir/file" with
-        // "dir -> other").
-        bool replaced = false;
-        for (std::size_t slash = current.find('/'); slash != std::string::npos;
-             slash = current.find('/', slash + 1)) {
-            const auto it = by_name_.find(std::string_view(current).substr(0, slash));
-            if (it == by_name_.end()) {
-                continue;
-            }
-            const ArchiveEntry& folder = entries_[it->second];
-            if (folder.type != ArchiveEntry::Type::symlink) {
-                continue;
-            }
-            const std::string rest = current.substr(slash + 1);
-            hop(folder.link_target.empty() ? rest : folder.link_target + "/" + rest);
-            replaced = true;
-            break;
-        }
-        if (!replaced) {
-            return nullptr;
-        }
+        current = std::move(*through_folder);
     }
 }
 
-std::string TarArchive::read_file(std::string_view name, std::uint64_t max_size) const {
-    const ArchiveEntry* entry = find_file(name);
-    if (entry == nullptr) {
-        throw ImageError("image tarball " + quote(path_.string()) + " has no file " + quote(name) +
-                         "; " + std::string(k_recreate_hint));
+// `name` with its first folder that is a symlink replaced by the link's target ("dir/file"
+// with "dir -> other" gives "other/file"); nullopt when none of its folders is a symlink.
+std::optional<std::string> TarArchive::resolve_symlinked_folder(const std::string& name) const {
+    for (std::size_t slash = name.find('/'); slash != std::string::npos;
+         slash = name.find('/', slash + 1)) {
+        const auto it = by_name_.find(std::string_view(name).substr(0, slash));
+        if (it == by_name_.end() || entries_[it->second].type != ArchiveEntry::Type::symlink) {
+            continue;
+        }
+        const std::string& target = entries_[it->second].link_target;
+        const std::string rest = name.substr(slash + 1);
+        return target.empty() ? rest : target + "/" + rest;
     }
-    if (entry->size > max_size) {
+    return std::nullopt;
+}
+
+std::string TarArchive::read_file(std::string_view name, std::uint64_t max_size) const {
+    const FileRange bytes_range = range(name);
+    if (bytes_range.size > max_size) {
         throw ImageError("image tarball " + quote(path_.string()) + ": " + quote(name) + " is " +
-                         std::to_string(entry->size) + " bytes, more than the " +
+                         std::to_string(bytes_range.size) + " bytes, more than the " +
                          std::to_string(max_size) + " expected of such a file; " +
                          std::string(k_recreate_hint));
     }
-    const int raw_fd = ::open(data_file_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (raw_fd < 0) {
+    const util::Fd fd(::open(data_file_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
         const int error = errno;
-        throw ImageError("cannot open " + quote(data_file_.string()) + ": " + errno_text(error));
+        throw ImageError("cannot open " + quote(data_file_.string()) + ": " +
+                         util::errno_message(error));
     }
-    FileDescriptor fd(raw_fd);
-    std::string bytes(static_cast<std::size_t>(entry->size), '\0');
-    if (pread_full(fd.get(), bytes.data(), bytes.size(), entry->data_offset, data_file_) !=
+    std::string bytes(static_cast<std::size_t>(bytes_range.size), '\0');
+    if (pread_full(fd.get(), bytes.data(), bytes.size(), bytes_range.offset, data_file_) !=
         bytes.size()) {
         throw ImageError("image tarball " + quote(path_.string()) + ": " + quote(name) +
                          " is cut short (the file changed or was truncated since it was "

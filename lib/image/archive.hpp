@@ -8,28 +8,18 @@
 #include <string_view>
 #include <vector>
 
+#include "image/archive_entry.hpp"
 #include "image/file_range.hpp"
 
 namespace assetctl::image {
-
-struct ArchiveEntry {
-    enum class Type { file, directory, symlink, hardlink };
-    // Normalised: no leading "./" or "/", no "." components, no trailing "/".
-    std::string name;
-    Type type = Type::file;
-    std::uint64_t size = 0;         // files only
-    std::uint64_t data_offset = 0;  // files only: where the bytes start in data_file()
-    // Links only: the target as an archive-relative normalised name (a symlink's relative
-    // target is resolved against the link's folder; a hardlink names an entry directly).
-    std::string link_target;
-};
 
 // An image tarball read with libarchive: plain tar (ustar, pax, GNU) or gzip-compressed tar
 // (detected by the magic bytes, not the file name). A gzip tarball is first decompressed into
 // `spool_dir` (a private temp folder the caller owns and removes), so that every file's bytes
 // are one contiguous range of an uncompressed file that several threads can pread() at once.
 //
-// open() refuses, with an ImageError naming the tarball and the entry:
+// open() refuses, with an ImageError naming the tarball and the entry (the per-entry rules are
+// classify_entry's, image/archive_entry.hpp):
 //   - an entry whose name is absolute or has a ".." component;
 //   - a symlink whose target is absolute or leaves the archive root once resolved, and a
 //     hardlink to a name outside it or not in the archive;
@@ -56,14 +46,12 @@ class TarArchive {
     FileRange range(std::string_view name) const;  // ImageError when absent
 
   private:
+    std::optional<std::string> resolve_symlinked_folder(const std::string& name) const;
+
     std::filesystem::path path_;
     std::filesystem::path data_file_;
     std::vector<ArchiveEntry> entries_;
     std::map<std::string, std::size_t, std::less<>> by_name_;
 };
-
-// `name` normalised like ArchiveEntry::name ("./a//b/./c/" -> "a/b/c"); nullopt when it is
-// absolute or has a ".." component. The archive root itself ("", ".", "./") gives "".
-std::optional<std::string> normalize_archive_name(std::string_view name);
 
 }  // namespace assetctl::image

@@ -155,26 +155,7 @@ class Pusher final : public TarballPusher {
         const auto& source = prepared->source_;
         prepared->plans.resize(source.layers.size());
         for (std::size_t i = 0; i < source.layers.size(); ++i) {
-            const auto& layer = source.layers[i];
-            auto& plan = prepared->plans[i];
-            if (layer.compression != SourceLayer::Compression::none) {
-                const Digest digest = layer.digest ? *layer.digest : sha256_of_range(layer.bytes);
-                plan.blob = std::make_shared<registry::FileBlob>(
-                    layer.bytes.file, layer.bytes.offset, layer.bytes.size, digest);
-                plan.media_type = compressed_media_type(source, layer);
-                continue;
-            }
-            plan.rewritten = true;
-            plan.media_type = std::string(is_docker_format(source.format)
-                                              ? registry::media_type::k_docker_layer_gzip
-                                              : registry::media_type::k_oci_layer_gzip);
-            if (auto cached = cache_ ? cache_->lookup(layer.diff_id) : std::nullopt) {
-                plan.blob =
-                    std::make_shared<CompressedLayerBlob>(layer, cached->digest, cached->size);
-                ++prepared->cached_;
-            } else {
-                ++prepared->to_compress_;
-            }
+            plan_layer(source, source.layers[i], prepared->plans[i], *prepared);
         }
         return prepared;
     }
@@ -198,16 +179,10 @@ class Pusher final : public TarballPusher {
             throw std::logic_error("push of an image prepared with check_only");
         }
         const auto& source = prepared.source_;
-        // The layers, largest first (the longest compressions start earliest and the small
-        // ones fill the gaps), then the config: a layer found corrupt while it is compressed
-        // stops the push before the config goes up, unless another worker was already on it.
-        std::vector<std::size_t> order(source.layers.size());
-        for (std::size_t i = 0; i < order.size(); ++i) {
-            order[i] = i;
-        }
-        std::stable_sort(order.begin(), order.end(), [&source](std::size_t a, std::size_t b) {
-            return source.layers[a].bytes.size > source.layers[b].bytes.size;
-        });
+        // The layers, largest first, then the config: a layer found corrupt while it is
+        // compressed stops the push before the config goes up, unless another worker was
+        // already on it.
+        const std::vector<std::size_t> order = largest_first(source);
         std::vector<registry::BlobMaker> makers;
         auto& client = client_for(registry_host, identity, std::move(credentials));
         for (const std::size_t i : order) {
@@ -236,6 +211,42 @@ class Pusher final : public TarballPusher {
     }
 
   private:
+    // How layer `layer` goes up: as stored when it is compressed already, else compressed by
+    // us, its digest known beforehand when the layer cache has it.
+    void plan_layer(const SourceImage& source, const SourceLayer& layer, LayerPlan& plan,
+                    Prepared& prepared) {
+        if (layer.compression != SourceLayer::Compression::none) {
+            const Digest digest = layer.digest ? *layer.digest : sha256_of_range(layer.bytes);
+            plan.blob = std::make_shared<registry::FileBlob>(layer.bytes.file, layer.bytes.offset,
+                                                             layer.bytes.size, digest);
+            plan.media_type = compressed_media_type(source, layer);
+            return;
+        }
+        plan.rewritten = true;
+        plan.media_type =
+            std::string(is_docker_format(source.format) ? registry::media_type::k_docker_layer_gzip
+                                                        : registry::media_type::k_oci_layer_gzip);
+        if (auto cached = cache_ ? cache_->lookup(layer.diff_id) : std::nullopt) {
+            plan.blob = std::make_shared<CompressedLayerBlob>(layer, cached->digest, cached->size);
+            ++prepared.cached_;
+        } else {
+            ++prepared.to_compress_;
+        }
+    }
+
+    // Layer indexes, largest first: the longest compressions start earliest and the small ones
+    // fill the gaps.
+    static std::vector<std::size_t> largest_first(const SourceImage& source) {
+        std::vector<std::size_t> order(source.layers.size());
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            order[i] = i;
+        }
+        std::stable_sort(order.begin(), order.end(), [&source](std::size_t a, std::size_t b) {
+            return source.layers[a].bytes.size > source.layers[b].bytes.size;
+        });
+        return order;
+    }
+
     static std::string compressed_media_type(const SourceImage& source, const SourceLayer& layer) {
         if (!layer.media_type.empty()) {
             return layer.media_type;

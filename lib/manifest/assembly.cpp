@@ -55,7 +55,7 @@ class AssemblyReader {
         const auto document = parse_json_document(text, manifest_file);
         // manifest.json carries much that assetctl does not need (templates, metadata,
         // missing context); only the artifacts below are read, so unknown keys are not listed.
-        const JsonNode::Context context{manifest_file, nullptr};
+        const JsonNode::Context context = json_context(manifest_file, nullptr);
         const JsonNode root(document, "", context);
         if (!root.raw().is_object()) {
             root.fail("expected an object, found " + describe_json_value(root.raw()));

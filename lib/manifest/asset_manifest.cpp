@@ -191,7 +191,7 @@ AssetManifest parse_asset_manifest(std::string_view text, ManifestOrigin origin)
     AssetManifest manifest;
     manifest.origin = std::move(origin);
     const auto document = parse_json_document(text, manifest.origin.file);
-    const JsonNode::Context context{manifest.origin.file, &manifest.unknown_keys};
+    const JsonNode::Context context = json_context(manifest.origin.file, &manifest.unknown_keys);
     const JsonNode root(document, "", context);
     root.expect_object({"version", "files", "dockerImages"});
 

@@ -1,7 +1,5 @@
 #include "manifest/errors.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <utility>
 
 namespace assetctl::manifest {
@@ -25,26 +23,5 @@ ManifestError::ManifestError(std::filesystem::path file, std::string json_path, 
       file_(std::move(file)),
       json_path_(std::move(json_path)),
       detail_(std::move(detail)) {}
-
-std::string json_path_child(const std::string& parent, const std::string& key) {
-    const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-    });
-    if (!plain) {
-        std::string quoted = "[\"";
-        for (char c : key) {
-            if (c == '"' || c == '\\') {
-                quoted += '\\';
-            }
-            quoted += c;
-        }
-        return parent + quoted + "\"]";
-    }
-    return parent.empty() ? key : parent + "." + key;
-}
-
-std::string json_path_index(const std::string& parent, std::size_t index) {
-    return parent + "[" + std::to_string(index) + "]";
-}
 
 }  // namespace assetctl::manifest

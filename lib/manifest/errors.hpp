@@ -4,6 +4,7 @@
 #include <string>
 
 #include "util/error.hpp"
+#include "util/json_node.hpp"
 
 namespace assetctl::manifest {
 
@@ -25,9 +26,8 @@ class ManifestError : public util::Fatal {
     std::string detail_;
 };
 
-// `parent.key`, or `parent["key"]` when the key has characters that would make the path
-// ambiguous. An empty parent gives just the key.
-std::string json_path_child(const std::string& parent, const std::string& key);
-std::string json_path_index(const std::string& parent, std::size_t index);
+// JSON paths are util's (`parent.key`, `parent["key"]`, `parent[3]`).
+using util::json_path_child;
+using util::json_path_index;
 
 }  // namespace assetctl::manifest

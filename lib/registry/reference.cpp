@@ -126,7 +126,8 @@ std::string Reference::str() const {
         out += ":" + *tag;
     }
     if (digest) {
-        out += "@" + digest->str();
+        out += '@';
+        out += digest->str();
     }
     return out;
 }

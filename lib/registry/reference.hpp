@@ -6,10 +6,6 @@
 #include <string>
 #include <string_view>
 
-// Transitional, for lib/image/source_image.cpp only (owned by another change): it reaches the
-// media types through this header. Remove once it includes registry/media_type.hpp itself.
-#include "registry/media_type.hpp"
-
 namespace assetctl::registry {
 
 // A reference, repository name, tag or digest that does not follow the distribution grammar.
