@@ -342,16 +342,16 @@ TEST_CASE("default chain: falls through to ECS and then IMDS") {
     World w;
     w.home.env.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds");
     w.http.expect("GET", "http://169.254.170.2/v2/creds")
-        .respond(200, R"({"AccessKeyId": "ASIA-ECS", "SecretAccessKey": "s", "Token": "t",
+        .respond(200, {}, R"({"AccessKeyId": "ASIA-ECS", "SecretAccessKey": "s", "Token": "t",
                          "Expiration": "2026-11-27T11:00:00Z"})");
     CHECK(w.chain()->credentials().source == "ECS container (http://169.254.170.2/v2/creds)");
 
     World v;
-    v.http.expect("PUT", "http://127.0.0.1:1338/latest/api/token").respond(200, "tok");
+    v.http.expect("PUT", "http://127.0.0.1:1338/latest/api/token").respond(200, {}, "tok");
     v.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/")
-        .respond(200, "role");
+        .respond(200, {}, "role");
     v.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/role")
-        .respond(200, R"({"Code": "Success", "AccessKeyId": "ASIA-EC2", "SecretAccessKey": "s",
+        .respond(200, {}, R"({"Code": "Success", "AccessKeyId": "ASIA-EC2", "SecretAccessKey": "s",
                          "Token": "t", "Expiration": "2026-11-27T11:00:00Z"})");
     CHECK(v.chain()->credentials().keys.access_key_id == "ASIA-EC2");
     CHECK(v.http.all_used());
@@ -402,24 +402,24 @@ TEST_CASE("default chain: no secret appears in any error message or log line") {
         w.home.env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds");
         w.home.env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "SECRET-AUTH-8");
         w.http.expect("GET", "http://127.0.0.1:9/creds")
-            .respond(200, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-ECS-4"})");
+            .respond(200, {}, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-ECS-4"})");
         capture(w);
     }
     {  // ECS refusing the secret token
         World w;
         w.home.env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds");
         w.home.env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "SECRET-AUTH-8");
-        w.http.expect("GET", "http://127.0.0.1:9/creds").respond(401, "denied");
+        w.http.expect("GET", "http://127.0.0.1:9/creds").respond(401, {}, "denied");
         capture(w);
     }
     {  // IMDS answer without an expiration
         World w;
         w.http.expect("PUT", "http://127.0.0.1:1338/latest/api/token")
-            .respond(200, "SECRET-IMDS-TOKEN");
+            .respond(200, {}, "SECRET-IMDS-TOKEN");
         w.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/")
-            .respond(200, "role");
+            .respond(200, {}, "role");
         w.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/role")
-            .respond(200, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-EC2-5",
+            .respond(200, {}, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-EC2-5",
                              "Token": "SECRET-TOK-7"})");
         capture(w);
     }
