@@ -15,6 +15,7 @@
 
 #include "aws/credential_providers.hpp"
 #include "support/aws_home.hpp"
+#include "support/fake_credentials.hpp"
 #include "support/fake_http.hpp"
 #include "support/fake_process.hpp"
 #include "support/fake_sleeper.hpp"
@@ -30,52 +31,15 @@ namespace {
 
 const system_clock::time_point k_now = sys_days{year{2026} / 11 / 27} + hours{10};
 
-// Scripted provider: hands out credentials (with `expiration`), does not apply, or throws;
-// counts its calls.
-class ScriptedProvider final : public CredentialsProvider {
-  public:
-    enum class Mode { credentials, not_applicable, error };
-
-    ScriptedProvider(std::string name, Mode mode,
-                     std::optional<system_clock::time_point> expiration = std::nullopt)
-        : name_(std::move(name)), mode_(mode), expiration_(expiration) {}
-
-    std::string name() const override { return name_; }
-    ProviderResult resolve() override {
-        const int n = ++*calls;
-        switch (mode_) {
-            case Mode::credentials: {
-                AwsCredentials credentials;
-                credentials.keys = {"AKID-" + name_ + "-" + std::to_string(n), "secret", {}};
-                credentials.expiration = expiration_;
-                credentials.source = name_;
-                return {credentials, {}};
-            }
-            case Mode::not_applicable:
-                return {std::nullopt, name_ + " is not configured"};
-            case Mode::error:
-                break;
-        }
-        throw CredentialsError(name_ + " is broken");
-    }
-
-    void set_mode(Mode mode) { mode_ = mode; }
-    std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
-
-  private:
-    std::string name_;
-    Mode mode_;
-    std::optional<system_clock::time_point> expiration_;
-};
-
-using Mode = ScriptedProvider::Mode;
+using test::FakeCredentialsProvider;
+using Mode = FakeCredentialsProvider::Mode;
 
 struct ChainParts {
     std::vector<std::unique_ptr<CredentialsProvider>> providers;
-    std::vector<ScriptedProvider*> scripted;
+    std::vector<FakeCredentialsProvider*> scripted;
 
     ChainParts& add(std::string name, Mode mode) {
-        auto provider = std::make_unique<ScriptedProvider>(std::move(name), mode);
+        auto provider = std::make_unique<FakeCredentialsProvider>(std::move(name), mode);
         scripted.push_back(provider.get());
         providers.push_back(std::move(provider));
         return *this;
@@ -159,7 +123,7 @@ TEST_CASE("chain: no credentials lists every provider with its reason") {
 
 TEST_CASE("cache: static credentials are kept for good") {
     util::FixedClock clock(k_now);
-    auto inner = std::make_unique<ScriptedProvider>("static", Mode::credentials);
+    auto inner = std::make_unique<FakeCredentialsProvider>("static", Mode::credentials);
     auto calls = inner->calls;
     CachingCredentialsProvider cache(std::move(inner), clock);
     CHECK(cache.name() == "static");
@@ -174,7 +138,7 @@ TEST_CASE("cache: static credentials are kept for good") {
 TEST_CASE("cache: refreshes k_credentials_refresh_margin before expiration, not earlier") {
     util::FixedClock clock(k_now);
     const auto expiration = k_now + hours{1};
-    auto inner = std::make_unique<ScriptedProvider>("sts", Mode::credentials, expiration);
+    auto inner = std::make_unique<FakeCredentialsProvider>("sts", Mode::credentials, expiration);
     auto calls = inner->calls;
     CachingCredentialsProvider cache(std::move(inner), clock);
 
@@ -190,7 +154,7 @@ TEST_CASE("cache: refreshes k_credentials_refresh_margin before expiration, not 
 
 TEST_CASE("cache: failures and not-applicable answers are not cached") {
     util::FixedClock clock(k_now);
-    auto inner = std::make_unique<ScriptedProvider>("flaky", Mode::error);
+    auto inner = std::make_unique<FakeCredentialsProvider>("flaky", Mode::error);
     auto* flaky = inner.get();
     CachingCredentialsProvider cache(std::move(inner), clock);
     CHECK_THROWS_AS(cache.credentials(), CredentialsError);
@@ -204,7 +168,8 @@ TEST_CASE("cache: failures and not-applicable answers are not cached") {
 
 TEST_CASE("cache: concurrent callers share one refresh") {
     util::FixedClock clock(k_now);
-    auto inner = std::make_unique<ScriptedProvider>("sts", Mode::credentials, k_now + hours{1});
+    auto inner =
+        std::make_unique<FakeCredentialsProvider>("sts", Mode::credentials, k_now + hours{1});
     auto calls = inner->calls;
     CachingCredentialsProvider cache(std::move(inner), clock);
 
@@ -342,16 +307,16 @@ TEST_CASE("default chain: falls through to ECS and then IMDS") {
     World w;
     w.home.env.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds");
     w.http.expect("GET", "http://169.254.170.2/v2/creds")
-        .respond(200, R"({"AccessKeyId": "ASIA-ECS", "SecretAccessKey": "s", "Token": "t",
+        .respond(200, {}, R"({"AccessKeyId": "ASIA-ECS", "SecretAccessKey": "s", "Token": "t",
                          "Expiration": "2026-11-27T11:00:00Z"})");
     CHECK(w.chain()->credentials().source == "ECS container (http://169.254.170.2/v2/creds)");
 
     World v;
-    v.http.expect("PUT", "http://127.0.0.1:1338/latest/api/token").respond(200, "tok");
+    v.http.expect("PUT", "http://127.0.0.1:1338/latest/api/token").respond(200, {}, "tok");
     v.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/")
-        .respond(200, "role");
+        .respond(200, {}, "role");
     v.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/role")
-        .respond(200, R"({"Code": "Success", "AccessKeyId": "ASIA-EC2", "SecretAccessKey": "s",
+        .respond(200, {}, R"({"Code": "Success", "AccessKeyId": "ASIA-EC2", "SecretAccessKey": "s",
                          "Token": "t", "Expiration": "2026-11-27T11:00:00Z"})");
     CHECK(v.chain()->credentials().keys.access_key_id == "ASIA-EC2");
     CHECK(v.http.all_used());
@@ -402,24 +367,24 @@ TEST_CASE("default chain: no secret appears in any error message or log line") {
         w.home.env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds");
         w.home.env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "SECRET-AUTH-8");
         w.http.expect("GET", "http://127.0.0.1:9/creds")
-            .respond(200, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-ECS-4"})");
+            .respond(200, {}, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-ECS-4"})");
         capture(w);
     }
     {  // ECS refusing the secret token
         World w;
         w.home.env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds");
         w.home.env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "SECRET-AUTH-8");
-        w.http.expect("GET", "http://127.0.0.1:9/creds").respond(401, "denied");
+        w.http.expect("GET", "http://127.0.0.1:9/creds").respond(401, {}, "denied");
         capture(w);
     }
     {  // IMDS answer without an expiration
         World w;
         w.http.expect("PUT", "http://127.0.0.1:1338/latest/api/token")
-            .respond(200, "SECRET-IMDS-TOKEN");
+            .respond(200, {}, "SECRET-IMDS-TOKEN");
         w.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/")
-            .respond(200, "role");
+            .respond(200, {}, "role");
         w.http.expect("GET", "http://127.0.0.1:1338/latest/meta-data/iam/security-credentials/role")
-            .respond(200, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-EC2-5",
+            .respond(200, {}, R"({"AccessKeyId": "A", "SecretAccessKey": "SECRET-EC2-5",
                              "Token": "SECRET-TOK-7"})");
         capture(w);
     }

@@ -179,7 +179,7 @@ TEST_CASE("container provider: relative URI on 169.254.170.2") {
     http.expect("GET", "http://169.254.170.2/v2/credentials/abc")
         .with_header("Accept", "application/json")
         .without_header("Authorization")
-        .respond(200, credentials_json());
+        .respond(200, {}, credentials_json());
     ContainerProvider provider(env, http, sleeper);
     CHECK(provider.name() == "ECS container");
     const auto result = provider.resolve();
@@ -202,10 +202,10 @@ TEST_CASE("container provider: full URI with the token file preferred and re-rea
     test::FakeSleeper sleeper;
     http.expect("GET", "http://169.254.170.23/v1/credentials")
         .with_header("Authorization", "token-from-file-1")
-        .respond(200, credentials_json());
+        .respond(200, {}, credentials_json());
     http.expect("GET", "http://169.254.170.23/v1/credentials")
         .with_header("Authorization", "token-from-file-2")
-        .respond(200, credentials_json());
+        .respond(200, {}, credentials_json());
     ContainerProvider provider(home.env, http, sleeper);
     REQUIRE(provider.resolve().credentials);
     home.file("pod-token", "token-from-file-2");
@@ -220,7 +220,7 @@ TEST_CASE("container provider: full URI with the token from the environment") {
     test::FakeSleeper sleeper;
     http.expect("GET", "http://localhost:8080/creds")
         .with_header("Authorization", "token-from-env")
-        .respond(200, credentials_json());
+        .respond(200, {}, credentials_json());
     REQUIRE(ContainerProvider(env, http, sleeper).resolve().credentials);
 }
 
@@ -260,8 +260,8 @@ TEST_CASE("container provider retries transport errors and 5xx, then gives up") 
     ContainerProvider provider(env, http, sleeper);
 
     http.expect("GET", "http://169.254.170.2/creds").fail(TransportErrorKind::connect);
-    http.expect("GET", "http://169.254.170.2/creds").respond(503, "busy");
-    http.expect("GET", "http://169.254.170.2/creds").respond(200, credentials_json());
+    http.expect("GET", "http://169.254.170.2/creds").respond(503, {}, "busy");
+    http.expect("GET", "http://169.254.170.2/creds").respond(200, {}, credentials_json());
     REQUIRE(provider.resolve().credentials);
     CHECK(sleeper.sleeps() ==
           std::vector<milliseconds>{k_container_retry_delay, k_container_retry_delay});
@@ -279,7 +279,7 @@ TEST_CASE("container provider: a 4xx answer is an error without retries") {
     test::FakeHttpClient http;
     test::FakeSleeper sleeper;
     http.expect("GET", "http://169.254.170.2/creds")
-        .respond(403, R"({"code": "AccessDenied", "message": "bad token"})");
+        .respond(403, {}, R"({"code": "AccessDenied", "message": "bad token"})");
     CHECK(what_of([&] { ContainerProvider(env, http, sleeper).resolve(); }) ==
           "ECS container: http://169.254.170.2/creds answered HTTP 403: AccessDenied bad token");
     CHECK(sleeper.sleeps().empty());
@@ -290,11 +290,11 @@ TEST_CASE("container provider: bad answers are errors that do not quote the body
     test::FakeHttpClient http;
     test::FakeSleeper sleeper;
     ContainerProvider provider(env, http, sleeper);
-    http.expect("GET", "http://169.254.170.2/creds").respond(200, "not json http-secret");
+    http.expect("GET", "http://169.254.170.2/creds").respond(200, {}, "not json http-secret");
     CHECK(what_of([&] { provider.resolve(); }) ==
           "ECS container: http://169.254.170.2/creds did not answer JSON");
     http.expect("GET", "http://169.254.170.2/creds")
-        .respond(200, R"({"AccessKeyId": "ASIA-HTTP", "SecretAccessKey": "http-secret"})");
+        .respond(200, {}, R"({"AccessKeyId": "ASIA-HTTP", "SecretAccessKey": "http-secret"})");
     CHECK(what_of([&] { provider.resolve(); }) ==
           "ECS container: http://169.254.170.2/creds: the answer has no Token");
 }
@@ -317,7 +317,7 @@ const std::string k_imds = "http://127.0.0.1:1338";
 void expect_token(test::FakeHttpClient& http, long status = 200, std::string body = "imds-token") {
     http.expect("PUT", k_imds + "/latest/api/token")
         .with_header("X-aws-ec2-metadata-token-ttl-seconds", "21600")
-        .respond(status, std::move(body));
+        .respond(status, {}, std::move(body));
 }
 
 }  // namespace
@@ -328,10 +328,10 @@ TEST_CASE("IMDS provider: token, role name, credentials") {
     expect_token(http);
     http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/")
         .with_header("X-aws-ec2-metadata-token", "imds-token")
-        .respond(200, "ci-runner-role\n");
+        .respond(200, {}, "ci-runner-role\n");
     http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/ci-runner-role")
         .with_header("X-aws-ec2-metadata-token", "imds-token")
-        .respond(200, R"({"Code": "Success", "LastUpdated": "2026-11-27T06:00:00Z",
+        .respond(200, {}, R"({"Code": "Success", "LastUpdated": "2026-11-27T06:00:00Z",
                          "Type": "AWS-HMAC", "AccessKeyId": "ASIA-HTTP",
                          "SecretAccessKey": "http-secret", "Token": "http-token",
                          "Expiration": "2026-11-27T12:00:00Z"})");
@@ -399,15 +399,17 @@ TEST_CASE("IMDS provider: no role attached does not apply, a broken role is an e
                Contains("no IAM role is attached"));
 
     expect_token(http);
-    http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/").respond(200, "r");
+    http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/")
+        .respond(200, {}, "r");
     http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/r")
-        .respond(200,
+        .respond(200, {},
                  R"({"Code": "AssumeRoleUnauthorizedAccess", "Message": "EC2 cannot assume"})");
     CHECK(what_of([&] { InstanceMetadataProvider(env, http).resolve(); }) ==
           "EC2 instance metadata: role r: AssumeRoleUnauthorizedAccess: EC2 cannot assume");
 
     expect_token(http);
-    http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/").respond(200, "r");
+    http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/")
+        .respond(200, {}, "r");
     http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/r").respond(500);
     http.expect("GET", k_imds + "/latest/meta-data/iam/security-credentials/r").respond(500);
     CHECK_THAT(what_of([&] { InstanceMetadataProvider(env, http).resolve(); }),

@@ -1,6 +1,7 @@
 // SharedProfileProvider: static keys, role chains, credential_source, credential_process and
 // web identity in a profile.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "aws/credential_providers.hpp"
 #include "support/aws_home.hpp"
+#include "support/fake_credentials.hpp"
 #include "support/fake_process.hpp"
 #include "support/fake_sts.hpp"
 
@@ -21,34 +23,22 @@ using test::FakeProcessRunner;
 
 namespace {
 
-// A credential_source provider with fixed keys, counting its calls.
-class StubProvider final : public CredentialsProvider {
-  public:
-    StubProvider(std::string name, std::optional<std::string> access_key)
-        : name_(std::move(name)), access_key_(std::move(access_key)) {}
-    std::string name() const override { return name_; }
-    ProviderResult resolve() override {
-        ++*calls;
-        if (!access_key_) {
-            return {std::nullopt, name_ + " is not available here"};
-        }
-        AwsCredentials credentials;
-        credentials.keys = {*access_key_, "stub-secret", std::nullopt};
-        credentials.source = name_;
-        return {credentials, {}};
-    }
-    std::shared_ptr<int> calls = std::make_shared<int>(0);
-
-  private:
-    std::string name_;
-    std::optional<std::string> access_key_;
-};
+// A credential_source provider with fixed keys, or (no key) one that does not apply here.
+std::unique_ptr<test::FakeCredentialsProvider> stub_provider(std::string name,
+                                                             std::optional<std::string> key) {
+    using Mode = test::FakeCredentialsProvider::Mode;
+    auto provider = std::make_unique<test::FakeCredentialsProvider>(
+        name, key ? Mode::credentials : Mode::not_applicable);
+    provider->with_keys(key.value_or(""), "stub-secret")
+        .with_reason(name + " is not available here");
+    return provider;
+}
 
 struct Fixture {
     test::AwsHome home;
     FakeProcessRunner processes;
     test::FakeStsApi sts;
-    std::shared_ptr<int> imds_calls;
+    std::shared_ptr<std::atomic<int>> imds_calls;
 
     Fixture() { home.env.set("USER", "builder"); }
 
@@ -58,13 +48,13 @@ struct Fixture {
                                    Imds imds_state = Imds::has_credentials) {
         CredentialSources sources;
         sources.environment = std::make_unique<EnvironmentProvider>(home.env);
-        auto imds = std::make_unique<StubProvider>("EC2 instance metadata",
-                                                   imds_state == Imds::has_credentials
+        auto imds =
+            stub_provider("EC2 instance metadata", imds_state == Imds::has_credentials
                                                        ? std::optional<std::string>("AKID-IMDS")
                                                        : std::nullopt);
         imds_calls = imds->calls;
         sources.ec2_instance_metadata = std::move(imds);
-        sources.ecs_container = std::make_unique<StubProvider>("ECS container", "AKID-ECS");
+        sources.ecs_container = stub_provider("ECS container", "AKID-ECS");
         return SharedProfileProvider(home.env, processes, sts,
                                      select_profile(home.env, profile_override),
                                      std::move(sources));

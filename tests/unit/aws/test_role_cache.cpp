@@ -1,3 +1,4 @@
+#include <stdexcept>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -82,6 +83,12 @@ TEST_CASE("a failed AssumeRole is not cached") {
     util::FixedClock clock(k_now);
     aws::AssumedRoleCache cache(sts, clock, "s");
     sts.fail_with("AccessDenied");
-    CHECK_THROWS(cache.credentials_for(caller(), role("arn:aws:iam::1:role/a")));
+    // FakeStsApi throws std::runtime_error; the cache passes it on unchanged, both times.
+    CHECK_THROWS_AS(cache.credentials_for(caller(), role("arn:aws:iam::1:role/a")),
+                    std::runtime_error);
+    CHECK_THROWS_WITH(cache.credentials_for(caller(), role("arn:aws:iam::1:role/a")),
+                      "AccessDenied");
+    // Nothing was remembered from the first failure: the second call asked STS again.
+    CHECK(sts.calls().size() == 2);
     CHECK(cache.assume_count() == 0);
 }

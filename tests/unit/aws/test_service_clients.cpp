@@ -51,7 +51,7 @@ TEST_CASE("AssumeRole is a signed form POST to regional STS and its credentials 
         .with_header("Host", "sts.eu-west-1.amazonaws.com")
         .with_header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
         .with_header("X-Amz-Date", "20261127T100000Z")
-        .respond(200, k_assume_role_answer);
+        .respond(200, {}, k_assume_role_answer);
     aws::StsClient sts(h.runtime, h.endpoints, "us-east-1");
     aws::AssumeRoleRequest request;
     request.role_arn = "arn:aws:iam::123456789012:role/publisher";
@@ -79,7 +79,7 @@ TEST_CASE("AssumeRole is a signed form POST to regional STS and its credentials 
 TEST_CASE("an STS error answer becomes an AwsError and is not retried") {
     Harness h;
     h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/")
-        .respond(403, R"(<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
+        .respond(403, {}, R"(<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
             <Message>not authorized</Message></Error><RequestId>r1</RequestId></ErrorResponse>)");
     aws::StsClient sts(h.runtime, h.endpoints, "");
     try {
@@ -99,10 +99,10 @@ TEST_CASE("throttling is retried with back-off, then the answer is used") {
     Harness h;
     const std::string throttled =
         R"(<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>)";
-    h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(400, throttled);
-    h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(400, throttled);
+    h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(400, {}, throttled);
+    h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(400, {}, throttled);
     h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/")
-        .respond(200, R"(<GetCallerIdentityResponse><GetCallerIdentityResult>
+        .respond(200, {}, R"(<GetCallerIdentityResponse><GetCallerIdentityResult>
             <Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDA</UserId>
             <Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>)");
     aws::StsClient sts(h.runtime, h.endpoints, "us-east-1");
@@ -117,7 +117,7 @@ TEST_CASE("web identity is unsigned") {
     Harness h;
     h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/")
         .without_header("Authorization")
-        .respond(200, R"(<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>
+        .respond(200, {}, R"(<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>
             <Credentials><AccessKeyId>ASIAW</AccessKeyId><SecretAccessKey>s</SecretAccessKey>
             <SessionToken>t</SessionToken><Expiration>2026-11-27T11:00:00.000Z</Expiration>
             </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>)");
@@ -129,7 +129,7 @@ TEST_CASE("web identity is unsigned") {
 
 TEST_CASE("a 200 answer without credentials is reported, not crashed on") {
     Harness h;
-    h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(200, "<Empty/>");
+    h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(200, {}, "<Empty/>");
     aws::StsClient sts(h.runtime, h.endpoints, "us-east-1");
     aws::AssumeRoleRequest request;
     request.role_arn = "arn:aws:iam::1:role/r";
@@ -142,12 +142,12 @@ TEST_CASE("ECR calls are JSON 1.1 with the operation in X-Amz-Target") {
     h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
         .with_header("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories")
         .with_header("Content-Type", "application/x-amz-json-1.1")
-        .respond(200, R"({"repositories": [{"repositoryName": "repo",
+        .respond(200, {}, R"({"repositories": [{"repositoryName": "repo",
             "repositoryUri": "1.dkr.ecr.us-east-1.amazonaws.com/repo", "registryId": "1",
             "repositoryArn": "arn:aws:ecr:us-east-1:1:repository/repo",
             "imageTagMutability": "IMMUTABLE"}]})");
     h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
-        .respond(400, R"({"__type": "RepositoryNotFoundException", "message": "nope"})");
+        .respond(400, {}, R"({"__type": "RepositoryNotFoundException", "message": "nope"})");
     aws::EcrClient ecr(h.runtime, h.endpoints);
     const auto found = ecr.describe_repository(caller(), "us-east-1", "repo");
     REQUIRE(found.has_value());
@@ -161,10 +161,10 @@ TEST_CASE("ECR calls are JSON 1.1 with the operation in X-Amz-Target") {
 TEST_CASE("DescribeImages: found and not found") {
     Harness h;
     h.http.expect("POST", "https://api.ecr.eu-west-1.amazonaws.com/")
-        .respond(200, R"({"imageDetails": [{"imageDigest": "sha256:abc", "imageTags": ["t"],
+        .respond(200, {}, R"({"imageDetails": [{"imageDigest": "sha256:abc", "imageTags": ["t"],
             "imageManifestMediaType": "application/vnd.docker.distribution.manifest.v2+json"}]})");
     h.http.expect("POST", "https://api.ecr.eu-west-1.amazonaws.com/")
-        .respond(400, R"({"__type": "ImageNotFoundException", "message": "no"})");
+        .respond(400, {}, R"({"__type": "ImageNotFoundException", "message": "no"})");
     aws::EcrClient ecr(h.runtime, h.endpoints);
     const auto image = ecr.describe_image(caller(), "eu-west-1", "repo", "t");
     REQUIRE(image.has_value());
@@ -176,7 +176,7 @@ TEST_CASE("DescribeImages: found and not found") {
 TEST_CASE("other ECR errors propagate with their code") {
     Harness h;
     h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
-        .respond(400, R"({"__type": "AccessDeniedException", "message": "denied"})");
+        .respond(400, {}, R"({"__type": "AccessDeniedException", "message": "denied"})");
     aws::EcrClient ecr(h.runtime, h.endpoints);
     try {
         ecr.describe_repository(caller(), "us-east-1", "repo");
@@ -198,9 +198,9 @@ TEST_CASE("authorization tokens are cached until half their lifetime") {
     const double now_seconds =
         static_cast<double>(duration_cast<seconds>(k_now.time_since_epoch()).count());
     h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
-        .respond(200, answer("pw1", now_seconds + 12 * 3600));
+        .respond(200, {}, answer("pw1", now_seconds + 12 * 3600));
     h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
-        .respond(200, answer("pw2", now_seconds + 18 * 3600));
+        .respond(200, {}, answer("pw2", now_seconds + 18 * 3600));
     aws::EcrClient ecr(h.runtime, h.endpoints);
 
     const auto first = ecr.get_authorization_token(caller(), "us-east-1");
@@ -222,10 +222,11 @@ TEST_CASE("BatchGetImage splits at 100 tags and reports missing ones") {
     }
     h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
         .with_header("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.BatchGetImage")
-        .respond(200, R"({"images": [{"imageId": {"imageTag": "t0", "imageDigest": "sha256:0"}}],
+        .respond(200, {},
+                 R"({"images": [{"imageId": {"imageTag": "t0", "imageDigest": "sha256:0"}}],
             "failures": [{"imageId": {"imageTag": "t1"}, "failureCode": "ImageNotFound"}]})");
     h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
-        .respond(200, R"({"images": [], "failures": []})");
+        .respond(200, {}, R"({"images": [], "failures": []})");
     aws::EcrClient ecr(h.runtime, h.endpoints);
     const auto lookup = ecr.batch_get_image(caller(), "us-east-1", "repo", tags);
     CHECK(lookup.found == std::vector<std::pair<std::string, std::string>>{{"t0", "sha256:0"}});
@@ -241,7 +242,7 @@ TEST_CASE("endpoint overrides are used for both services") {
     h.endpoints.url = "http://127.0.0.1:4566";
     h.http.expect("POST", "http://127.0.0.1:4566/")
         .with_header("Host", "127.0.0.1:4566")
-        .respond(200, R"({"repository": {"repositoryName": "r", "repositoryUri": "u"}})");
+        .respond(200, {}, R"({"repository": {"repositoryName": "r", "repositoryUri": "u"}})");
     aws::EcrClient ecr(h.runtime, h.endpoints);
     CHECK(ecr.create_repository(caller(), "us-east-1", "r").uri == "u");
 }

@@ -5,9 +5,9 @@
 
 #include "aws/aws_error.hpp"
 #include "cli/doctor_command.hpp"
+#include "support/fake_credentials.hpp"
 #include "support/fake_ecr.hpp"
 #include "support/fake_sts.hpp"
-#include "support/static_credentials.hpp"
 #include "support/temp_dir.hpp"
 #include "util/clock.hpp"
 
@@ -24,7 +24,7 @@ manifest::Selection selection_of(const test::TempDir& dir, const std::string& de
 }
 
 struct Harness {
-    test::StaticCredentials credentials;
+    test::FakeCredentialsProvider credentials;
     test::FakeStsApi sts;
     test::FakeEcr ecr;
     util::FixedClock clock{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};

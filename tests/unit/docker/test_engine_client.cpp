@@ -14,27 +14,8 @@ using test::FakeProcessRunner;
 
 namespace {
 
-enum class Stream { out, err };
-
-// FakeProcessRunner plus the line callbacks the real runner makes: each run replays the lines
-// scripted for it, interleaved as given, before returning the scripted Result.
-class StreamingRunner final : public process::ProcessRunner {
-  public:
-    FakeProcessRunner fake;
-    std::vector<std::pair<Stream, std::string>> lines;  // for the next run
-
-    process::Result run(const process::Command& command) override {
-        auto result = fake.run(command);
-        for (const auto& [stream, line] : lines) {
-            const auto& sink =
-                stream == Stream::out ? command.on_stdout_line : command.on_stderr_line;
-            REQUIRE(sink);
-            sink(line);
-        }
-        lines.clear();
-        return result;
-    }
-};
+using Stream = FakeProcessRunner::Stream;
+using Lines = std::vector<FakeProcessRunner::Line>;
 
 bool has_env(const process::Command& command, const std::string& key, const std::string& value) {
     return std::find(command.environment.begin(), command.environment.end(),
@@ -189,24 +170,24 @@ TEST_CASE("image_id of a missing image or with no output is an error") {
 // ----- build -----
 
 TEST_CASE("build runs in the context with attestations off and streams both streams") {
-    StreamingRunner runner;
-    runner.fake.expect(k_full_build, FakeProcessRunner::exited(0, ""));
-    runner.lines = {{Stream::err, "#1 [internal] load build definition"},
-                    {Stream::out, "Successfully built 0123"},
-                    {Stream::err, "#2 DONE"}};
+    FakeProcessRunner runner;
+    runner.expect(k_full_build, FakeProcessRunner::exited(0, ""),
+                  {{Stream::err, "#1 [internal] load build definition"},
+                   {Stream::out, "Successfully built 0123"},
+                   {Stream::err, "#2 DONE"}});
     docker::EngineClient client(runner, "docker", std::filesystem::path("/tmp/cfg"));
     std::vector<std::string> seen;
     client.build(full_source(), "/work/cdk.out/asset.abc", "cdkasset-abc",
                  [&](std::string_view line) { seen.emplace_back(line); });
     CHECK(seen ==
           Argv{"#1 [internal] load build definition", "Successfully built 0123", "#2 DONE"});
-    const auto command = runner.fake.commands().at(0);
+    const auto command = runner.commands().at(0);
     REQUIRE(command.working_directory);
     CHECK(*command.working_directory == "/work/cdk.out/asset.abc");
     CHECK(has_env(command, "BUILDX_NO_DEFAULT_ATTESTATIONS", "1"));
     CHECK(has_env(command, "DOCKER_CONFIG", "/tmp/cfg"));
     CHECK(command.input.empty());
-    CHECK(runner.fake.all_used());
+    CHECK(runner.all_used());
 }
 
 TEST_CASE("build without a private config still turns attestations off") {
@@ -219,12 +200,12 @@ TEST_CASE("build without a private config still turns attestations off") {
 }
 
 TEST_CASE("a failed build reports its exit and the last 20 lines in arrival order") {
-    StreamingRunner runner;
-    runner.fake.expect(k_full_build, FakeProcessRunner::exited(1, ""));
+    FakeProcessRunner runner;
+    Lines lines;
     for (int i = 1; i <= 30; ++i) {
-        runner.lines.emplace_back(i % 2 == 0 ? Stream::out : Stream::err,
-                                  "line " + std::to_string(i));
+        lines.push_back({i % 2 == 0 ? Stream::out : Stream::err, "line " + std::to_string(i)});
     }
+    runner.expect(k_full_build, FakeProcessRunner::exited(1, ""), std::move(lines));
     docker::EngineClient client(runner, "docker");
     std::size_t streamed = 0;
     try {
@@ -365,22 +346,22 @@ TEST_CASE("tag runs tag source target") {
 }
 
 TEST_CASE("push streams its output and reports failures with the tail") {
-    StreamingRunner runner;
+    FakeProcessRunner runner;
     const std::string image = "1.dkr.ecr.us-east-1.amazonaws.com/r:abc";
-    runner.fake.expect({"docker", "push", image}, FakeProcessRunner::exited(0, ""));
-    runner.lines = {{Stream::out, "The push refers to repository [1.dkr.ecr]"},
-                    {Stream::out, "abc: digest: sha256:1 size: 528"}};
+    runner.expect({"docker", "push", image}, FakeProcessRunner::exited(0, ""),
+                  {{Stream::out, "The push refers to repository [1.dkr.ecr]"},
+                   {Stream::out, "abc: digest: sha256:1 size: 528"}});
     docker::EngineClient client(runner, "docker", std::filesystem::path("/tmp/cfg"));
     std::vector<std::string> seen;
     client.push(image, [&](std::string_view line) { seen.emplace_back(line); });
     CHECK(seen ==
           Argv{"The push refers to repository [1.dkr.ecr]", "abc: digest: sha256:1 size: 528"});
-    CHECK(has_env(runner.fake.commands().at(0), "DOCKER_CONFIG", "/tmp/cfg"));
-    CHECK_FALSE(has_env_key(runner.fake.commands().at(0), "BUILDX_NO_DEFAULT_ATTESTATIONS"));
+    CHECK(has_env(runner.commands().at(0), "DOCKER_CONFIG", "/tmp/cfg"));
+    CHECK_FALSE(has_env_key(runner.commands().at(0), "BUILDX_NO_DEFAULT_ATTESTATIONS"));
 
-    runner.fake.expect({"docker", "push", image}, FakeProcessRunner::exited(1, ""));
-    runner.lines = {{Stream::out, "The push refers to repository [1.dkr.ecr]"},
-                    {Stream::err, "denied: Your authorization token has expired."}};
+    runner.expect({"docker", "push", image}, FakeProcessRunner::exited(1, ""),
+                  {{Stream::out, "The push refers to repository [1.dkr.ecr]"},
+                   {Stream::err, "denied: Your authorization token has expired."}});
     try {
         client.push(image, nullptr);
         FAIL("expected EngineError");

@@ -12,7 +12,7 @@
 #include "image/layer_cache.hpp"
 #include "image/tar_builder.hpp"
 #include "image/tarball_pusher.hpp"
-#include "registry/fake_registry.hpp"
+#include "support/fake_registry.hpp"
 #include "support/fake_sleeper.hpp"
 #include "support/temp_dir.hpp"
 

@@ -7,6 +7,8 @@
 #include <future>
 #include <signal.h>
 #include <string>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -33,6 +35,31 @@ Result run(std::vector<std::string> argv, std::string input = {}) {
 
 Result sh(const std::string& script, std::string input = {}) {
     return run({"/bin/sh", "-c", script}, std::move(input));
+}
+
+// Makes this process the reaper of its orphaned descendants while it lives.
+class SubreaperForThisTest {
+  public:
+    SubreaperForThisTest() { REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0); }
+    ~SubreaperForThisTest() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+    SubreaperForThisTest(const SubreaperForThisTest&) = delete;
+    SubreaperForThisTest& operator=(const SubreaperForThisTest&) = delete;
+};
+
+// Whether `pid` (a descendant) ends before `limit`: reaped here, or by its parent, and then
+// no longer a process at all (kill(pid, 0) fails with ESRCH). Polls the condition until the
+// deadline.
+bool reaped_within(pid_t pid, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    do {
+        const pid_t waited = ::waitpid(pid, nullptr, WNOHANG);
+        if ((waited == pid || (waited < 0 && errno == ECHILD)) && ::kill(pid, 0) != 0 &&
+            errno == ESRCH) {
+            return true;
+        }
+        std::this_thread::sleep_for(5ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
 }
 
 std::string binary_text(std::size_t size) {
@@ -336,15 +363,19 @@ TEST_CASE("system runner streams output line by line as it arrives") {
 }
 
 TEST_CASE("system runner stops the child's group when assetctl is interrupted") {
+    // The grandchild is orphaned when the shell dies; as a subreaper this test process inherits
+    // it, so it can reap it and see it gone (no init reaps zombies in some containers).
+    const SubreaperForThisTest subreaper;
     assetctl::util::install_interrupt_handlers();
     auto runner = assetctl::process::make_system_runner();
     assetctl::process::Command command;
-    // The child reports it started; the test then interrupts, as SIGINT would.
-    command.argv = {"/bin/sh", "-c", "echo started; sleep 30"};
-    command.on_stdout_line = [](std::string_view line) {
-        if (line == "started") {
-            assetctl::util::request_interrupt();
-        }
+    // The child starts a grandchild in its group and reports its pid; the test then interrupts,
+    // as SIGINT would.
+    command.argv = {"/bin/sh", "-c", "sleep 100 & echo $!; wait"};
+    pid_t grandchild = 0;
+    command.on_stdout_line = [&grandchild](std::string_view line) {
+        grandchild = static_cast<pid_t>(std::stol(std::string(line)));
+        assetctl::util::request_interrupt();
     };
     const auto started = std::chrono::steady_clock::now();
     const auto result = runner->run(command);
@@ -353,6 +384,13 @@ TEST_CASE("system runner stops the child's group when assetctl is interrupted") 
     CHECK_FALSE(result.ok());
     CHECK(result.signal != 0);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    REQUIRE(grandchild > 0);
+    const bool gone = reaped_within(grandchild, std::chrono::seconds(5));
+    if (!gone) {
+        ::kill(grandchild, SIGKILL);  // do not leave it behind
+        ::waitpid(grandchild, nullptr, 0);
+    }
+    CHECK(gone);
 }
 
 TEST_CASE("a real SIGINT to assetctl is caught, not fatal") {

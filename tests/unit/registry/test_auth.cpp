@@ -9,7 +9,7 @@
 
 #include "registry/auth.hpp"
 #include "registry/registry_error.hpp"
-#include "scripted_http.hpp"
+#include "support/fake_http.hpp"
 #include "support/fake_sleeper.hpp"
 
 using namespace assetctl;
@@ -51,7 +51,7 @@ class RotatingCredentials final : public CredentialsSource {
 };
 
 struct Harness {
-    test::ScriptedHttp http;
+    test::FakeHttpClient http;
     test::FakeSleeper sleeper;
     util::FixedClock clock{k_now};
     http::RetryContext retry{http::RetryPolicy{}, sleeper, [] { return 1.0; }};

@@ -4,7 +4,7 @@
 
 #include "registry/client.hpp"
 #include "registry/media_type.hpp"
-#include "scripted_http.hpp"
+#include "support/fake_http.hpp"
 #include "support/fake_sleeper.hpp"
 
 using namespace assetctl;
@@ -21,7 +21,7 @@ const std::string k_uploads = k_origin + "/v2/team/app/blobs/uploads/";
 const std::string k_manifest = R"({"schemaVersion":2})";
 
 struct Harness {
-    test::ScriptedHttp http;
+    test::FakeHttpClient http;
     test::FakeSleeper sleeper;
     util::FixedClock clock{std::chrono::system_clock::time_point{}};
     http::RetryContext retry{http::RetryPolicy{}, sleeper, [] { return 1.0; }};

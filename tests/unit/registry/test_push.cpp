@@ -7,9 +7,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "fake_registry.hpp"
 #include "registry/media_type.hpp"
 #include "registry/push.hpp"
+#include "support/fake_registry.hpp"
 #include "support/fake_sleeper.hpp"
 #include "util/interrupt.hpp"
 

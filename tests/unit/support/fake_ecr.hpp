@@ -9,10 +9,12 @@
 
 #include "aws/aws_error.hpp"
 #include "aws/ecr.hpp"
+#include "support/surprises.hpp"
 
 namespace assetctl::test {
 
-// An in-memory ECR: repositories per region, tags per repository; every call recorded.
+// An in-memory ECR: repositories per region, tags per repository; every call recorded. The
+// calls nothing should make are surprises: they fail the test even if the caller catches them.
 class FakeEcr final : public aws::EcrApi {
   public:
     std::set<std::pair<std::string, std::string>> existing;  // (region, repository)
@@ -69,14 +71,16 @@ class FakeEcr final : public aws::EcrApi {
         }
         return lookup;
     }
+    // Nothing publishes through these; a call is a surprise (support/surprises.hpp).
     std::vector<aws::LayerAvailability> batch_check_layer_availability(
-        const aws::AwsCredentials&, const std::string&, const std::string&,
+        const aws::AwsCredentials&, const std::string& region, const std::string& repository,
         const std::vector<std::string>&) override {
-        return {};
+        surprises_.raise("FakeEcr: unexpected BatchCheckLayerAvailability " + region + "/" +
+                         repository);
     }
-    aws::Repository create_repository(const aws::AwsCredentials&, const std::string&,
-                                      const std::string&) override {
-        return {};
+    aws::Repository create_repository(const aws::AwsCredentials&, const std::string& region,
+                                      const std::string& name) override {
+        surprises_.raise("FakeEcr: unexpected CreateRepository " + region + "/" + name);
     }
 
     std::vector<std::string> calls() const {
@@ -104,6 +108,7 @@ class FakeEcr final : public aws::EcrApi {
         calls_.push_back(std::move(call));
     }
 
+    Surprises surprises_;
     mutable std::mutex mutex_;
     std::vector<std::string> calls_;
 };

@@ -13,6 +13,7 @@
 #include "http/url.hpp"
 #include "registry/media_type.hpp"
 #include "registry/reference.hpp"
+#include "support/surprises.hpp"
 
 namespace assetctl::test {
 
@@ -21,7 +22,8 @@ namespace assetctl::test {
 // implements what the client uses - ping, blob HEAD, upload sessions (POST, PATCH, PUT with
 // ?digest=, DELETE), cross-repository mounts, manifest PUT/HEAD/GET - checks digests like a
 // real registry, refuses a manifest whose blobs are missing, and records every request as
-// "METHOD /path" in arrival order. fail() injects error answers.
+// "METHOD /path" in arrival order. fail() injects error answers. A request to another host is
+// a surprise (support/surprises.hpp): it fails the test even if the caller catches it.
 class FakeRegistry final : public http::HttpClient {
   public:
     static constexpr const char* k_origin = "https://registry.test";
@@ -62,7 +64,7 @@ class FakeRegistry final : public http::HttpClient {
     http::Response send(const http::Request& request) override {
         const auto url = http::parse_url(request.url);
         if (!url || url->origin() != k_origin) {
-            throw std::logic_error("FakeRegistry: request to another host: " + request.url);
+            surprises_.raise("FakeRegistry: request to another host: " + request.url);
         }
         std::lock_guard lock(mutex_);
         log_.push_back(request.method + " " + url->path);
@@ -254,6 +256,7 @@ class FakeRegistry final : public http::HttpClient {
         return answer(200, headers, request.method == "GET" ? it->second.bytes : "");
     }
 
+    Surprises surprises_;
     mutable std::mutex mutex_;
     std::optional<std::string> authorization_;
     std::map<std::string, std::map<std::string, std::string>> blobs_;
