@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aws/crypto.hpp"
+#include "catch_session.hpp"
 #include "http/http_client.hpp"
 #include "http/retry.hpp"
 #include "process/process_runner.hpp"
@@ -315,7 +316,7 @@ int main(int argc, char* argv[]) {
     if (g_setup.host.empty() || g_setup.layer_gzip.empty()) {
         std::cerr << "registry_push_test: skipped: run it through run_with_registry.py, which "
                      "starts the registry and sets ASSETCTL_TEST_REGISTRY_*\n";
-        return 77;
+        return assetctl::test::k_skipped_exit_code;
     }
-    return Catch::Session().run(argc, argv);
+    return assetctl::test::run_catch_session(argc, argv);
 }
