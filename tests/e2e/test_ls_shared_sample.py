@@ -7,7 +7,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from assetctl_run import OK, SOURCE_DIR, assetctl, skip  # noqa: E402
+from assetctl_run import OK, SOURCE_DIR, assetctl, main, skip  # noqa: E402
 
 SAMPLE = (SOURCE_DIR / ".." / "shared" / "testdata" / "cdk-out-sample" / "cdk.out").resolve()
 
@@ -29,4 +29,4 @@ class LsSharedSample(unittest.TestCase):
 if __name__ == "__main__":
     if not SAMPLE.is_dir():
         skip(f"{SAMPLE} not present")
-    unittest.main()
+    main()
