@@ -11,7 +11,7 @@ Reads the run's JUnit file (ctest --output-junit) and the build's test list with
     (e.g. the integration tests the sanitizer pass ran).
 
 Usage: check-test-results.py --pass NAME --junit FILE --tests-json FILE --expected FILE
-                             --source-dir DIR [--list-label LABEL]
+                             --build-dir DIR [--list-label LABEL]
 Exit: 0 all good, 1 otherwise.
 """
 import argparse
@@ -21,10 +21,31 @@ import sys
 import xml.etree.ElementTree as ET
 
 
-def read_expected(path, source_dir):
+def read_cache(build_dir):
+    """{name: value} of the build's CMakeCache.txt (NAME:TYPE=VALUE lines)."""
+    cache = {}
+    with open(os.path.join(build_dir, "CMakeCache.txt")) as handle:
+        for line in handle:
+            if line[:1] not in ("#", "/", "\n") and "=" in line and ":" in line.split("=", 1)[0]:
+                key, value = line.rstrip("\n").split("=", 1)
+                cache[key.split(":", 1)[0]] = value
+    return cache
+
+
+def expand(text, cache):
+    """${NAME} replaced by the CMake cache's value (the path the build's tests really use)."""
+    for name, value in cache.items():
+        text = text.replace("${%s}" % name, value)
+    if "${" in text:
+        raise SystemExit("unknown variable in %r (not in the CMake cache)" % text)
+    return text
+
+
+def read_expected(path, cache):
     """{test name: (condition text, holds)} from the expected-skips list. A line is
-    `<test name> absent <path>`: the skip is expected only while <path> (relative to the
-    repository root) does not exist."""
+    `<test name> absent <path>`: the skip is expected only while <path> does not exist; ${NAME}
+    in it is the build's CMake cache value (e.g. ${ASSETCTL_SHARED_TESTDATA},
+    ${CMAKE_HOME_DIRECTORY} the repository root)."""
     expected = {}
     with open(path) as handle:
         for number, raw in enumerate(handle, 1):
@@ -34,9 +55,9 @@ def read_expected(path, source_dir):
             fields = line.split()
             if len(fields) != 3 or fields[1] != "absent":
                 raise SystemExit("%s:%d: expected `<test> absent <path>`, got %r" % (path, number, raw.rstrip()))
-            name, _, relative = fields
-            holds = not os.path.exists(os.path.join(source_dir, relative))
-            expected[name] = ("%s absent" % relative, holds)
+            name, _, where = fields
+            where = os.path.normpath(expand(where, cache))
+            expected[name] = ("%s absent" % where, not os.path.exists(where))
     return expected
 
 
@@ -73,11 +94,11 @@ def main():
     parser.add_argument("--junit", required=True)
     parser.add_argument("--tests-json", required=True)
     parser.add_argument("--expected", required=True, help="the expected-skips list")
-    parser.add_argument("--source-dir", required=True, help="repository root (list paths are relative to it)")
+    parser.add_argument("--build-dir", required=True, help="the build whose CMakeCache.txt gives the list's ${NAME}s")
     parser.add_argument("--list-label", help="also print the tests with this label that ran")
     args = parser.parse_args()
 
-    expected = read_expected(args.expected, args.source_dir)
+    expected = read_expected(args.expected, read_cache(args.build_dir))
     results = read_junit(args.junit)
     labels = labels_of(args.tests_json)
     by_status = {status: [name for name, s in results if s == status] for status in ("passed", "failed", "skipped")}

@@ -32,7 +32,7 @@ run_tests() {
     status=$?
   local check
   check=$(scripts/check-test-results.py --pass "$pass" --junit "$junit" --tests-json "$tests_json" \
-    --expected tests/expected-skips.txt --source-dir . --list-label integration) || status=1
+    --expected tests/expected-skips.txt --build-dir "$dir" --list-label integration) || status=1
   printf '%s\n' "$check"
   summaries+=("$(printf '%s\n' "$check" | tail -n 1)")
   return "$status"
