@@ -3,9 +3,14 @@
 #   1. install the Debian packages (scripts/install-deps.sh)
 #   2. check formatting
 #   3. build with warnings as errors and run every test (unit, integration, e2e)
-#   4. build again with AddressSanitizer + UndefinedBehaviorSanitizer and rerun the unit and
-#      e2e tests
-# Skipped tests (a prerequisite is missing) are listed by CTest as "Skipped", never as passed.
+#   4. build again with AddressSanitizer + UndefinedBehaviorSanitizer and rerun every test that
+#      runs assetctl code: unit, integration (the curl client, the real-registry push, the SigV4
+#      differential) and e2e; only the harness's self-tests (label `harness`) are left out
+# Every ctest call has --no-tests=error (a wrong label or a build without tests fails), and each
+# pass is checked by scripts/check-test-results.py: a failure fails, and so does a Skipped test
+# unless tests/expected-skips.txt lists it with a condition that holds (everything else is
+# installed here, so a skip means something broke). The closing line counts passed, failed and
+# skipped tests of both passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,19 +18,40 @@ scripts/install-deps.sh
 scripts/check-format.sh
 
 jobs=$(nproc)
+summaries=()
+
+# run_tests PASS BUILD_DIR [ctest selection...]: runs the tests, then checks the results (also
+# after a failing ctest, so the counts are printed); returns non-zero on either failure.
+run_tests() {
+  local pass=$1 dir=$2
+  shift 2
+  local junit="$PWD/$dir/ctest-junit.xml" tests_json="$PWD/$dir/ctest-tests.json" status=0
+  rm -f "$junit"
+  ctest --test-dir "$dir" --show-only=json-v1 --no-tests=error "$@" > "$tests_json"
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" --output-junit "$junit" "$@" ||
+    status=$?
+  local check
+  check=$(scripts/check-test-results.py --pass "$pass" --junit "$junit" --tests-json "$tests_json" \
+    --expected tests/expected-skips.txt --build-dir "$dir" --list-label integration) || status=1
+  printf '%s\n' "$check"
+  summaries+=("$(printf '%s\n' "$check" | tail -n 1)")
+  return "$status"
+}
+
 echo "==> build (warnings are errors)"
 cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSETCTL_WERROR=ON >/dev/null
 cmake --build build/ci -j "$jobs"
 echo "==> tests"
-ctest --test-dir build/ci --output-on-failure -j "$jobs"
+run_tests tests build/ci
 
 echo "==> build with ASan + UBSan"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DASSETCTL_WERROR=ON \
   -DASSETCTL_SANITIZE=ON >/dev/null
 cmake --build build/asan -j "$jobs"
-echo "==> unit and e2e tests under ASan + UBSan"
+echo "==> unit, integration and e2e tests under ASan + UBSan"
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -j "$jobs" -L 'unit|e2e'
+  run_tests sanitizers build/asan -LE harness
 
 echo "==> all tests passed"
+printf '    %s\n' "${summaries[@]}"

@@ -7,7 +7,6 @@ secret and injected throttling. Results are read from doctor's JSON and the endp
 log, never from log text.
 """
 import json
-import os
 import sys
 import tempfile
 import textwrap
@@ -17,7 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
-from assetctl_run import ASSETS_FAILED, FIXTURE, OK, assetctl, skip  # noqa: E402
+from assetctl_run import (ASSETS_FAILED, FIXTURE, OK, REGION, assetctl, assets_repository,  # noqa: E402
+                          environment_without, external_id_role_arn, isolated_aws, main,
+                          publishing_role_arn, skip, web_identity_role_arn)
 
 try:
     import botocore.session  # noqa: E402
@@ -26,9 +27,8 @@ try:
 except ImportError as error:  # botocore missing: the harness cannot run
     skip(error)
 
-WITH_EXTERNAL_ID = f"arn:aws:iam::{ACCOUNT_B}:role/assetctl-publisher-with-external-id"
-WEB_IDENTITY_ROLE = f"arn:aws:iam::{ACCOUNT_B}:role/assetctl-web-identity-role"
-REGION = "us-east-1"
+WITH_EXTERNAL_ID = external_id_role_arn(ACCOUNT_B)
+WEB_IDENTITY_ROLE = web_identity_role_arn(ACCOUNT_B)
 
 
 def control(url, method, path, body=None):
@@ -62,12 +62,9 @@ class Doctor(unittest.TestCase):
 
     def base_env(self, **extra):
         """An environment with no credentials at all, pointed at the local endpoint."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env = environment_without(("AWS_",))
+        env.update(isolated_aws(self.dir))
         env.update({
-            "HOME": str(self.dir),
-            "AWS_CONFIG_FILE": str(self.dir / "no-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(self.dir / "no-credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_ENDPOINT_URL": self.url,
             "AWS_REGION": REGION,
         })
@@ -98,7 +95,7 @@ class Doctor(unittest.TestCase):
         sts = session.create_client("sts", region_name=REGION, endpoint_url=self.url,
                                     aws_access_key_id=self.key["access_key_id"],
                                     aws_secret_access_key=self.key["secret_access_key"])
-        role = f"arn:aws:iam::{ACCOUNT_A}:role/cdk-hnb659fds-image-publishing-role-{ACCOUNT_A}-{REGION}"
+        role = publishing_role_arn(ACCOUNT_A, REGION)
         try:
             answer = sts.assume_role(RoleArn=role, RoleSessionName="metadata-test")["Credentials"]
         finally:
@@ -264,7 +261,7 @@ class Doctor(unittest.TestCase):
 
     def test_external_id_and_session_tags_reach_sts(self):
         manifest = self.write_manifest({
-            "repositoryName": f"cdk-hnb659fds-container-assets-{ACCOUNT_B}-{REGION}",
+            "repositoryName": assets_repository(ACCOUNT_B, REGION),
             "imageTag": "t", "region": REGION, "assumeRoleArn": WITH_EXTERNAL_ID,
             "assumeRoleExternalId": EXTERNAL_ID,
             "assumeRoleAdditionalOptions": {"Tags": [{"Key": "team", "Value": "platform"}],
@@ -281,7 +278,7 @@ class Doctor(unittest.TestCase):
 
     def test_wrong_external_id_is_reported_for_the_destination(self):
         manifest = self.write_manifest({
-            "repositoryName": f"cdk-hnb659fds-container-assets-{ACCOUNT_B}-{REGION}",
+            "repositoryName": assets_repository(ACCOUNT_B, REGION),
             "imageTag": "t", "region": REGION, "assumeRoleArn": WITH_EXTERNAL_ID,
             "assumeRoleExternalId": "not-the-right-one"})
         result, report = self.doctor(self.base_env(**self.key_env()), path=manifest)
@@ -291,7 +288,7 @@ class Doctor(unittest.TestCase):
         self.assertIn("AccessDenied", check["error"])
 
     def test_destination_without_repository_is_not_bootstrapped(self):
-        repository = f"cdk-hnb659fds-container-assets-{ACCOUNT_A}-eu-west-1"
+        repository = assets_repository(ACCOUNT_A, "eu-west-1")
         control(self.url, "DELETE", f"/__control/repositories/{repository}")
         self.addCleanup(control, self.url, "POST", "/__control/repositories",
                         {"name": repository, "account": ACCOUNT_A})
@@ -338,4 +335,4 @@ class Doctor(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

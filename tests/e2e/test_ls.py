@@ -6,7 +6,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from assetctl_run import FIXTURE, INPUT, OK, SOURCE_DIR, USAGE, assetctl  # noqa: E402
+from assetctl_run import FIXTURE, INPUT, OK, SOURCE_DIR, USAGE, assetctl, main  # noqa: E402
 
 
 class LsFixture(unittest.TestCase):
@@ -139,4 +139,4 @@ class LsErrors(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

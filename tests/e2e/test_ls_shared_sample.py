@@ -1,15 +1,19 @@
-"""End-to-end: `assetctl ls` on the sample assembly in ../shared/testdata (outside the repo).
+"""End-to-end: `assetctl ls` on the sample assembly in ../shared/testdata (outside the repo;
+ASSETCTL_SHARED_TESTDATA).
 
 Exits 77 (CTest: Skipped) when that folder is absent, so the repository stands on its own.
 """
+import os
 import sys
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from assetctl_run import OK, SOURCE_DIR, assetctl, skip  # noqa: E402
+from assetctl_run import OK, SOURCE_DIR, assetctl, main, skip  # noqa: E402
 
-SAMPLE = (SOURCE_DIR / ".." / "shared" / "testdata" / "cdk-out-sample" / "cdk.out").resolve()
+# ASSETCTL_SHARED_TESTDATA: set by CTest from the CMake option of that name.
+SHARED_TESTDATA = Path(os.environ.get("ASSETCTL_SHARED_TESTDATA", SOURCE_DIR / ".." / "shared" / "testdata"))
+SAMPLE = (SHARED_TESTDATA / "cdk-out-sample" / "cdk.out").resolve()
 
 
 class LsSharedSample(unittest.TestCase):
@@ -29,4 +33,4 @@ class LsSharedSample(unittest.TestCase):
 if __name__ == "__main__":
     if not SAMPLE.is_dir():
         skip(f"{SAMPLE} not present")
-    unittest.main()
+    main()

@@ -24,6 +24,7 @@ import tarfile
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 from base64 import b64encode
 from pathlib import Path
@@ -31,7 +32,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "support"))
-from assetctl_run import ASSETS_FAILED, BIN, INTERRUPTED, OK, SOURCE_DIR, missing_path, skip  # noqa: E402
+from assetctl_run import (ASSETS_FAILED, BIN, INTERRUPTED, OK, REGION, SOURCE_DIR, Run, assets_repository,  # noqa: E402
+                          environment_without, group_gone, isolated_aws, main, missing_path, pid_gone,
+                          publishing_role_arn, skip, wait_for)
 
 SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
 DOCKER = "/usr/bin/docker"  # the 20.10 client, matching the daemon
@@ -55,8 +58,7 @@ if missing_prerequisite():
 
 PUBLISH_APP = SOURCE_DIR / "tests" / "fixtures" / "publish-app" / "cdk.out"
 FAKE_ENGINE = HERE / "fake_engine.sh"
-REGION = "us-east-1"
-QUALIFIER = "hnb659fds"
+PARTIAL_PUSH = HERE / "partial_push.py"  # the fake engine's push
 RUN_TIMEOUT = 150
 
 # The publish-app's image assets (ids from its committed manifests).
@@ -72,11 +74,11 @@ TARBALL_IMAGE = "publish-app/tarball:v2"  # the name inside the tarball
 
 
 def role_arn(region):
-    return f"arn:aws:iam::{ACCOUNT_A}:role/cdk-{QUALIFIER}-image-publishing-role-{ACCOUNT_A}-{region}"
+    return publishing_role_arn(ACCOUNT_A, region)
 
 
 def repository(region):
-    return f"cdk-{QUALIFIER}-container-assets-{ACCOUNT_A}-{region}"
+    return assets_repository(ACCOUNT_A, region)
 
 
 def manifest_targets(root):
@@ -101,26 +103,6 @@ def tarball_image_id(path):
         return "sha256:" + hashlib.sha256(tar.extractfile(entry["Config"]).read()).hexdigest()
 
 
-def wait_for(predicate, seconds, what):
-    """Polls predicate until it is true; fails with `what` after the deadline."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (seconds, what))
-        time.sleep(0.05)
-
-
-def pid_gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def snapshot(directory):
     """{relative path: bytes or '<dir>'} of everything under directory."""
     result = {}
@@ -128,37 +110,6 @@ def snapshot(directory):
         relative = str(path.relative_to(directory))
         result[relative] = path.read_bytes() if path.is_file() and not path.is_symlink() else "<dir>"
     return result
-
-
-class Run:
-    def __init__(self, code, out, err):
-        self.code, self.out, self.err = code, out, err
-        self.records = [json.loads(line) for line in out.splitlines() if line.strip()]
-
-    @property
-    def summary(self):
-        summaries = [r for r in self.records if r.get("event") == "summary"]
-        assert len(summaries) == 1, "expected one summary, got:\n" + self.out + self.err
-        return summaries[0]
-
-    @property
-    def events(self):
-        return [r for r in self.records if r.get("event") != "summary"]
-
-    def states(self):
-        return {(a["asset"], a["destination"]): a["state"] for a in self.summary["assets"]}
-
-    def outcome(self, asset, destination=None):
-        matches = [a for a in self.summary["assets"]
-                   if a["asset"] == asset and destination in (None, a["destination"])]
-        assert len(matches) == 1, matches
-        return matches[0]
-
-    def of(self, event, asset=None):
-        return [e for e in self.events if e["event"] == event and asset in (None, e["asset"])]
-
-    def describe(self):
-        return "exit %d\n--- stdout\n%s--- stderr\n%s" % (self.code, self.out, self.err)
 
 
 class PublishCase(unittest.TestCase):
@@ -199,17 +150,13 @@ class PublishCase(unittest.TestCase):
     def env(cls, credentials=True, **extra):
         """The stack's AWS settings (keys only with credentials=True), isolated AWS files, no
         instance metadata, and the daemon's client settings with the user's DOCKER_CONFIG."""
-        base = {k: v for k, v in os.environ.items()
-                if not k.startswith(("AWS_", "DOCKER_")) and k not in ("CDK_DOCKER", "TMPDIR")}
+        base = environment_without(("AWS_", "DOCKER_"), ("CDK_DOCKER", "TMPDIR"))
         env = cls.daemon.env(base=base, docker_config=str(cls.user_docker_config))
         env.update(cls.info["env"])
         if not credentials:
             del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+        env.update(isolated_aws(cls.dir))
         env.update({
-            "HOME": str(cls.dir),
-            "AWS_CONFIG_FILE": str(cls.dir / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(cls.dir / "no-aws-credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true",
             "TMPDIR": str(cls.tmpdir),
             "NO_COLOR": "1",
             # Native (daemonless) pushes of the tarball asset trust the registry's CA the way
@@ -274,6 +221,21 @@ class PublishCase(unittest.TestCase):
     @classmethod
     def remote_exists(cls, ref):
         return cls.skopeo("inspect", "--raw", "docker://" + ref, check=False).returncode == 0
+
+    @classmethod
+    def blob_exists(cls, repository_name, digest):
+        """Whether the registry holds the blob (a HEAD with the admin user, straight to the registry)."""
+        context = ssl.create_default_context(cafile=cls.registry["ca_cert"])
+        token = b64encode(("%s:%s" % (cls.registry["admin_user"], cls.registry["admin_password"])).encode())
+        request = urllib.request.Request("%s/v2/%s/blobs/%s" % (cls.registry["url"], repository_name, digest),
+                                         method="HEAD", headers={"Authorization": "Basic " + token.decode()})
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return False
+            raise
 
     @classmethod
     def catalog(cls):
@@ -599,6 +561,10 @@ class Failures(PublishCase):
         self.assertEqual(run.summary["pushes"], 0)
 
     def test_sigint_during_push(self):
+        """Ctrl-C while the engine's push is under way: exit 130 within seconds, the push's whole
+        process group stopped, the private DOCKER_CONFIG removed, and no tag. The fake engine's
+        push (partial_push.py, a child of the engine command) has uploaded blobs and tags the
+        image as soon as the test releases it, so a push that outlived assetctl would tag."""
         state = self.dir / self.fresh("fake-engine")
         state.mkdir()
         engine = state / "fake_engine.sh"  # a copy, so the exec bit does not depend on the checkout
@@ -611,40 +577,58 @@ class Failures(PublishCase):
         self.addCleanup(err.close)
         proc = subprocess.Popen([BIN, "publish", "--json", "--docker", str(engine), "--path", str(path)],
                                 stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=self.env(FAKE_ENGINE_STATE=str(state)))
+                                env=self.env(FAKE_ENGINE_STATE=str(state), FAKE_ENGINE_PUSHER=str(PARTIAL_PUSH),
+                                             FAKE_ENGINE_CA=self.registry["ca_cert"],
+                                             FAKE_ENGINE_AUTH="%s:%s" % (self.registry["admin_user"],
+                                                                         self.registry["admin_password"])))
+        release = state / "release"
 
         def stop_leftovers():
+            release.touch()  # a surviving pusher finishes (and ends) instead of waiting
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            pid_file = state / "push-pid"
-            if pid_file.exists():
+            for name in ("push-pid", "pusher-pid"):
+                pid_file = state / name
+                if not pid_file.exists():
+                    continue
                 pid = int(pid_file.read_text())
-                try:  # only the hanging push this test started, and only if it is still `sleep`
-                    if "sleep" in Path("/proc/%d/cmdline" % pid).read_text(errors="replace"):
+                try:  # only the fake push this test started, and only while it is still that
+                    cmdline = Path("/proc/%d/cmdline" % pid).read_text(errors="replace")
+                    if "fake_engine.sh" in cmdline or "partial_push.py" in cmdline:
                         os.kill(pid, signal.SIGKILL)
                 except (FileNotFoundError, ProcessLookupError):
                     pass
 
         self.addCleanup(stop_leftovers)
-        pid_file = state / "push-pid"
-        wait_for(lambda: pid_file.exists() or proc.poll() is not None, 90, "the push to start")
-        self.assertTrue(pid_file.exists(), "assetctl ended before pushing: exit %s\n%s" % (
+        partial = state / "partial"
+        wait_for(lambda: partial.exists() or proc.poll() is not None, 90, "the push to upload its blobs")
+        self.assertTrue(partial.exists(), "assetctl ended before pushing: exit %s\n%s" % (
             proc.returncode, (state / "stderr").read_text()))
-        push_pid = int(pid_file.read_text())
+        wait_for(lambda: (state / "push-pid").exists(), 10, "the fake engine's pid")
+        push_pid = int((state / "push-pid").read_text())
+        push_group = os.getpgid(push_pid)
+        self.assertNotEqual(push_group, os.getpgid(0))  # the engine command has its own group
         private_config = (state / "docker-config").read_text().strip()
         self.assertTrue(Path(private_config).is_dir())
         self.assertTrue(private_config.startswith(str(self.tmpdir / "assetctl-docker-")), private_config)
+        ref = "%s/%s:%s" % (self.registry["host"], repository(REGION), asset)
+        blobs = json.loads(partial.read_text())
+        self.assertTrue(self.blob_exists(repository(REGION), blobs["layer"]["digest"]))  # the push was real
 
         os.kill(proc.pid, signal.SIGINT)
         started = time.monotonic()
         code = proc.wait(timeout=20)
         self.assertEqual(code, INTERRUPTED, (state / "stderr").read_text())
         self.assertLess(time.monotonic() - started, 10)
-        wait_for(lambda: pid_gone(push_pid), 5, "the hanging push (pid %d) to be gone" % push_pid)
+        release.touch()
+        wait_for(lambda: group_gone(push_group) or (state / "tagged").exists(), 10,
+                 "the push's process group (%d) to be gone" % push_group)
+        self.assertFalse(self.remote_exists(ref))
+        self.assertFalse((state / "tagged").exists())
+        self.assertTrue(pid_gone(push_pid))
         self.assertFalse(os.path.exists(private_config))
-        self.assertFalse(self.remote_exists("%s/%s:%s" % (self.registry["host"], repository(REGION), asset)))
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

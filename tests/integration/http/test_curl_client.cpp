@@ -30,6 +30,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "catch_session.hpp"
 #include "http/http_client.hpp"
 #include "http/retry.hpp"
 #include "util/interrupt.hpp"
@@ -759,7 +760,7 @@ int main(int argc, char* argv[]) {
         server.emplace();
     } catch (const TestServer::Unavailable& e) {
         std::cerr << "test_curl_client: skipped: " << e.what() << "\n";
-        return 77;
+        return assetctl::test::k_skipped_exit_code;
     }
-    return Catch::Session().run(argc, argv);
+    return assetctl::test::run_catch_session(argc, argv);
 }

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "catch_session.hpp"
 #include "crypto/crypto.hpp"
 #include "http/http_client.hpp"
 #include "http/retry.hpp"
@@ -316,7 +317,7 @@ int main(int argc, char* argv[]) {
     if (g_setup.host.empty() || g_setup.layer_gzip.empty()) {
         std::cerr << "registry_push_test: skipped: run it through run_with_registry.py, which "
                      "starts the registry and sets ASSETCTL_TEST_REGISTRY_*\n";
-        return 77;
+        return assetctl::test::k_skipped_exit_code;
     }
-    return Catch::Session().run(argc, argv);
+    return assetctl::test::run_catch_session(argc, argv);
 }

@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aws/sigv4.hpp"
+#include "catch_session.hpp"
 
 namespace fs = std::filesystem;
 using namespace assetctl::aws;
@@ -361,7 +362,7 @@ int main(int argc, char* argv[]) {
     if (!fs::is_directory(kTestData)) {
         std::cout << "SKIP: SigV4 test vectors not found at " << kTestData.string()
                   << " (configure with -DASSETCTL_SIGV4_TESTDATA=<dir>)\n";
-        return 77;
+        return assetctl::test::k_skipped_exit_code;
     }
-    return Catch::Session().run(argc, argv);
+    return assetctl::test::run_catch_session(argc, argv);
 }
