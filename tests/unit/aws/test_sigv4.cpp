@@ -15,7 +15,8 @@ using namespace std::chrono;
 
 namespace {
 
-// The parameters of the AWS test suites (see /work/shared/testdata/sigv4/README.txt).
+// The parameters every case of the AWS SigV4 test suite signs with (context.json in
+// github.com/awslabs/aws-c-auth, tests/aws-signing-test-suite/v4).
 const Credentials kSuiteCredentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                     std::nullopt};
 const system_clock::time_point kSuiteTime = sys_days{year{2015} / 8 / 30} + hours{12} + minutes{36};
