@@ -99,14 +99,6 @@ state=$(mktemp -d /tmp/assetctl-tarball-XXXXXX)
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  local down_keep=()
-  ((keep)) && down_keep=(--keep)
-  if [[ -f $state/dockerd/dockerd.json ]]; then
-    $py "$root/tests/support/dockerd.py" down --state-dir "$state/dockerd" "${down_keep[@]}" >/dev/null 2>&1 || true
-  fi
-  if [[ -f $state/stack/stack.json ]]; then
-    $py "$bench/lib/fast_stack.py" down --state-dir "$state/stack" "${down_keep[@]}" >/dev/null 2>&1 || true
-  fi
   if ((keep)) || { ((rc != 0)) && [[ -d $state/logs ]]; }; then
     echo "tarball.sh: kept $state (logs/, results.json)" >&2
   else
@@ -145,23 +137,26 @@ if ((rss_check)); then
   rss_args=(--rss-image "$state/rss-image.json")
 fi
 
-# --- the registry + ECR endpoint, and a private dockerd ------------------------------------
-say "starting the registry and the ECR/STS endpoint (bench/lib/fast_stack.py)"
+# --- the registry + ECR endpoint, a private dockerd, and measuring ----------------------------
+# stack.py exec brings them up, runs the measurement (in a private mount namespace: skopeo's
+# blob-info cache is bind-mounted there) and stops them after it.
+say "starting the registry and the ECR/STS endpoint (tests/support/stack.py exec --fast)"
 echo '{"repository_uri_host": "registry"}' > "$state/endpoint.json"
-$py lib/fast_stack.py up --state-dir "$state/stack" --config "$state/endpoint.json" > "$state/stack.json"
+stack_args=(--state-dir "$state/stack" --config "$state/endpoint.json" --fast)
+((keep)) && stack_args+=(--keep)
 dockerd_args=()
 if has docker || ((assetctl_docker)); then
   say "starting a private dockerd"
-  $py "$root/tests/support/dockerd.py" up --state-dir "$state/dockerd" > "$state/dockerd.json"
+  stack_args+=(--dockerd-state-dir "$state/dockerd")
   dockerd_args=(--dockerd "$state/dockerd/dockerd.json")
 fi
 
-# --- measure (in a private mount namespace: skopeo's blob-info cache is bind-mounted there) ---
 say "measuring: $tools; scenarios $scenarios; $runs runs each"
 mkdir -p "$state/logs"
 measure_extra=()
 ((assetctl_docker)) && measure_extra=(--assetctl-docker)
-unshare --mount --propagation private \
+$py "$root/tests/support/stack.py" exec "${stack_args[@]}" -- \
+  unshare --mount --propagation private \
   $py lib/tarball_measure.py --state "$state" --stack "$state/stack/stack.json" "${dockerd_args[@]}" \
     --image "$image_info" "${rss_args[@]}" --tools "$tools" --scenarios "$scenarios" --runs "$runs" \
     --assetctl "$assetctl" --assetctl-args="$assetctl_args" --asset-form "$asset_form" \
