@@ -23,8 +23,8 @@
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")"
-bench=$PWD
-root=$(cd .. && pwd)
+# shellcheck source=lib/common.sh
+. lib/common.sh
 
 runs=5
 only=()
@@ -33,18 +33,12 @@ keep=0
 assetctl_args=
 while (($#)); do
   case $1 in
-    --runs) runs=${2:?--runs needs a number}; shift 2 ;;
-    --runs=*) runs=${1#--runs=}; shift ;;
     --only) only+=(--only "${2:?--only needs a scenario}"); shift 2 ;;
     --stock-endpoint) stock=1; shift ;;
-    --assetctl-args) assetctl_args=${2?--assetctl-args needs a value}; shift 2 ;;
-    --assetctl-args=*) assetctl_args=${1#--assetctl-args=}; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
-    *) echo "run.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    *) common_option "$@"; shift "$shifted" ;;
   esac
 done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --runs wants a positive number, got '$runs'" >&2; exit 2; }
+check_runs
 
 say() { echo "==> $*" >&2; }
 
@@ -69,7 +63,7 @@ ninja -C "$root/build/bench" assetctl >&2
 assetctl=$root/build/bench/apps/assetctl/assetctl
 
 # --- state, and tearing it all down on any exit -------------------------------------------
-state=$(mktemp -d /tmp/assetctl-bench-XXXXXX)
+new_state_dir bench
 if ((stock)); then
   endpoint_kind=stock
   fast=()
@@ -77,18 +71,6 @@ else
   endpoint_kind=fast
   fast=(--fast)
 fi
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((keep)) || { ((rc != 0)) && [[ -d $state/logs ]]; }; then
-    echo "run.sh: kept $state (logs/, results.json)" >&2
-  else
-    rm -rf "$state"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # --- the assemblies ------------------------------------------------------------------------
 say "synthesizing bench/app (aws-cdk-lib $(node -p "require('$bench/app/node_modules/aws-cdk-lib/package.json').version"))"

@@ -26,8 +26,8 @@
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")"
-bench=$PWD
-root=$(cd .. && pwd)
+# shellcheck source=lib/common.sh
+. lib/common.sh
 py=/usr/bin/python3
 
 runs=5
@@ -42,8 +42,6 @@ assetctl_docker=0
 assetctl_args="--tarball-mode native"
 while (($#)); do
   case $1 in
-    --runs) runs=${2:?--runs needs a number}; shift 2 ;;
-    --runs=*) runs=${1#--runs=}; shift ;;
     --size-mib) size_mib=${2:?--size-mib needs a number}; shift 2 ;;
     --size-mib=*) size_mib=${1#--size-mib=}; shift ;;
     --only) tools=${2:?--only needs tools, e.g. skopeo,docker}; shift 2 ;;
@@ -55,14 +53,10 @@ while (($#)); do
     --asset-form) asset_form=${2:?--asset-form needs executable or directory}; shift 2 ;;
     --asset-form=*) asset_form=${1#--asset-form=}; shift ;;
     --assetctl-docker) assetctl_docker=1; shift ;;
-    --assetctl-args) assetctl_args=${2?--assetctl-args needs a value}; shift 2 ;;
-    --assetctl-args=*) assetctl_args=${1#--assetctl-args=}; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
-    *) echo "tarball.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    *) common_option "$@"; shift "$shifted" ;;
   esac
 done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "tarball.sh: --runs wants a positive number, got '$runs'" >&2; exit 2; }
+check_runs
 [[ $size_mib =~ ^[1-9][0-9]*$ && $rss_size_mib =~ ^[1-9][0-9]*$ ]] || {
   echo "tarball.sh: --size-mib and --rss-size-mib want a positive number" >&2; exit 2; }
 [[ $tools =~ ^(assetctl|skopeo|docker)(,(assetctl|skopeo|docker))*$ ]] || {
@@ -95,19 +89,7 @@ if has assetctl && [[ ! -x $assetctl ]]; then
 fi
 
 # --- state, and tearing down what we started on any exit -------------------------------------
-state=$(mktemp -d /tmp/assetctl-tarball-XXXXXX)
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((keep)) || { ((rc != 0)) && [[ -d $state/logs ]]; }; then
-    echo "tarball.sh: kept $state (logs/, results.json)" >&2
-  else
-    rm -rf "$state"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+new_state_dir tarball
 
 # --- the tarball(s), cached in bench/out ------------------------------------------------------
 mkdir -p out

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 GZIP_LEVEL = 6
+EPOCH = "1970-01-01T00:00:00Z"         # the "created" time of every image config written here
 FILE, DIR, SYMLINK = "file", "dir", "symlink"
 DEFAULT_MODES = {FILE: 0o644, DIR: 0o755, SYMLINK: 0o777}
 TAR_TYPES = {FILE: tarfile.REGTYPE, DIR: tarfile.DIRTYPE, SYMLINK: tarfile.SYMTYPE}
@@ -169,6 +170,11 @@ def tar_bytes(entries: Sequence[Entry], sort: bool = True, format: int = tarfile
     with TarWriter(buf, format) as tar:
         tar.add_all(entries, sort)
     return buf.getvalue()
+
+
+def ustar_bytes(entries: Sequence[Entry]) -> bytes:
+    """USTAR, in the order given: the committed fixtures' tarballs (tests/fixtures/*/make-tarball.py)."""
+    return tar_bytes(entries, sort=False, format=tarfile.USTAR_FORMAT)
 
 
 def with_parent_dirs(entries: List[Entry]) -> List[Entry]:
