@@ -26,8 +26,8 @@
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")"
-bench=$PWD
-root=$(cd .. && pwd)
+# shellcheck source=lib/common.sh
+. lib/common.sh
 py=/usr/bin/python3
 
 runs=5
@@ -42,8 +42,6 @@ assetctl_docker=0
 assetctl_args="--tarball-mode native"
 while (($#)); do
   case $1 in
-    --runs) runs=${2:?--runs needs a number}; shift 2 ;;
-    --runs=*) runs=${1#--runs=}; shift ;;
     --size-mib) size_mib=${2:?--size-mib needs a number}; shift 2 ;;
     --size-mib=*) size_mib=${1#--size-mib=}; shift ;;
     --only) tools=${2:?--only needs tools, e.g. skopeo,docker}; shift 2 ;;
@@ -55,14 +53,10 @@ while (($#)); do
     --asset-form) asset_form=${2:?--asset-form needs executable or directory}; shift 2 ;;
     --asset-form=*) asset_form=${1#--asset-form=}; shift ;;
     --assetctl-docker) assetctl_docker=1; shift ;;
-    --assetctl-args) assetctl_args=${2?--assetctl-args needs a value}; shift 2 ;;
-    --assetctl-args=*) assetctl_args=${1#--assetctl-args=}; shift ;;
-    --keep) keep=1; shift ;;
-    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
-    *) echo "tarball.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    *) common_option "$@"; shift "$shifted" ;;
   esac
 done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "tarball.sh: --runs wants a positive number, got '$runs'" >&2; exit 2; }
+check_runs
 [[ $size_mib =~ ^[1-9][0-9]*$ && $rss_size_mib =~ ^[1-9][0-9]*$ ]] || {
   echo "tarball.sh: --size-mib and --rss-size-mib want a positive number" >&2; exit 2; }
 [[ $tools =~ ^(assetctl|skopeo|docker)(,(assetctl|skopeo|docker))*$ ]] || {
@@ -95,27 +89,7 @@ if has assetctl && [[ ! -x $assetctl ]]; then
 fi
 
 # --- state, and tearing down what we started on any exit -------------------------------------
-state=$(mktemp -d /tmp/assetctl-tarball-XXXXXX)
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  local down_keep=()
-  ((keep)) && down_keep=(--keep)
-  if [[ -f $state/dockerd/dockerd.json ]]; then
-    $py "$root/tests/support/dockerd.py" down --state-dir "$state/dockerd" "${down_keep[@]}" >/dev/null 2>&1 || true
-  fi
-  if [[ -f $state/stack/stack.json ]]; then
-    $py "$bench/lib/fast_stack.py" down --state-dir "$state/stack" "${down_keep[@]}" >/dev/null 2>&1 || true
-  fi
-  if ((keep)) || { ((rc != 0)) && [[ -d $state/logs ]]; }; then
-    echo "tarball.sh: kept $state (logs/, results.json)" >&2
-  else
-    rm -rf "$state"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+new_state_dir tarball
 
 # --- the tarball(s), cached in bench/out ------------------------------------------------------
 mkdir -p out
@@ -145,23 +119,26 @@ if ((rss_check)); then
   rss_args=(--rss-image "$state/rss-image.json")
 fi
 
-# --- the registry + ECR endpoint, and a private dockerd ------------------------------------
-say "starting the registry and the ECR/STS endpoint (bench/lib/fast_stack.py)"
+# --- the registry + ECR endpoint, a private dockerd, and measuring ----------------------------
+# stack.py exec brings them up, runs the measurement (in a private mount namespace: skopeo's
+# blob-info cache is bind-mounted there) and stops them after it.
+say "starting the registry and the ECR/STS endpoint (tests/support/stack.py exec --fast)"
 echo '{"repository_uri_host": "registry"}' > "$state/endpoint.json"
-$py lib/fast_stack.py up --state-dir "$state/stack" --config "$state/endpoint.json" > "$state/stack.json"
+stack_args=(--state-dir "$state/stack" --config "$state/endpoint.json" --fast)
+((keep)) && stack_args+=(--keep)
 dockerd_args=()
 if has docker || ((assetctl_docker)); then
   say "starting a private dockerd"
-  $py "$root/tests/support/dockerd.py" up --state-dir "$state/dockerd" > "$state/dockerd.json"
+  stack_args+=(--dockerd-state-dir "$state/dockerd")
   dockerd_args=(--dockerd "$state/dockerd/dockerd.json")
 fi
 
-# --- measure (in a private mount namespace: skopeo's blob-info cache is bind-mounted there) ---
 say "measuring: $tools; scenarios $scenarios; $runs runs each"
 mkdir -p "$state/logs"
 measure_extra=()
 ((assetctl_docker)) && measure_extra=(--assetctl-docker)
-unshare --mount --propagation private \
+$py "$root/tests/support/stack.py" exec "${stack_args[@]}" -- \
+  unshare --mount --propagation private \
   $py lib/tarball_measure.py --state "$state" --stack "$state/stack/stack.json" "${dockerd_args[@]}" \
     --image "$image_info" "${rss_args[@]}" --tools "$tools" --scenarios "$scenarios" --runs "$runs" \
     --assetctl "$assetctl" --assetctl-args="$assetctl_args" --asset-form "$asset_form" \

@@ -14,12 +14,7 @@ cmake --build build/release -j "$(nproc)"
 assetctl=$root/build/release/apps/assetctl/assetctl
 
 state=$(mktemp -d /tmp/assetctl-demo-XXXXXX)
-cleanup() {
-  /usr/bin/python3 tests/support/dockerd.py down --state-dir "$state/dockerd" >/dev/null 2>&1 || true
-  /usr/bin/python3 tests/support/stack.py down --state-dir "$state/stack" >/dev/null 2>&1 || true
-  rm -rf "$state"
-}
-trap cleanup EXIT
+trap 'rm -rf "$state"' EXIT
 
 echo '==> starting dockerd, the registry and the ECR/STS endpoint on 127.0.0.1'
 # The example app deploys to account 123456789012 in us-east-1 and eu-west-1: give that account
@@ -37,27 +32,12 @@ json.dump({
                      for r in regions],
 }, open(sys.argv[1], "w"))
 PY
-/usr/bin/python3 tests/support/stack.py up --state-dir "$state/stack" --config "$state/endpoint.json" \
-  > "$state/stack.json"
-/usr/bin/python3 tests/support/dockerd.py up --state-dir "$state/dockerd" > "$state/dockerd.json"
 
-# The environment a CI job would have: AWS keys, region, endpoint overrides, DOCKER_HOST.
-eval "$(/usr/bin/python3 - "$state" <<'PY'
-import json, shlex, sys
-state = sys.argv[1]
-stack = json.load(open(f"{state}/stack.json"))
-dockerd = json.load(open(f"{state}/dockerd.json"))
-env = dict(stack["env"])
-env.update({k: v for k, v in dockerd["env"].items()
-            if k in ("DOCKER_HOST", "DOCKER_BUILDKIT", "PATH")})
-env["AWS_CONFIG_FILE"] = f"{state}/no-aws-config"
-env["AWS_SHARED_CREDENTIALS_FILE"] = f"{state}/no-aws-credentials"
-env["AWS_EC2_METADATA_DISABLED"] = "true"
-print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items()))
-PY
-)"
-
-echo '==> assetctl publish --path examples/cdk.out'
-"$assetctl" publish --path examples/cdk.out
-echo '==> a second run finds everything published'
-"$assetctl" publish --path examples/cdk.out
+# stack.py exec runs the command with the environment a CI job would have (AWS keys, region,
+# endpoint overrides, DOCKER_HOST, no shared AWS files, no IMDS) and stops everything after it.
+/usr/bin/python3 tests/support/stack.py exec --state-dir "$state/stack" --config "$state/endpoint.json" \
+  --dockerd-state-dir "$state/dockerd" -- bash -euo pipefail -c '
+    echo "==> assetctl publish --path examples/cdk.out"
+    "$0" publish --path examples/cdk.out
+    echo "==> a second run finds everything published"
+    "$0" publish --path examples/cdk.out' "$assetctl"

@@ -26,13 +26,15 @@ gzip -1 ratio of the layers and the parameters; bench/tarball.sh checks pushes a
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import sys
 import tarfile
 import time
 import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support"))
+from tarball_writer import DIR, Entry, LegacyLayer, TarWriter, legacy_layer_entries, legacy_top_entries  # noqa: E402
 
 GENERATOR = 1                   # bump when the bytes written for the same parameters change
 MIB = 1 << 20
@@ -231,33 +233,18 @@ class HashingWriter:
             self.compressed += len(self.zlib.flush())
 
 
-def tarinfo(name: str, kind, size: int = 0, mode: int = 0o644) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.size = size
-    info.mode = mode
-    info.mtime = 0
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
-
-
 def write_layer(layer: Layer, out, ratio: bool) -> HashingWriter:
+    """The layer's tar into out: its folders first, then its files, each sorted."""
     writer = HashingWriter(out, ratio)
     files = layer.files()
-    with tarfile.open(fileobj=writer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+    with TarWriter(writer, tarfile.USTAR_FORMAT) as tar:
         dirs = sorted({"/".join(p.split("/")[:i]) for p, _, _ in files for i in range(1, p.count("/") + 1)})
         for directory in dirs:
-            tar.addfile(tarinfo(directory, tarfile.DIRTYPE, mode=0o755))
+            tar.add(Entry(directory, kind=DIR))
         for path, kind, size in files:
-            data = layer.content(path, kind, size)
-            tar.addfile(tarinfo(path, tarfile.REGTYPE, size, 0o755 if kind == "binary" else 0o644), io.BytesIO(data))
+            tar.add(Entry(path, layer.content(path, kind, size), mode=0o755 if kind == "binary" else 0o644))
     writer.finish()
     return writer
-
-
-def add_bytes(outer: tarfile.TarFile, name: str, data: bytes) -> None:
-    outer.addfile(tarinfo(name, tarfile.REGTYPE, len(data)), io.BytesIO(data))
 
 
 def generate(path: str, size_mib: int, layers: int, seed: int, ratio: bool = True) -> dict:
@@ -269,32 +256,20 @@ def generate(path: str, size_mib: int, layers: int, seed: int, ratio: bool = Tru
     tmp = path + ".tmp.%d" % os.getpid()
     diff_ids, layer_sizes, compressed, v1_ids = [], [], [], []
     started = time.monotonic()
-    with open(tmp, "wb") as raw:
-        outer = tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT)
+    with open(tmp, "wb") as raw, TarWriter(raw, tarfile.USTAR_FORMAT) as outer:
         parent = ""
         for index, size in enumerate(sizes):
             layer = Layer(seed * 1000 + index, size)
             v1 = hashlib.sha256(("v1 %s %s %d" % (tag, parent, index)).encode()).hexdigest()
             v1_ids.append(v1)
-            outer.addfile(tarinfo(v1, tarfile.DIRTYPE, mode=0o755))
-            add_bytes(outer, v1 + "/VERSION", b"1.0")
             v1_json = {"id": v1, "created": CREATED, "container_config": {"Cmd": None}, "os": "linux"}
             if parent:
                 v1_json["parent"] = parent
-            add_bytes(outer, v1 + "/json", json.dumps(v1_json, sort_keys=True).encode())
-            # layer.tar: header with size 0 now, the real one written once the size is known
-            header_at = raw.tell()
-            head = tarinfo(v1 + "/layer.tar", tarfile.REGTYPE, 0)
-            raw.write(head.tobuf(tarfile.USTAR_FORMAT))
-            writer = write_layer(layer, raw, ratio)
-            end = raw.tell()
-            head.size = writer.length
-            raw.seek(header_at)
-            raw.write(head.tobuf(tarfile.USTAR_FORMAT))
-            raw.seek(end)
-            if writer.length % 512:
-                raw.write(b"\0" * (512 - writer.length % 512))
-            outer.offset = raw.tell()       # keep tarfile's idea of the position in step
+            written = []    # the layer is streamed into the archive, never held in memory
+            outer.add_all(legacy_layer_entries(LegacyLayer(
+                v1, json.dumps(v1_json, sort_keys=True).encode(),
+                lambda out, layer=layer: written.append(write_layer(layer, out, ratio)))), sort=False)
+            writer = written[0]
             diff_ids.append("sha256:" + writer.sha.hexdigest())
             layer_sizes.append(writer.length)
             compressed.append(writer.compressed)
@@ -311,13 +286,12 @@ def generate(path: str, size_mib: int, layers: int, seed: int, ratio: bool = Tru
         }
         config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
         config_hex = hashlib.sha256(config_bytes).hexdigest()
-        add_bytes(outer, config_hex + ".json", config_bytes)
         repo_tag = "%s:%s" % (IMAGE_NAME, tag)
         manifest = [{"Config": config_hex + ".json", "RepoTags": [repo_tag],
                      "Layers": [v + "/layer.tar" for v in v1_ids]}]
-        add_bytes(outer, "manifest.json", json.dumps(manifest, separators=(",", ":")).encode())
-        add_bytes(outer, "repositories", json.dumps({IMAGE_NAME: {tag: v1_ids[-1]}}, separators=(",", ":")).encode())
-        outer.close()
+        outer.add_all(legacy_top_entries(
+            {config_hex + ".json": config_bytes}, json.dumps(manifest, separators=(",", ":")).encode(),
+            json.dumps({IMAGE_NAME: {tag: v1_ids[-1]}}, separators=(",", ":")).encode()), sort=False)
     info = {
         "file": os.path.abspath(path), "generator": GENERATOR, "size_mib": size_mib, "layers": layers,
         "seed": seed, "repo_tag": repo_tag, "config_digest": "sha256:" + config_hex, "diff_ids": diff_ids,

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """The timing loop of bench/run.sh: cdk-assets vs assetctl, side by side, in one run.
 
-run.sh brings up the stack and the private dockerd, exports the environment both tools get
-(AWS keys, region, endpoint overrides, DOCKER_HOST, PATH with /usr/bin first, a private
-DOCKER_CONFIG) and calls this with the paths. Scenarios, each with --runs repetitions per tool,
+run.sh runs this under `tests/support/stack.py exec`, which brings up the stack and the private
+dockerd and gives it the environment both tools get (AWS keys, region, endpoint overrides,
+DOCKER_HOST, PATH with /usr/bin first, a private DOCKER_CONFIG). Scenarios, each with --runs repetitions per tool,
 the two tools alternating (cdk-assets first in odd repetitions, assetctl first in even ones):
 
   cold      the CDK app's assembly; before every run the registry storage is wiped, every
@@ -359,7 +359,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only these scenarios")
     args = parser.parse_args(argv)
 
-    env = dict(os.environ)
+    env = dict(os.environ)       # run.sh runs this under tests/support/stack.py exec: the client environment
+    if shutil.which("docker", path=env.get("PATH")) != "/usr/bin/docker":
+        raise SystemExit("measure.py: docker on PATH is %s" % shutil.which("docker", path=env.get("PATH")))
     stack = Stack(os.path.join(args.state, "stack", "stack.json"), os.path.join(args.state, "dockerd", "dockerd.json"))
     runner = Runner(args, stack, env)
     app, many = Assembly(args.app), Assembly(args.many)

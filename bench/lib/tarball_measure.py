@@ -3,7 +3,7 @@
 (daemonless), skopeo and docker, side by side, in one run.
 
 tarball.sh generates the tarball (gen_image_tarball.py), starts the registry + ECR endpoint
-(fast_stack.py) and, for docker, a private dockerd, and runs this script in a private mount
+(tests/support/stack.py exec --fast) and, for docker, a private dockerd, and runs this script in a private mount
 namespace (`unshare -m --propagation private`), where it bind-mounts a bench-owned directory
 over skopeo's blob-info cache directory (/var/lib/containers/cache when run as root: skopeo
 1.9 has no option for it), so clearing that cache never touches the machine's own.
@@ -38,6 +38,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support"))
+import stack as stack_support  # noqa: E402
 
 TOOLS = ("assetctl", "skopeo", "docker")
 SCENARIOS = ("cold", "repush")
@@ -165,10 +168,7 @@ class Bench:
 
     def assetctl_env(self) -> dict:
         env = dict(self.base_env)
-        env.update(self.stack["env"])
-        env["AWS_CONFIG_FILE"] = os.path.join(self.state, "no-aws-config")
-        env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(self.state, "no-aws-credentials")
-        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        env.update(stack_support.client_env(self.stack))
         env["XDG_CACHE_HOME"] = self.xdg_cache
         # Native pushes go through assetctl's AWS HTTPS client, which trusts AWS_CA_BUNDLE.
         env["AWS_CA_BUNDLE"] = self.stack["registry"]["ca_cert"]
@@ -510,7 +510,7 @@ def machine() -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state", required=True)
-    parser.add_argument("--stack", required=True, help="stack.json of fast_stack.py up")
+    parser.add_argument("--stack", required=True, help="stack.json of the stack (stack.py exec --fast)")
     parser.add_argument("--dockerd", help="dockerd.json of dockerd.py up (needed for docker)")
     parser.add_argument("--image", required=True, help="the info JSON of gen_image_tarball.py")
     parser.add_argument("--rss-image", help="info JSON of the 1 GiB tarball for the RSS check")

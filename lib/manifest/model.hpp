@@ -11,8 +11,9 @@
 namespace assetctl::manifest {
 
 // The in-memory form of a CDK asset manifest (`*.assets.json`), field for field as the cloud
-// assembly schema defines it (see ../shared/REFERENCE.md section 1). Maps keep the manifest's
-// key order, because `docker build` argv follows it and users compare logs with cdk-assets.
+// assembly schema defines it (npm `@aws-cdk/cloud-assembly-schema`, schema/assets.schema.json).
+// Maps keep the manifest's key order, because `docker build` argv follows it and users compare
+// logs with cdk-assets.
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 

@@ -84,7 +84,21 @@ DEFAULT_CONFIG = {
     "registry_public_url": None,       # what clients are told the registry is (repositoryUri host with
                                        # "registry", proxyEndpoint), e.g. a fault_proxy.py in front of it;
                                        # None -> registry.url. The endpoint itself talks to registry.url.
+    "fast": False,                     # benchmark mode (--fast; stack.py up --fast; bench/), see FAST_MODE
 }
+
+# What "fast": true changes, so that the fake's own costs do not swamp what bench/run.sh measures:
+# 1. DescribeImages with imageIds costs what it costs on ECR, one lookup per requested id; the
+#    answer's imageTags holds the requested tag only. (Normally the endpoint lists every tag of
+#    the repository and HEADs each, to report all the tags of an image: with 50 tags that is
+#    ~0.8 s per call on a busy 2-core machine, and cdk-assets makes one call per asset.)
+# 2. The endpoint's own calls to the registry reuse one keep-alive TLS connection per handler
+#    thread instead of a TLS handshake each.
+# 3. Each request log line gets `server_ms`: the time from parsing the request to writing the
+#    log line (signature check and registry round trips included, sending the answer excluded).
+# Everything else (SigV4 checks, STS, BatchGetImage, the control API) is the same.
+FAST_MODE = "fast"
+LOG_STARTED = "_started"               # perf_counter() of the request, in fast mode; not logged
 
 
 # ----------------------------------------------------------------------------------------
@@ -188,12 +202,16 @@ def user_principal(akid: str, spec: dict) -> Principal:
 class RegistryClient:
     """Minimal distribution API client using the registry's admin credentials."""
 
-    def __init__(self, spec: dict):
+    def __init__(self, spec: dict, keep_alive: bool = False):
         self.spec = spec
         self.url = spec.get("url")
         self.context = ssl.create_default_context(cafile=spec["ca_cert"]) if spec.get("ca_cert") else None
         creds = "%s:%s" % (spec.get("username", ""), spec.get("password", ""))
         self.auth = "Basic " + base64.b64encode(creds.encode()).decode()
+        self.keep_alive = keep_alive
+        self.connections = threading.local()      # keep_alive: one connection per thread
+        self.kept = []                            # ... and all of them, for close()
+        self.kept_lock = threading.Lock()
 
     @property
     def configured(self) -> bool:
@@ -203,22 +221,57 @@ class RegistryClient:
     def host(self) -> str:
         return urlsplit(self.url).netloc
 
-    def request(self, method: str, path: str, accept: List[str] = None):
-        """-> (status, headers(lowercase dict), body bytes)."""
+    def _connect(self) -> http.client.HTTPConnection:
         parts = urlsplit(self.url)
         if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=10, context=self.context)
-        else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=10, context=self.context)
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+
+    def _exchange(self, conn, method: str, path: str, accept: List[str] = None):
+        headers = {"Authorization": self.auth}
+        if accept:
+            headers["Accept"] = ", ".join(accept)
+        conn.request(method, path, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, resp.will_close
+
+    def request(self, method: str, path: str, accept: List[str] = None):
+        """-> (status, headers(lowercase dict), body bytes)."""
+        if self.keep_alive:
+            return self._request_kept_alive(method, path, accept)
+        conn = self._connect()
         try:
-            headers = {"Authorization": self.auth}
-            if accept:
-                headers["Accept"] = ", ".join(accept)
-            conn.request(method, path, headers=headers)
-            resp = conn.getresponse()
-            body = resp.read()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+            return self._exchange(conn, method, path, accept)[:3]
         finally:
+            conn.close()
+
+    def _request_kept_alive(self, method: str, path: str, accept: List[str] = None):
+        """Over this thread's connection; once more on a new one if the kept one went stale."""
+        for attempt in (1, 2):
+            conn = getattr(self.connections, "conn", None)
+            if conn is None:
+                conn = self.connections.conn = self._connect()
+                with self.kept_lock:
+                    self.kept.append(conn)
+            try:
+                status, headers, body, will_close = self._exchange(conn, method, path, accept)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                self.connections.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if will_close:
+                conn.close()
+                self.connections.conn = None
+            return status, headers, body
+
+    def close(self) -> None:
+        """Closes the kept-alive connections (of every thread)."""
+        with self.kept_lock:
+            kept, self.kept = self.kept, []
+        for conn in kept:
             conn.close()
 
     def head_manifest(self, repo: str, ref: str, accept=None):
@@ -253,7 +306,8 @@ class Endpoint:
         self.repositories: Dict[tuple, dict] = {}  # (account or "*", name) -> repository record
         self.injections: List[dict] = []
         self.next_injection_id = 1
-        self.registry = RegistryClient(self.config.get("registry") or {})
+        self.fast = bool(self.config[FAST_MODE])
+        self.registry = RegistryClient(self.config.get("registry") or {}, keep_alive=self.fast)
         self.auth_password: Optional[str] = None
         self.auth_expires_at = 0.0
         self.first_seen: Dict[str, float] = {}     # manifest digest -> time we first saw it (imagePushedAt)
@@ -376,6 +430,9 @@ class Endpoint:
 
     # Request log -------------------------------------------------------------------------
     def log(self, entry: dict) -> None:
+        started = entry.pop(LOG_STARTED, None)
+        if started is not None:
+            entry["server_ms"] = round((time.perf_counter() - started) * 1000.0, 2)
         line = json.dumps(entry, sort_keys=True)
         with self.lock:
             with open(self.log_file, "a") as handle:
@@ -575,10 +632,17 @@ def ecr_DescribeImages(ep: Endpoint, ctx: Context, params: dict) -> dict:
     _require_registry(ep)
     ids = _image_ids(params)
     ctx.log["image_ids"] = ids
-    tags_by_digest = _tags_by_digest(ep, repo)
     if ids is None:   # list everything (tagged images only: untagged ones are invisible here)
         return {"imageDetails": [_image_detail(ep, repo, account, d, _resolve(ep, repo, {"imageDigest": d})[1], t)
-                                 for d, t in sorted(tags_by_digest.items())]}
+                                 for d, t in sorted(_tags_by_digest(ep, repo).items())]}
+    if ep.fast:       # FAST_MODE 1: the requested tag only, no listing
+        def tags_of(digest: str, image_id: dict) -> List[str]:
+            return [image_id["imageTag"]] if image_id.get("imageTag") else []
+    else:             # every tag of the image, as ECR answers
+        tags_by_digest = _tags_by_digest(ep, repo)
+
+        def tags_of(digest: str, image_id: dict) -> List[str]:
+            return tags_by_digest.get(digest, [])
     details = []
     for image_id in ids:
         if image_id.get("imageDigest") and not DIGEST_RE.match(image_id["imageDigest"]):
@@ -590,7 +654,7 @@ def ecr_DescribeImages(ep: Endpoint, ctx: Context, params: dict) -> dict:
             raise ecr_error("ImageNotFoundException", "The image with imageId %s does not exist within the "
                             "repository with name '%s' in the registry with id '%s'"
                             % (_id_text(image_id), repo, account))
-        details.append(_image_detail(ep, repo, account, found[0], found[1], tags_by_digest.get(found[0], [])))
+        details.append(_image_detail(ep, repo, account, found[0], found[1], tags_of(found[0], image_id)))
     return {"imageDetails": details}
 
 
@@ -990,10 +1054,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def new_log(self, service: str, operation: Optional[str]) -> dict:
         now = datetime.datetime.now(datetime.timezone.utc)
-        return {"time": now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000),
-                "request_id": str(uuid.uuid4()), "service": service, "operation": operation,
-                "access_key_id": None, "signature_verified": None, "status": None, "error_code": None,
-                "injected": False, "user_agent": self.headers.get("User-Agent")}
+        entry = {"time": now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000),
+                 "request_id": str(uuid.uuid4()), "service": service, "operation": operation,
+                 "access_key_id": None, "signature_verified": None, "status": None, "error_code": None,
+                 "injected": False, "user_agent": self.headers.get("User-Agent")}
+        if self.ep.fast:      # FAST_MODE 3: Endpoint.log turns it into server_ms
+            entry[LOG_STARTED] = time.perf_counter()
+        return entry
 
     def apply_injection(self, service: str, operation: str, log: dict) -> bool:
         """Answer with an injected fault if a rule matches; True if the request is done."""
@@ -1202,6 +1269,7 @@ class Server:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.endpoint.registry.close()
         if self.thread:
             self.thread.join(timeout=10)
 
@@ -1224,6 +1292,8 @@ def config_from_args(args) -> dict:
             config[name] = getattr(args, name)
     if args.region:
         config["regions"] = args.region
+    if args.fast:
+        config[FAST_MODE] = True
     for item in args.key:
         akid, secret, account = item.split(":", 2)
         config.setdefault("keys", {})[akid] = {"secret": secret, "account": account}
@@ -1254,6 +1324,7 @@ def main(argv=None) -> int:
     parser.add_argument("--registry-username")
     parser.add_argument("--registry-password")
     parser.add_argument("--registry-htpasswd")
+    parser.add_argument("--fast", action="store_true", help="benchmark mode: see FAST_MODE in this file")
     args = parser.parse_args(argv)
 
     server = Server(config_from_args(args))

@@ -24,101 +24,27 @@ tarball whose manifest.json really uses the bad part, so a reader cannot ignore 
     image.config_digest, image.diff_ids
 """
 
-import gzip as gzip_module
 import hashlib
 import io
 import json
 import os
 import random
+import sys
 import tarfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-GZIP_LEVEL = 6
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tarball_writer import (  # noqa: E402  (same directory)
+    DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER, OCI_LAYER_GZIP, OCI_MANIFEST,
+    REF_NAME, Entry, LegacyLayer, blob_entry, canonical_json, deterministic_gzip, docker_save_legacy_entries as
+    legacy_layout, hex_of, oci_layout_entries as layout_entries, sha256, tar_bytes, with_parent_dirs,
+    write_directory, write_file)
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
 
 HOSTILE_KINDS = ("dotdot", "absolute", "symlink_abs", "symlink_up", "truncated", "missing_layer",
                  "diffid_mismatch", "diffid_count")
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def hex_of(digest: str) -> str:
-    return digest.split(":", 1)[1]
-
-
-def deterministic_gzip(data: bytes) -> bytes:
-    return gzip_module.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
-
-
-def canonical_json(value) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-# ----------------------------------------------------------------------------------------
-# Tar writing
-# ----------------------------------------------------------------------------------------
-
-@dataclass
-class Entry:
-    """One tar entry: a file (data), a directory, or a symlink (target)."""
-    name: str
-    data: bytes = b""
-    kind: str = "file"      # file | dir | symlink
-    target: str = ""
-
-
-def tar_bytes(entries: Sequence[Entry], sort: bool = True) -> bytes:
-    """A deterministic tar (PAX format) of the entries, sorted by name unless sort=False.
-
-    Names are written exactly as given (no stripping of '/' or '..'), which the hostile
-    fixtures rely on."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for entry in (sorted(entries, key=lambda e: e.name) if sort else entries):
-            info = tarfile.TarInfo(entry.name)
-            info.mtime = 0
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if entry.kind == "dir":
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            elif entry.kind == "symlink":
-                info.type, info.mode, info.linkname = tarfile.SYMTYPE, 0o777, entry.target
-                tar.addfile(info)
-            else:
-                info.size, info.mode = len(entry.data), 0o644
-                tar.addfile(info, io.BytesIO(entry.data))
-    return buf.getvalue()
-
-
-def _write(path: str, data: bytes, gzip: bool = False) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.write(deterministic_gzip(data) if gzip else data)
-
-
-def _with_dirs(entries: List[Entry]) -> List[Entry]:
-    """Adds a directory entry for every parent folder (as docker save and tar -c write them)."""
-    names = {e.name for e in entries}
-    dirs = set()
-    for entry in entries:
-        parts = entry.name.split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            dirs.add("/".join(parts[:i]))
-    return entries + [Entry(d, kind="dir") for d in sorted(dirs) if d and d not in names and d not in ("..", "")]
 
 
 # ----------------------------------------------------------------------------------------
@@ -147,7 +73,7 @@ class Layer:
 
 def layer(files: Dict[str, bytes]) -> Layer:
     """A layer holding the given files (sorted, mtime 0)."""
-    return Layer(tar_bytes(_with_dirs([Entry(name, data) for name, data in files.items()])))
+    return Layer(tar_bytes(with_parent_dirs([Entry(name, data) for name, data in files.items()])))
 
 
 def random_bytes(seed, size: int) -> bytes:
@@ -293,28 +219,29 @@ def _repositories(images: Sequence[Image]) -> bytes:
     return canonical_json(repos)
 
 
+def _legacy_layers(image: Image) -> List[LegacyLayer]:
+    ids = _v1_ids(image)
+    return [LegacyLayer(v1_id, _v1_json(v1_id, ids[i - 1] if i else ""), l.tar)
+            for i, (v1_id, l) in enumerate(zip(ids, image.layers))]
+
+
 def docker_save_legacy_entries(images: Sequence[Image]) -> List[Entry]:
-    entries: Dict[str, Entry] = {}
+    layers: Dict[str, LegacyLayer] = {}       # by v1 id: images may share layers
+    configs: Dict[str, bytes] = {}
     manifest = []
     for image in images:
-        ids = _v1_ids(image)
-        layer_paths = []
-        for i, (v1_id, l) in enumerate(zip(ids, image.layers)):
-            for entry in (Entry(v1_id + "/VERSION", b"1.0"), Entry(v1_id + "/json", _v1_json(v1_id, ids[i - 1] if i else "")),
-                          Entry(v1_id + "/layer.tar", l.tar)):
-                entries[entry.name] = entry
-            layer_paths.append(v1_id + "/layer.tar")
+        image_layers = _legacy_layers(image)
+        layers.update((l.v1_id, l) for l in image_layers)
         config_name = hex_of(image.config_digest) + ".json"
-        entries[config_name] = Entry(config_name, image.config)
-        manifest.append({"Config": config_name, "RepoTags": list(image.repo_tags) or None, "Layers": layer_paths})
-    entries["manifest.json"] = Entry("manifest.json", json.dumps(manifest).encode())
-    if any(image.repo_tags for image in images):
-        entries["repositories"] = Entry("repositories", _repositories(images))
-    return _with_dirs(list(entries.values()))
+        configs[config_name] = image.config
+        manifest.append({"Config": config_name, "RepoTags": list(image.repo_tags) or None,
+                         "Layers": [l.v1_id + "/layer.tar" for l in image_layers]})
+    repositories = _repositories(images) if any(image.repo_tags for image in images) else None
+    return legacy_layout(list(layers.values()), configs, json.dumps(manifest).encode(), repositories)
 
 
 def write_docker_save_legacy(path: str, images: Sequence[Image], gzip: bool = False) -> Written:
-    _write(path, tar_bytes(docker_save_legacy_entries(images)), gzip)
+    write_file(path, tar_bytes(docker_save_legacy_entries(images)), gzip)
     return Written(path, "docker-archive", list(images), gzip)
 
 
@@ -322,55 +249,54 @@ def write_docker_save_legacy(path: str, images: Sequence[Image], gzip: bool = Fa
 # docker save (docker 25+): manifest.json and an OCI layout in one tar
 # ----------------------------------------------------------------------------------------
 
+def _docker_25_descriptors(image: Image, oci_manifest: bytes) -> List[dict]:
+    """index.json's entries for the image: one per RepoTag, named as docker 25 names them."""
+    descriptor = {"mediaType": OCI_MANIFEST, "digest": sha256(oci_manifest), "size": len(oci_manifest),
+                  "platform": {"architecture": "amd64", "os": "linux"}}
+    if not image.repo_tags:
+        return [descriptor]
+    named = []
+    for ref in image.repo_tags:
+        name, _, tag = ref.rpartition(":")
+        full = ref if "/" in name else "docker.io/library/" + ref
+        named.append(dict(descriptor, annotations={CONTAINERD_NAME: full, REF_NAME: tag}))
+    return named
+
+
 def write_docker_save_25(path: str, images: Sequence[Image], gzip: bool = False,
                          legacy_paths_in_manifest: bool = False) -> Written:
     """As docker 25+ writes it. manifest.json points at blobs/sha256/... (as docker does),
     or with legacy_paths_in_manifest=True at the legacy symlinks (<v1id>/layer.tar,
     <hex>.json), so that a reader has to follow symlinks inside the archive."""
-    entries: Dict[str, Entry] = {}
-
-    def blob(data: bytes) -> str:
-        name = "blobs/sha256/" + hashlib.sha256(data).hexdigest()
-        entries[name] = Entry(name, data)
-        return name
-
-    manifest, index, stored = [], [], []
+    legacy: Dict[str, Entry] = {}
+    blobs, manifest, index, stored = [], [], [], []
     for image in images:
-        ids = _v1_ids(image)
         layer_paths, legacy_layer_paths = [], []
-        for i, (v1_id, l) in enumerate(zip(ids, image.layers)):
-            layer_blob = blob(l.tar)
+        for l, legacy_layer in zip(image.layers, _legacy_layers(image)):
+            v1_id = legacy_layer.v1_id
+            layer_blob = blob_entry(l.tar).name
+            blobs.append(l.tar)
             layer_paths.append(layer_blob)
-            entries[v1_id + "/layer.tar"] = Entry(v1_id + "/layer.tar", kind="symlink",
-                                                  target="../" + layer_blob)
-            entries[v1_id + "/json"] = Entry(v1_id + "/json", _v1_json(v1_id, ids[i - 1] if i else ""))
-            entries[v1_id + "/VERSION"] = Entry(v1_id + "/VERSION", b"1.0")
+            legacy[v1_id + "/layer.tar"] = Entry(v1_id + "/layer.tar", kind="symlink", target="../" + layer_blob)
+            legacy[v1_id + "/json"] = Entry(v1_id + "/json", legacy_layer.v1_json)
+            legacy[v1_id + "/VERSION"] = Entry(v1_id + "/VERSION", b"1.0")
             legacy_layer_paths.append(v1_id + "/layer.tar")
-        config_blob = blob(image.config)
+        config_blob = blob_entry(image.config).name
         legacy_config = hex_of(image.config_digest) + ".json"
-        entries[legacy_config] = Entry(legacy_config, kind="symlink", target=config_blob)
+        legacy[legacy_config] = Entry(legacy_config, kind="symlink", target=config_blob)
         oci_manifest = image.oci_manifest(compressed=False)
-        blob(oci_manifest)
+        blobs += [image.config, oci_manifest]
         stored.append(oci_manifest)
         manifest.append({"Config": legacy_config if legacy_paths_in_manifest else config_blob,
                          "RepoTags": list(image.repo_tags) or None,
                          "Layers": legacy_layer_paths if legacy_paths_in_manifest else layer_paths})
-        descriptor = {"mediaType": OCI_MANIFEST, "digest": sha256(oci_manifest), "size": len(oci_manifest),
-                      "platform": {"architecture": "amd64", "os": "linux"}}
-        if image.repo_tags:
-            for ref in image.repo_tags:
-                name, _, tag = ref.rpartition(":")
-                full = ref if "/" in name else "docker.io/library/" + ref
-                index.append(dict(descriptor, annotations={CONTAINERD_NAME: full, REF_NAME: tag}))
-        else:
-            index.append(descriptor)
-    entries["manifest.json"] = Entry("manifest.json", json.dumps(manifest).encode())
-    entries["index.json"] = Entry("index.json", canonical_json(
-        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index}))
-    entries["oci-layout"] = Entry("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        index += _docker_25_descriptors(image, oci_manifest)
+    legacy["manifest.json"] = Entry("manifest.json", json.dumps(manifest).encode())
     if any(image.repo_tags for image in images):
-        entries["repositories"] = Entry("repositories", _repositories(images))
-    _write(path, tar_bytes(_with_dirs(list(entries.values()))), gzip)
+        legacy["repositories"] = Entry("repositories", _repositories(images))
+    entries = {e.name: e for e in layout_entries(blobs, index)}
+    entries.update(legacy)
+    write_file(path, tar_bytes(with_parent_dirs(list(entries.values()))), gzip)
     return Written(path, "docker-archive-oci", list(images), gzip, manifests=stored)
 
 
@@ -380,29 +306,17 @@ def write_docker_save_25(path: str, images: Sequence[Image], gzip: bool = False,
 
 def oci_layout_entries(images: Sequence[Image], names: Sequence[str], docker_types: bool = False,
                        compressed: bool = True) -> tuple:
-    entries: Dict[str, Entry] = {}
-    index, manifests = [], []
-
-    def blob(data: bytes) -> None:
-        name = "blobs/sha256/" + hashlib.sha256(data).hexdigest()
-        entries[name] = Entry(name, data)
-
+    blobs, index, manifests = [], [], []
     for image, name in zip(images, names):
-        for l in image.layers:
-            blob(l.gz if compressed else l.tar)
-        blob(image.config)
         manifest = image.oci_manifest(compressed=compressed, docker_types=docker_types)
-        blob(manifest)
+        blobs += [l.gz if compressed else l.tar for l in image.layers] + [image.config, manifest]
         manifests.append(manifest)
         descriptor = {"mediaType": DOCKER_MANIFEST if docker_types else OCI_MANIFEST,
                       "digest": sha256(manifest), "size": len(manifest)}
         if name:
             descriptor["annotations"] = {REF_NAME: name}
         index.append(descriptor)
-    entries["index.json"] = Entry("index.json", canonical_json(
-        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index}))
-    entries["oci-layout"] = Entry("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-    return _with_dirs(list(entries.values())), manifests
+    return layout_entries(blobs, index), manifests
 
 
 def _names(images: Sequence[Image], names: Optional[Sequence[str]]) -> List[str]:
@@ -417,12 +331,7 @@ def write_oci_layout(directory: str, images: Sequence[Image], names: Sequence[st
     RepoTag, else "latest")."""
     names = _names(images, names)
     entries, manifests = oci_layout_entries(images, names, docker_types, compressed)
-    for entry in entries:
-        target = os.path.join(directory, entry.name)
-        if entry.kind == "dir":
-            os.makedirs(target, exist_ok=True)
-        else:
-            _write(target, entry.data)
+    write_directory(directory, entries)
     return Written(directory, "oci-layout", list(images), False, manifests, names)
 
 
@@ -430,7 +339,7 @@ def write_oci_archive(path: str, images: Sequence[Image], names: Sequence[str] =
                       docker_types: bool = False) -> Written:
     names = _names(images, names)
     entries, manifests = oci_layout_entries(images, names, docker_types)
-    _write(path, tar_bytes(entries), gzip)
+    write_file(path, tar_bytes(entries), gzip)
     return Written(path, "oci-archive", list(images), gzip, manifests, names)
 
 
@@ -482,7 +391,7 @@ def write_hostile(path: str, kind: str, seed: str = "hostile") -> Written:
         # Cut in the middle of the layer's bytes (the rest, manifest.json included, is lost).
         member = tarfile.open(fileobj=io.BytesIO(data)).getmember(layer_path)
         data = data[:member.offset_data + member.size // 2]
-    _write(path, data)
+    write_file(path, data)
     return Written(path, "hostile", [image])
 
 

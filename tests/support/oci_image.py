@@ -10,29 +10,20 @@ C++ integration tests' fixtures.
 """
 
 import base64
-import gzip
-import hashlib
-import io
-import json
 import os
 import ssl
-import tarfile
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Dict, List
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tarball_writer import (  # noqa: E402  (same directory)
+    DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, REF_NAME, Entry,
+    canonical_json, deterministic_gzip, oci_layout_entries, tar_bytes, write_directory)
+from tarball_writer import sha256 as sha256_digest  # noqa: E402,F401  (callers use oci_image.sha256_digest)
 
 
 @dataclass
@@ -48,37 +39,25 @@ class Image:
         return sha256_digest(self.manifest)
 
 
-def _layer_tar(files: Dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name in sorted(files):
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
-            info.mode = 0o644
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(files[name]))
-    return buf.getvalue()
-
-
 def build_image(files: Dict[str, bytes] = None, docker_media_types: bool = False) -> Image:
     """A one-layer linux/amd64 image; same input -> same digests."""
     files = files or {"hello.txt": b"hello from assetctl tests\n"}
-    tar = _layer_tar(files)
-    layer = gzip.compress(tar, compresslevel=6, mtime=0)
-    config = json.dumps({
+    tar = tar_bytes([Entry(name, data) for name, data in files.items()])
+    layer = deterministic_gzip(tar)
+    config = canonical_json({
         "architecture": "amd64", "os": "linux",
         "config": {"Cmd": ["/hello"]},
         "rootfs": {"type": "layers", "diff_ids": [sha256_digest(tar)]},
         "history": [{"created_by": "assetctl tests/support/oci_image.py"}],
-    }, sort_keys=True, separators=(",", ":")).encode()
+    })
     manifest_type = DOCKER_MANIFEST if docker_media_types else OCI_MANIFEST
-    manifest = json.dumps({
+    manifest = canonical_json({
         "schemaVersion": 2, "mediaType": manifest_type,
         "config": {"mediaType": DOCKER_CONFIG if docker_media_types else OCI_CONFIG,
                    "digest": sha256_digest(config), "size": len(config)},
         "layers": [{"mediaType": DOCKER_LAYER_GZIP if docker_media_types else OCI_LAYER_GZIP,
                     "digest": sha256_digest(layer), "size": len(layer)}],
-    }, sort_keys=True, separators=(",", ":")).encode()
+    })
     return Image(manifest=manifest, media_type=manifest_type,
                  blobs={sha256_digest(config): config, sha256_digest(layer): layer},
                  config_digest=sha256_digest(config), layer_digests=[sha256_digest(layer)])
@@ -86,18 +65,9 @@ def build_image(files: Dict[str, bytes] = None, docker_media_types: bool = False
 
 def write_oci_layout(directory: str, image: Image, tag: str = "latest") -> str:
     """Write an OCI image layout; returns the skopeo source string 'oci:DIR:TAG'."""
-    blob_dir = os.path.join(directory, "blobs", "sha256")
-    os.makedirs(blob_dir, exist_ok=True)
-    for digest, data in list(image.blobs.items()) + [(image.digest, image.manifest)]:
-        with open(os.path.join(blob_dir, digest.split(":", 1)[1]), "wb") as handle:
-            handle.write(data)
-    with open(os.path.join(directory, "oci-layout"), "w") as handle:
-        json.dump({"imageLayoutVersion": "1.0.0"}, handle)
-    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-             "manifests": [{"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest),
-                            "annotations": {"org.opencontainers.image.ref.name": tag}}]}
-    with open(os.path.join(directory, "index.json"), "w") as handle:
-        json.dump(index, handle)
+    descriptor = {"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest),
+                  "annotations": {REF_NAME: tag}}
+    write_directory(directory, oci_layout_entries(list(image.blobs.values()) + [image.manifest], [descriptor]))
     return "oci:%s:%s" % (directory, tag)
 
 

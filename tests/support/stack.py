@@ -6,6 +6,12 @@ CLI (for C++ / shell tests):
         -> prints one JSON object (also saved as D/stack.json); processes keep running
     /usr/bin/python3 tests/support/stack.py down --state-dir D [--keep]
         -> stops exactly the pids recorded in D/stack.json; removes D unless --keep
+    /usr/bin/python3 tests/support/stack.py env --state-dir D [--dockerd-state-dir DD] [--docker-config C]
+        -> prints `export NAME=value` lines for `eval`: the environment of a client (client_env)
+    /usr/bin/python3 tests/support/stack.py exec [--state-dir D] [up's options] [--dockerd-state-dir DD
+                     [--import-busybox]] [--docker-config C] [--keep] -- COMMAND [ARG...]
+        -> brings the stack (and, with --dockerd-state-dir, a private dockerd) up, runs COMMAND in
+           client_env, stops everything, and exits with COMMAND's status. Prints nothing itself.
 
 Python:
     with Stack() as s:
@@ -16,6 +22,9 @@ registry and the endpoint hands it out instead (repositoryUri host with `reposit
 registry`, proxyEndpoint); its address and control API are in info["registry_proxy"]
 ({url, host, port, control_url, pid}). info["registry"] stays the registry itself.
 
+With Stack(fast=True) (CLI: `--fast`), the endpoint runs in benchmark mode (FAST_MODE in
+ecr_endpoint.py: DescribeImages by id in O(ids), keep-alive to the registry, server_ms in the log).
+
 Both processes run with their own session (setsid), so `up` can return while they keep
 running; `down` checks /proc/<pid>/cmdline before signalling, so a recycled pid is never hit.
 """
@@ -24,7 +33,9 @@ import argparse
 import json
 import os
 import secrets
+import shlex
 import shutil
+import signal
 import string
 import subprocess
 import sys
@@ -33,6 +44,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import dockerd as dockerd_support  # noqa: E402
 import registry as registry_support  # noqa: E402
 
 PYTHON = "/usr/bin/python3"           # Debian's python, which sees python3-botocore
@@ -102,8 +114,9 @@ class Stack:
     """Registry + endpoint. `detach=True` makes them outlive this Python process (CLI `up`)."""
 
     def __init__(self, state_dir: str = None, extra_config: dict = None, region: str = "us-east-1",
-                 detach: bool = False, fault_proxy: bool = False):
+                 detach: bool = False, fault_proxy: bool = False, fast: bool = False):
         self.fault_proxy = fault_proxy
+        self.fast = fast
         self.proxy_process = None
         self.proxy_info = None
         self.created_dir = state_dir is None or not os.path.exists(state_dir)
@@ -140,6 +153,8 @@ class Stack:
         })
         if self.proxy_info:
             config["registry_public_url"] = self.proxy_info["url"]
+        if self.fast:
+            config["fast"] = True
         return config
 
     def _start_proxy(self) -> None:
@@ -205,6 +220,7 @@ class Stack:
             "pids": dict({"registry": self.registry.pid, "endpoint": self.endpoint_process.pid},
                          **({"proxy": self.proxy_process.pid} if self.proxy_process else {})),
             "created_state_dir": self.created_dir,
+            "fast": self.fast,
             # Ready-made environment for a client under test (first key = account A).
             "env": {"AWS_ACCESS_KEY_ID": keys[0]["access_key_id"],
                     "AWS_SECRET_ACCESS_KEY": keys[0]["secret_access_key"],
@@ -257,27 +273,118 @@ def stop_recorded(state_dir: str, keep: bool) -> dict:
     return {"stopped": stopped, "removed": not keep and info.get("created_state_dir", True)}
 
 
-def main(argv=None) -> int:
+CLIENT_DOCKER_VARS = ("DOCKER_HOST", "DOCKER_BUILDKIT", "PATH")
+
+
+def client_env(info: dict, dockerd_info: dict = None, docker_config: str = None) -> dict:
+    """The variables a CI job would have against this stack: its AWS keys, region and endpoint
+    overrides (info["env"]), shared AWS files that do not exist (in the state dir), no IMDS;
+    with a dockerd, its DOCKER_HOST, DOCKER_BUILDKIT and a PATH on which `docker` is its
+    client; DOCKER_CONFIG only when given (otherwise the caller's own)."""
+    env = dict(info["env"])
+    if dockerd_info:
+        env.update({name: dockerd_info["env"][name] for name in CLIENT_DOCKER_VARS})
+    if docker_config:
+        env["DOCKER_CONFIG"] = docker_config
+    env["AWS_CONFIG_FILE"] = os.path.join(info["state_dir"], "no-aws-config")
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(info["state_dir"], "no-aws-credentials")
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+def shell_exports(env: dict) -> str:
+    return "".join("export %s=%s\n" % (name, shlex.quote(value)) for name, value in sorted(env.items()))
+
+
+def _read_json(path: str) -> dict:
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def _exit_status(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode     # killed by signal N: 128+N, as a shell
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
+
+
+def exec_in_stack(args, extra: dict) -> int:
+    """`exec`: stack (+ dockerd) up, COMMAND in client_env, everything down again."""
+    signal.signal(signal.SIGTERM, _raise_terminated)     # so that `finally` stops what we started
+    stack = Stack(args.state_dir and os.path.abspath(args.state_dir), extra, args.region,
+                  fault_proxy=args.fault_proxy, fast=args.fast)
+    daemon = None
+    try:
+        info = stack.start()
+        dockerd_info = None
+        if args.dockerd_state_dir:
+            daemon = dockerd_support.Dockerd(args.dockerd_state_dir)
+            daemon.start()
+            extra_state = {"busybox_image_id": daemon.import_busybox()} if args.import_busybox else {}
+            dockerd_info = daemon.save_state(extra_state)
+        env = dict(os.environ, **client_env(info, dockerd_info, args.docker_config))
+        return _exit_status(subprocess.run(args.command, env=env).returncode)
+    except _Terminated:
+        return 128 + signal.SIGTERM
+    finally:
+        if daemon is not None:
+            daemon.stop(remove_files=False if args.keep else None)
+        stack.stop(remove_files=False if args.keep else None)
+
+
+def _add_up_options(parser) -> None:
+    parser.add_argument("--config", help="JSON merged over the default endpoint config")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--fault-proxy", action="store_true",
+                        help="run fault_proxy.py in front of the registry and hand it out instead")
+    parser.add_argument("--fast", action="store_true",
+                        help="benchmark mode of the endpoint (FAST_MODE in ecr_endpoint.py)")
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command_name", required=True)
     up = sub.add_parser("up", help="start registry + endpoint, print JSON")
     up.add_argument("--state-dir", required=True)
-    up.add_argument("--config", help="JSON merged over the default endpoint config")
-    up.add_argument("--region", default="us-east-1")
-    up.add_argument("--fault-proxy", action="store_true",
-                    help="run fault_proxy.py in front of the registry and hand it out instead")
+    _add_up_options(up)
     down = sub.add_parser("down", help="stop what `up` started")
     down.add_argument("--state-dir", required=True)
     down.add_argument("--keep", action="store_true", help="keep the state dir (logs) after stopping")
-    args = parser.parse_args(argv)
-    state_dir = os.path.abspath(args.state_dir)
+    env = sub.add_parser("env", help="print a client's environment of a running stack as shell exports")
+    env.add_argument("--state-dir", required=True)
+    env.add_argument("--dockerd-state-dir", help="also the docker variables of `dockerd.py up` there")
+    env.add_argument("--docker-config", help="DOCKER_CONFIG for the client")
+    run = sub.add_parser("exec", help="run COMMAND against a stack that lives as long as it")
+    run.add_argument("--state-dir", help="default: a new temporary directory")
+    _add_up_options(run)
+    run.add_argument("--dockerd-state-dir", help="also start a private dockerd (dockerd.py) there")
+    run.add_argument("--import-busybox", action="store_true", help="with a dockerd: import local/busybox:latest")
+    run.add_argument("--docker-config", help="DOCKER_CONFIG for COMMAND")
+    run.add_argument("--keep", action="store_true", help="keep the state dirs (logs) afterwards")
+    run.add_argument("command", nargs="+", metavar="COMMAND", help="after --: the command and its arguments")
+    return parser
 
-    if args.command == "up":
-        extra = {}
-        if args.config:
-            with open(args.config) as handle:
-                extra = json.load(handle)
-        stack = Stack(state_dir, extra, args.region, detach=True, fault_proxy=args.fault_proxy)
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    extra = _read_json(args.config) if getattr(args, "config", None) else {}
+    if args.command_name == "exec":
+        return exec_in_stack(args, extra)
+    state_dir = os.path.abspath(args.state_dir)
+    if args.command_name == "env":
+        dockerd_info = None
+        if args.dockerd_state_dir:
+            dockerd_info = _read_json(os.path.join(args.dockerd_state_dir, dockerd_support.STATE_FILE))
+        sys.stdout.write(shell_exports(client_env(_read_json(os.path.join(state_dir, "stack.json")), dockerd_info,
+                                                  args.docker_config)))
+        return 0
+    if args.command_name == "up":
+        stack = Stack(state_dir, extra, args.region, detach=True, fault_proxy=args.fault_proxy, fast=args.fast)
         info = stack.start()
         # Let the processes outlive us without Popen warnings; `down` stops them by pid.
         stack.endpoint_process = None

@@ -18,10 +18,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,6 +40,7 @@ from botocore.config import Config  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError  # noqa: E402
 
+import ecr_endpoint  # noqa: E402
 import oci_image  # noqa: E402
 import registry  # noqa: E402
 import sigv4_verify  # noqa: E402
@@ -574,6 +577,104 @@ class ConcurrencyAndLogTest(unittest.TestCase):
                          {("ecr", "DescribeRepositories", 200)})
 
 
+class FastModeTest(unittest.TestCase):
+    """The endpoint's benchmark mode (config "fast", stack.py --fast), next to the normal one:
+    both answer from the module's registry; the fast one runs in this process."""
+    REPO = "cdk-hnb659fds-container-assets-%s-us-east-1" % stack.ACCOUNT_A
+
+    @classmethod
+    def setUpClass(cls):
+        with open(info()["endpoint_config"]) as handle:
+            config = json.load(handle)
+        cls.log_dir = tempfile.mkdtemp(prefix="assetctl-fast-endpoint-")
+        config.update({"port": 0, "ready_file": None, "log_file": os.path.join(cls.log_dir, "requests.jsonl"),
+                       "fast": True})
+        cls.server = ecr_endpoint.Server(config).start()
+        reg = info()["registry"]
+        cls.image = oci_image.build_image({"fast.txt": b"two tags\n"})
+        for tag in ("first", "second"):
+            oci_image.push_image(reg["url"], cls.REPO, tag, cls.image, reg["admin_user"], reg["admin_password"],
+                                 reg["ca_cert"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.log_dir, ignore_errors=True)
+
+    def fast_client(self):
+        key = info()["keys"][0]
+        made = botocore.session.Session().create_client(
+            "ecr", endpoint_url=self.server.url, region_name="us-east-1", aws_access_key_id=key["access_key_id"],
+            aws_secret_access_key=key["secret_access_key"], config=NO_RETRY)
+        self.addCleanup(made.close)
+        return made
+
+    def describe_tags(self, ecr):
+        detail = ecr.describe_images(repositoryName=self.REPO, imageIds=[{"imageTag": "second"}])["imageDetails"][0]
+        self.assertEqual(detail["imageDigest"], self.image.digest)
+        return detail["imageTags"]
+
+    def test_describe_images_by_tag_answers_the_requested_tag_only(self):
+        self.assertEqual(self.describe_tags(client("ecr")), ["first", "second"])
+        self.assertEqual(self.describe_tags(self.fast_client()), ["second"])
+
+    def test_describe_images_by_digest_has_no_tags(self):
+        answer = self.fast_client().describe_images(repositoryName=self.REPO,
+                                                    imageIds=[{"imageDigest": self.image.digest}])
+        self.assertNotIn("imageTags", answer["imageDetails"][0])
+
+    def test_log_lines_carry_server_ms(self):
+        self.fast_client().describe_repositories()
+        with open(self.server.endpoint.log_file) as handle:
+            entries = [json.loads(line) for line in handle if line.strip()]
+        self.assertTrue(entries)
+        for entry in entries:
+            self.assertGreaterEqual(entry["server_ms"], 0)
+            self.assertNotIn(ecr_endpoint.LOG_STARTED, entry)
+        control("DELETE", "log")
+        client("ecr").describe_repositories()
+        self.assertNotIn("server_ms", log_entries()[0])
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def setup(self):
+        super().setup()
+        type(self).connections += 1
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+class RegistryClientKeepAliveTest(unittest.TestCase):
+    def requests_and_connections(self, keep_alive: bool) -> int:
+        _CountingHandler.connections = 0
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        registry_client = ecr_endpoint.RegistryClient({"url": "http://127.0.0.1:%d" % server.server_port},
+                                                      keep_alive=keep_alive)
+        self.addCleanup(registry_client.close)
+        for _ in range(3):
+            self.assertEqual(registry_client.request("GET", "/v2/")[0], 200)
+        return _CountingHandler.connections
+
+    def test_one_connection_per_thread_in_fast_mode(self):
+        self.assertEqual(self.requests_and_connections(keep_alive=True), 1)
+
+    def test_a_connection_per_request_otherwise(self):
+        self.assertEqual(self.requests_and_connections(keep_alive=False), 3)
+
+
 class RegistryModuleTest(unittest.TestCase):
     def test_start_add_user_stop(self):
         reg = registry.Registry()
@@ -613,6 +714,38 @@ class StackCliTest(unittest.TestCase):
         for pid in data["pids"].values():
             self.assertFalse(registry.pid_alive(pid))
         self.assertFalse(os.path.exists(state))
+
+    def test_exec_runs_the_command_in_the_client_env_and_stops_the_stack(self):
+        tmp = tempfile.mkdtemp(prefix="assetctl-stack-exec-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        state, seen = os.path.join(tmp, "state"), os.path.join(tmp, "seen.json")
+        probe = ("import json, os, sys; json.dump({'env': dict(os.environ), 'stack': json.load(open(sys.argv[1]))}, "
+                 "open(sys.argv[2], 'w')); sys.exit(7)")
+        run = subprocess.run([stack.PYTHON, os.path.join(HERE, "stack.py"), "exec", "--state-dir", state, "--fast",
+                              "--docker-config", os.path.join(tmp, "dc"), "--", stack.PYTHON, "-c", probe,
+                              os.path.join(state, "stack.json"), seen], capture_output=True, text=True, timeout=120)
+        self.assertEqual(run.returncode, 7, run.stderr)
+        self.assertEqual(run.stdout, "")
+        with open(seen) as handle:
+            got = json.load(handle)
+        self.assertTrue(got["stack"]["fast"])
+        expected = stack.client_env(got["stack"], docker_config=os.path.join(tmp, "dc"))
+        self.assertEqual({k: got["env"].get(k) for k in expected}, expected)
+        for pid in got["stack"]["pids"].values():
+            self.assertFalse(registry.pid_alive(pid))
+        self.assertFalse(os.path.exists(state))
+
+    def test_client_env(self):
+        info = {"state_dir": "/s", "env": {"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://e"}}
+        dockerd_info = {"env": {"DOCKER_HOST": "unix:///d.sock", "DOCKER_BUILDKIT": "1", "PATH": "/usr/bin:/bin",
+                                "DOCKER_CONFIG": "/dockerd/config"}}
+        self.assertEqual(stack.client_env(info, dockerd_info), {
+            "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://e", "DOCKER_HOST": "unix:///d.sock",
+            "DOCKER_BUILDKIT": "1", "PATH": "/usr/bin:/bin", "AWS_CONFIG_FILE": "/s/no-aws-config",
+            "AWS_SHARED_CREDENTIALS_FILE": "/s/no-aws-credentials", "AWS_EC2_METADATA_DISABLED": "true"})
+        self.assertEqual(stack.client_env(info, docker_config="/c")["DOCKER_CONFIG"], "/c")
+        self.assertNotIn("DOCKER_HOST", stack.client_env(info))
+        self.assertEqual(stack.shell_exports({"B": "it's", "A": "1"}), "export A=1\nexport B='it'\"'\"'s'\n")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ using namespace std::chrono;
 
 namespace {
 
-// The parameters of the AWS test suites (see /work/shared/testdata/sigv4/README.txt).
+// The parameters every case of the AWS SigV4 test suite signs with (context.json in
+// github.com/awslabs/aws-c-auth, tests/aws-signing-test-suite/v4).
 const Credentials k_suite_credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                       std::nullopt};
 const system_clock::time_point k_suite_time =
