@@ -139,7 +139,7 @@ void check_region(const DoctorInputs& inputs, DoctorReport& report) {
     auto& region = report.json["region"];
     region = {{"ok", inputs.aws.default_region.has_value()},
               {"region", inputs.aws.default_region ? ordered_json(*inputs.aws.default_region)
-                                               : ordered_json(nullptr)},
+                                                   : ordered_json(nullptr)},
               {"source", inputs.region_source}};
     if (!inputs.aws.default_region) {
         // Only a problem when some destination lacks a region; that check reports it.

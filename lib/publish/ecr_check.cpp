@@ -4,16 +4,11 @@
 #include <set>
 
 #include "publish/destination.hpp"
+#include "registry/reference.hpp"
 
 namespace assetctl::publish {
-namespace {
 
-// TODO(merge): registry host from the docker helper's one function.
-std::string registry_host_of(const std::string& uri) {
-    return uri.substr(0, uri.find('/'));
-}
-
-}  // namespace
+using registry::registry_host_of;
 
 EcrCheck::~EcrCheck() {
     std::lock_guard lock(warm_ups_mutex_);

@@ -78,7 +78,7 @@ struct PlanInputs {
     bool consult_aws = true;
     // Whether image tarballs and layouts are pushed without the engine.
     bool native_archives = true;
-    std::optional<std::string> default_region;  // groups destinations that name no region
+    std::optional<std::string> default_region = {};  // groups destinations naming no region
 };
 
 // Turns the selection into work: pure, no effect, no service asked. Node order follows the

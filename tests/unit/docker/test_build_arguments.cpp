@@ -6,10 +6,13 @@
 
 #include "docker/build_arguments.hpp"
 #include "manifest/asset_manifest.hpp"
+#include "support/asset_named.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace assetctl;
 using Argv = std::vector<std::string>;
+
+using assetctl::test::asset_named;
 
 namespace {
 
@@ -17,17 +20,6 @@ manifest::DockerImageSource directory_source() {
     manifest::DockerImageSource source;
     source.directory = "asset.abc";
     return source;
-}
-
-const manifest::DockerImageAsset& asset_named(const manifest::AssetManifest& manifest,
-                                              const std::string& display_name) {
-    for (const auto& asset : manifest.docker_images) {
-        if (asset.display_name == display_name) {
-            return asset;
-        }
-    }
-    FAIL("no docker image asset named " << display_name << " in " << manifest.origin.file);
-    throw std::logic_error("unreachable");
 }
 
 }  // namespace

@@ -14,26 +14,18 @@
 #include "catch_session.hpp"
 #include "docker/engine_client.hpp"
 #include "manifest/asset_manifest.hpp"
+#include "support/asset_named.hpp"
 
 using namespace assetctl;
 using Argv = std::vector<std::string>;
+
+using assetctl::test::asset_named;
 
 namespace {
 
 const std::filesystem::path k_sample_manifest =
     std::filesystem::path(ASSETCTL_SHARED_TESTDATA) /
     "cdk-out-sample/cdk.out/AssetProbeStack.assets.json";
-
-const manifest::DockerImageAsset& asset_named(const manifest::AssetManifest& manifest,
-                                              const std::string& display_name) {
-    for (const auto& asset : manifest.docker_images) {
-        if (asset.display_name == display_name) {
-            return asset;
-        }
-    }
-    FAIL("no docker image asset named " << display_name << " in " << manifest.origin.file);
-    throw std::logic_error("unreachable");
-}
 
 }  // namespace
 

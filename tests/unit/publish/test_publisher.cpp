@@ -1,6 +1,6 @@
 // The publisher over fakes: which engine commands and AWS calls happen for which situation.
-// Engine commands are matched by rule (not by order) because builds and pushes run on
-// separate threads.
+// Engine commands are matched by rule (FakeProcessRunner::on), not by order, because builds
+// and pushes run on separate threads.
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -10,9 +10,10 @@
 #include "image/image_error.hpp"
 #include "publish/publisher.hpp"
 #include "publish/push_docker.hpp"
+#include "support/fake_credentials.hpp"
 #include "support/fake_ecr.hpp"
+#include "support/fake_process.hpp"
 #include "support/fake_sts.hpp"
-#include "support/static_credentials.hpp"
 #include "support/temp_dir.hpp"
 #include "util/clock.hpp"
 #include "util/strings.hpp"
@@ -21,81 +22,6 @@ using namespace assetctl;
 using State = publish::Outcome::State;
 
 namespace {
-
-// Answers engine commands by the first matching rule; records every command.
-class RuleRunner final : public process::ProcessRunner {
-  public:
-    using Rule = std::function<std::optional<process::Result>(const process::Command&)>;
-
-    // Answers `docker <verb> ...` (whose argv contains `containing`, if given).
-    void on(std::string verb, process::Result result, std::string stdout_line = {},
-            std::string containing = {}) {
-        std::lock_guard lock(mutex_);
-        rules_.push_back([verb, result, stdout_line, containing](
-                             const process::Command& command) -> std::optional<process::Result> {
-            if (command.argv.size() < 2 || command.argv[1] != verb) {
-                return std::nullopt;
-            }
-            if (!containing.empty() && std::find(command.argv.begin(), command.argv.end(),
-                                                 containing) == command.argv.end()) {
-                return std::nullopt;
-            }
-            if (!stdout_line.empty() && command.on_stdout_line) {
-                command.on_stdout_line(stdout_line);
-            }
-            return result;
-        });
-    }
-
-    // Adds a rule of the test's own.
-    void add(Rule rule) {
-        std::lock_guard lock(mutex_);
-        rules_.insert(rules_.begin(), std::move(rule));
-    }
-
-    // Forgets every rule (to script a case from scratch).
-    void clear() {
-        std::lock_guard lock(mutex_);
-        rules_.clear();
-    }
-
-    process::Result run(const process::Command& command) override {
-        std::vector<Rule> rules;
-        {
-            std::lock_guard lock(mutex_);
-            commands_.push_back(command);
-            rules = rules_;
-        }
-        for (const auto& rule : rules) {
-            if (auto result = rule(command)) {
-                return *result;
-            }
-        }
-        throw std::logic_error("RuleRunner: no rule for " + util::shell_join(command.argv));
-    }
-
-    std::vector<std::string> verbs() const {
-        std::lock_guard lock(mutex_);
-        std::vector<std::string> out;
-        for (const auto& command : commands_) {
-            out.push_back(command.argv.size() > 1 ? command.argv[1] : command.argv[0]);
-        }
-        return out;
-    }
-    std::size_t count(const std::string& verb) const {
-        const auto all = verbs();
-        return static_cast<std::size_t>(std::count(all.begin(), all.end(), verb));
-    }
-    std::vector<process::Command> commands() const {
-        std::lock_guard lock(mutex_);
-        return commands_;
-    }
-
-  private:
-    mutable std::mutex mutex_;
-    std::vector<Rule> rules_;
-    std::vector<process::Command> commands_;
-};
 
 process::Result exit_code(int code, std::string err = {}) {
     process::Result result;
@@ -118,12 +44,12 @@ std::string destination(const std::string& region, bool with_role = true) {
 
 struct Harness {
     test::TempDir dir;
-    test::StaticCredentials credentials;
+    test::FakeCredentialsProvider credentials;
     test::FakeStsApi sts;
     test::FakeEcr ecr;
     util::FixedClock clock{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
     aws::AssumedRoleCache roles{sts, clock, "assetctl-test"};
-    RuleRunner runner;
+    test::FakeProcessRunner runner;
     docker::EngineClient engine{runner, "docker"};
     publish::RecordingEventSink events;
     publish::Options options;
@@ -251,7 +177,7 @@ TEST_CASE("existence is checked with one BatchGetImage per repository") {
 
 TEST_CASE("a local image from an earlier build is reused") {
     Harness h;
-    h.runner.clear();
+    h.runner.clear_rules();
     h.runner.on("inspect", exit_code(0));
     h.runner.on("tag", exit_code(0));
     h.runner.on("login", exit_code(0));
@@ -267,7 +193,7 @@ TEST_CASE("a local image from an earlier build is reused") {
 
 TEST_CASE("a failed build fails its destinations with the output, the others publish") {
     Harness h;
-    h.runner.clear();
+    h.runner.clear_rules();
     h.runner.on("inspect", exit_code(1, "Error: No such object"));
     h.runner.on("build", exit_code(1), "step 3/3: RUN false -> exit code 1", "cdkasset-bad");
     h.runner.on("build", exit_code(0));
@@ -312,7 +238,7 @@ TEST_CASE("a missing repository fails that destination only") {
 
 TEST_CASE("build without credentials builds everything and asks AWS nothing") {
     Harness h;
-    test::StaticCredentials none(false);
+    test::FakeCredentialsProvider none(false);
     auto deps = h.dependencies(none);
     const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
     const auto summary = publish::run(publish::Mode::build, selection, deps, h.options);
@@ -327,7 +253,7 @@ TEST_CASE("build without credentials builds everything and asks AWS nothing") {
 TEST_CASE("build --force consults nothing and rebuilds a local image") {
     Harness h;
     h.options.force = true;
-    h.runner.clear();
+    h.runner.clear_rules();
     h.runner.on("build", exit_code(0));
     const auto summary = h.run(publish::Mode::build,
                                h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}));
@@ -338,7 +264,7 @@ TEST_CASE("build --force consults nothing and rebuilds a local image") {
 
 TEST_CASE("publish without credentials fails every destination with the reason") {
     Harness h;
-    test::StaticCredentials none(false);
+    test::FakeCredentialsProvider none(false);
     auto deps = h.dependencies(none);
     const auto summary = publish::run(
         publish::Mode::publish, h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}}),
@@ -363,7 +289,7 @@ TEST_CASE("dry run checks ECR but builds and pushes nothing") {
 TEST_CASE("fail-fast skips what was not started") {
     Harness h;
     h.options.fail_fast = true;
-    h.runner.clear();
+    h.runner.clear_rules();
     h.runner.on("inspect", exit_code(1, "Error: No such object"));
     h.runner.on("build", exit_code(1));
     const auto summary =
@@ -401,7 +327,7 @@ TEST_CASE("an immutable tag that appears during the push counts as published") {
     h.ecr.immutable.insert(repo);
     // Another job publishes the tag between our check and our push; the registry refuses ours.
     h.ecr.published_concurrently.insert(repo + ":tag1");
-    h.runner.clear();
+    h.runner.clear_rules();
     h.runner.on("inspect", exit_code(0));
     h.runner.on("tag", exit_code(0));
     h.runner.on("login", exit_code(0));
@@ -430,7 +356,7 @@ TEST_CASE("a push that fails once is tried again") {
 
 TEST_CASE("a refused push to a mutable repository is a failure") {
     Harness h;
-    h.runner.clear();
+    h.runner.clear_rules();
     h.runner.on("inspect", exit_code(0));
     h.runner.on("tag", exit_code(0));
     h.runner.on("login", exit_code(0));

@@ -13,8 +13,11 @@
 
 namespace assetctl::test {
 
-// A scripted ProcessRunner: each expect() is one run that must arrive in order with exactly
-// that argv, answered with the scripted Result (or SpawnError). Like the real runner, a run
+// A scripted ProcessRunner, in one of two ways. In order: each expect() is one run that must
+// arrive in order with exactly that argv, answered with the scripted Result (or SpawnError).
+// By rule, for runs from several threads in no fixed order (the publisher's builds and
+// pushes): once nothing is expected in order, a run is answered by the first rule (on(), add())
+// that matches it. Like the real runner, a run
 // first hands the lines scripted for it to the command's line callbacks (stdout or stderr),
 // interleaved as given. Anything else is a surprise (support/surprises.hpp): it throws
 // std::logic_error and fails the test even if the code under test catches the exception.
@@ -36,7 +39,44 @@ class FakeProcessRunner final : public process::ProcessRunner {
         expected_.push_back({std::move(argv), {}, {}, std::move(message)});
     }
 
+    // A rule answers a command (or declines with nullopt).
+    using Rule = std::function<std::optional<process::Result>(const process::Command&)>;
+
+    // Answers `docker <verb> ...` (whose argv contains `containing`, if given), first handing
+    // `stdout_line` to the command's stdout callback.
+    void on(std::string verb, process::Result result, std::string stdout_line = {},
+            std::string containing = {}) {
+        std::lock_guard lock(mutex_);
+        rules_.push_back([verb, result, stdout_line, containing](
+                             const process::Command& command) -> std::optional<process::Result> {
+            if (command.argv.size() < 2 || command.argv[1] != verb) {
+                return std::nullopt;
+            }
+            if (!containing.empty() && std::find(command.argv.begin(), command.argv.end(),
+                                                 containing) == command.argv.end()) {
+                return std::nullopt;
+            }
+            if (!stdout_line.empty() && command.on_stdout_line) {
+                command.on_stdout_line(stdout_line);
+            }
+            return result;
+        });
+    }
+    // A rule of the test's own, tried before the others.
+    void add(Rule rule) {
+        std::lock_guard lock(mutex_);
+        rules_.insert(rules_.begin(), std::move(rule));
+    }
+    // Forgets every rule (to script a case from scratch).
+    void clear_rules() {
+        std::lock_guard lock(mutex_);
+        rules_.clear();
+    }
+
     process::Result run(const process::Command& command) override {
+        if (auto answer = answer_by_rule(command)) {
+            return *answer;
+        }
         const auto expected = next(command);
         if (command.argv != expected.argv) {
             surprises_.raise("FakeProcessRunner: expected " + util::shell_join(expected.argv) +
@@ -65,6 +105,19 @@ class FakeProcessRunner final : public process::ProcessRunner {
         std::lock_guard lock(mutex_);
         return commands_;
     }
+    // argv[1] of every run so far (`build`, `push`, ...), or argv[0] for a bare command.
+    std::vector<std::string> verbs() const {
+        std::lock_guard lock(mutex_);
+        std::vector<std::string> out;
+        for (const auto& command : commands_) {
+            out.push_back(command.argv.size() > 1 ? command.argv[1] : command.argv[0]);
+        }
+        return out;
+    }
+    std::size_t count(const std::string& verb) const {
+        const auto all = verbs();
+        return static_cast<std::size_t>(std::count(all.begin(), all.end(), verb));
+    }
     // What was not expected so far (each also fails the test when this fake goes away).
     std::vector<std::string> surprises() const { return surprises_.list(); }
 
@@ -85,6 +138,26 @@ class FakeProcessRunner final : public process::ProcessRunner {
         std::optional<std::string> spawn_error;
     };
 
+    // With nothing expected in order and some rule given: records the command and answers it
+    // by the first rule that matches (a surprise when none does).
+    std::optional<process::Result> answer_by_rule(const process::Command& command) {
+        std::vector<Rule> rules;
+        {
+            std::lock_guard lock(mutex_);
+            if (!expected_.empty() || rules_.empty()) {
+                return std::nullopt;
+            }
+            commands_.push_back(command);
+            rules = rules_;
+        }
+        for (const auto& rule : rules) {
+            if (auto result = rule(command)) {
+                return result;
+            }
+        }
+        surprises_.raise("FakeProcessRunner: no rule for " + util::shell_join(command.argv));
+    }
+
     // Records the command and takes the next expectation off the script.
     Expected next(const process::Command& command) {
         std::unique_lock lock(mutex_);
@@ -102,6 +175,7 @@ class FakeProcessRunner final : public process::ProcessRunner {
     Surprises surprises_;
     mutable std::mutex mutex_;
     std::deque<Expected> expected_;
+    std::vector<Rule> rules_;
     std::vector<process::Command> commands_;
 };
 
