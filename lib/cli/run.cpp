@@ -35,6 +35,13 @@ struct SelectionArgs {
     std::vector<std::string> stacks;
 };
 
+// A `--*-jobs` option: how many of something run at once, 1 to 64.
+template <typename Count>
+void add_job_count(CLI::App& command, const std::string& name, Count& count,
+                   const std::string& help) {
+    command.add_option(name, count, help)->check(CLI::Range(1, 64));
+}
+
 void add_selection_options(CLI::App& command, SelectionArgs& args) {
     command
         .add_option("selectors", args.selectors,
@@ -174,11 +181,9 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
         command.add_option("--profile", publish_args.profile, "AWS profile");
         command.add_option("--docker", publish_args.docker,
                            "container engine executable (default: CDK_DOCKER, else docker)");
-        command
-            .add_option("--build-jobs", publish_args.options.build_jobs,
-                        "images built at once (default 1: not every builder is "
-                        "concurrency-safe)")
-            ->check(CLI::Range(1, 64));
+        add_job_count(command, "--build-jobs", publish_args.options.build_jobs,
+                      "images built at once (default 1: not every builder is "
+                      "concurrency-safe)");
         command
             .add_option("--tarball-mode", publish_args.options.tarball_mode,
                         "image tarballs and OCI layouts: `native` pushes them without a "
@@ -196,15 +201,11 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
         command.add_flag("--json", publish_args.json,
                          "newline-delimited JSON events and a final summary on stdout");
         if (publishing) {
-            command
-                .add_option("--publish-jobs", publish_args.options.publish_jobs,
-                            "checks and pushes at once (default 4)")
-                ->check(CLI::Range(1, 64));
-            command
-                .add_option("--upload-jobs", publish_args.options.upload_jobs,
-                            "blobs uploaded (and layers compressed) at once per native push "
-                            "(default 4)")
-                ->check(CLI::Range(1, 64));
+            add_job_count(command, "--publish-jobs", publish_args.options.publish_jobs,
+                          "checks and pushes at once (default 4)");
+            add_job_count(command, "--upload-jobs", publish_args.options.upload_jobs,
+                          "blobs uploaded (and layers compressed) at once per native push "
+                          "(default 4)");
         } else {
             command.add_flag("--force", publish_args.options.force,
                              "build without consulting ECR and without reusing local images");
