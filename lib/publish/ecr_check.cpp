@@ -18,10 +18,13 @@ EcrCheck::~EcrCheck() {
 }
 
 void EcrCheck::check(const PlannedRepository& repository) {
-    const auto group = resolved_targets(repository);
-    if (group.empty()) {
-        return;
+    for (auto group = claim_targets(repository); !group.empty();
+         group = claim_targets(repository)) {
+        check_group(group);
     }
+}
+
+void EcrCheck::check_group(const std::vector<TargetState*>& group) {
     std::vector<std::string> tags;
     for (const auto* target : group) {
         tags.push_back(target->tag);
@@ -61,13 +64,26 @@ void EcrCheck::check(const PlannedRepository& repository) {
     record(group, *found, lookup, lookup_error);
 }
 
-std::vector<TargetState*> EcrCheck::resolved_targets(const PlannedRepository& repository) {
+std::vector<TargetState*> EcrCheck::claim_targets(const PlannedRepository& repository) {
+    const auto key = [](const TargetState& target) {
+        return target.credentials.keys.access_key_id + "\n" + target.region + "\n" +
+               target.repository;
+    };
+    std::lock_guard lock(claims_mutex_);
     std::vector<TargetState*> group;
     for (const auto index : repository.targets) {
-        auto& target = run_.target(index);
-        if (target.phase == Phase::resolved) {
-            group.push_back(&target);
+        const auto& own = run_.target(index);
+        if (own.phase != Phase::resolved || claimed_[index]) {
+            continue;
         }
+        for (std::size_t t = 0; t < run_.targets().size(); ++t) {
+            auto& other = run_.target(t);
+            if (!claimed_[t] && other.phase == Phase::resolved && key(other) == key(own)) {
+                claimed_[t] = true;
+                group.push_back(&other);
+            }
+        }
+        break;  // one repository and identity per group; check() asks again for the rest
     }
     return group;
 }

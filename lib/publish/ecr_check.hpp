@@ -9,7 +9,8 @@
 
 namespace assetctl::publish {
 
-// The check node: which tags of one repository ECR already has. DescribeRepositories (the URI
+// The check node: which tags of one repository ECR already has, for every target that resolved
+// to it. DescribeRepositories (the URI
 // and tag mutability a push needs) and BatchGetImage (whether to push at all) go out at the
 // same time. Present tags are final; missing ones move to Phase::missing. While the answers
 // are out, the registry of a native push is warmed up (TLS, auth scheme), without a login.
@@ -23,7 +24,10 @@ class EcrCheck {
     void check(const PlannedRepository& repository);
 
   private:
-    std::vector<TargetState*> resolved_targets(const PlannedRepository& repository);
+    void check_group(const std::vector<TargetState*>& group);
+    // The first resolved target of `repository` not yet claimed by a check, and every other
+    // resolved target with the same repository, region and identity; empty when none is left.
+    std::vector<TargetState*> claim_targets(const PlannedRepository& repository);
     std::optional<aws::Repository> describe(const TargetState& first, bool warm_up);
     void record(const std::vector<TargetState*>& group, const aws::Repository& repository,
                 const std::optional<aws::ImageLookup>& lookup, const std::string& lookup_error);
@@ -31,6 +35,8 @@ class EcrCheck {
     std::string account_or_unknown(const TargetState& target);
 
     RunState& run_;
+    std::mutex claims_mutex_;
+    std::vector<bool> claimed_ = std::vector<bool>(run_.targets().size(), false);
     std::mutex warm_ups_mutex_;
     std::vector<std::future<void>> warm_ups_;
 };

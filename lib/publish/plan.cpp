@@ -102,12 +102,11 @@ void plan_nodes(const PlanInputs& inputs, Plan& plan) {
         for (std::size_t t = 0; t < plan.targets.size(); ++t) {
             resolve_of_target.push_back(add_node(plan, NodeKind::resolve, t, {}));
         }
+        // Every check waits for every resolve: destinations written differently can resolve
+        // to the same repository and identity (an explicit account and region beside
+        // ${AWS::AccountId}-${AWS::Region}), and one BatchGetImage asks for all their tags.
         for (std::size_t r = 0; r < plan.repositories.size(); ++r) {
-            std::vector<std::size_t> after;
-            for (const auto t : plan.repositories[r].targets) {
-                after.push_back(resolve_of_target[t]);
-            }
-            check_of_repository[r] = add_node(plan, NodeKind::check, r, std::move(after));
+            check_of_repository[r] = add_node(plan, NodeKind::check, r, resolve_of_target);
             all_checks.push_back(check_of_repository[r]);
         }
     }

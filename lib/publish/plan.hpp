@@ -40,8 +40,9 @@ struct PlannedImage {
     std::vector<std::size_t> targets;                     // indices in Plan::targets
 };
 
-// Destinations that name the same repository in the same region as the same identity: their
-// tags are checked together (one DescribeRepositories + BatchGetImage).
+// Destinations that name the same repository in the same region as the same role, as written.
+// Their check node asks ECR about them, together with any other destination that resolves to
+// the same repository and identity (one DescribeRepositories + BatchGetImage for all).
 struct PlannedRepository {
     std::vector<std::size_t> targets;
 };

@@ -78,7 +78,7 @@ TEST_CASE("one image per asset, one push per destination, edges resolve->check->
                                                NodeKind::check, NodeKind::check, NodeKind::engine,
                                                NodeKind::produce, NodeKind::push, NodeKind::push});
     const auto check_us = index_of(plan, NodeKind::check, 0);
-    CHECK(plan.nodes[check_us].after == std::vector<std::size_t>{0});
+    CHECK(plan.nodes[check_us].after == std::vector<std::size_t>{0, 1});  // every resolve
     const auto engine = index_of(plan, NodeKind::engine, 0);
     CHECK(plan.nodes[engine].after == std::vector<std::size_t>{2, 3});  // every check
     const auto produce = index_of(plan, NodeKind::produce, 0);

@@ -175,6 +175,30 @@ TEST_CASE("existence is checked with one BatchGetImage per repository") {
     CHECK(h.sts.calls().size() == 1);
 }
 
+TEST_CASE("destinations written differently but naming one repository share one check") {
+    Harness h;
+    // As cdk synthesizes an environment-agnostic stack (placeholders, no region: the default
+    // region) beside one with an explicit account and region.
+    const std::string agnostic = R"({"repositoryName": ")" + k_repo + R"(", "imageTag": "tag1",
+        "assumeRoleArn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/publish-us-east-1"})";
+    const std::string explicit_env =
+        R"({"repositoryName": "cdk-hnb659fds-container-assets-123456789012-us-east-1",
+            "imageTag": "tag2", "region": "us-east-1",
+            "assumeRoleArn": "arn:aws:iam::123456789012:role/publish-us-east-1"})";
+    const auto summary =
+        h.run(publish::Mode::publish, h.assembly({{"img1", R"({"a": )" + agnostic + "}"},
+                                                  {"img2", R"({"a": )" + explicit_env + "}"}}));
+    CHECK(summary.ok());
+    std::vector<std::string> batches;
+    for (const auto& call : h.ecr.calls()) {
+        if (call.rfind("BatchGetImage", 0) == 0) {
+            batches.push_back(call);
+        }
+    }
+    REQUIRE(batches.size() == 1);
+    CHECK_THAT(batches[0], Catch::Contains("tag1") && Catch::Contains("tag2"));
+}
+
 TEST_CASE("a local image from an earlier build is reused") {
     Harness h;
     h.runner.clear_rules();

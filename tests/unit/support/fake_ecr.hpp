@@ -59,7 +59,11 @@ class FakeEcr final : public aws::EcrApi {
     aws::ImageLookup batch_get_image(const aws::AwsCredentials&, const std::string& region,
                                      const std::string& repository,
                                      const std::vector<std::string>& wanted) override {
-        record("BatchGetImage " + region + "/" + repository);
+        std::string call = "BatchGetImage " + region + "/" + repository;
+        for (const auto& tag : wanted) {
+            call += " " + tag;
+        }
+        record(std::move(call));
         std::lock_guard lock(mutex_);
         aws::ImageLookup lookup;
         for (const auto& tag : wanted) {
