@@ -17,11 +17,7 @@
 #include "util/interrupt.hpp"
 
 namespace assetctl::cli {
-namespace {
-
 namespace fs = std::filesystem;
-
-}  // namespace
 
 nlohmann::ordered_json summary_json(const publish::Summary& summary) {
     auto outcomes = nlohmann::ordered_json::array();
@@ -94,11 +90,11 @@ void print_summary(const publish::Summary& summary, publish::Mode mode, std::ost
         << " built, " << summary.pushes << " pushed, " << failed << " failed or skipped\n";
 }
 
-int run_publish_command(publish::Mode mode, const PublishArgs& args, const util::Environment& env,
-                        std::ostream& out, bool color) {
-    util::install_interrupt_handlers();
-    const auto assembly = manifest::load_assembly(args.path);
-    const auto selection = manifest::select_assets(assembly, {args.selectors, args.stacks});
+namespace {
+
+// The selected assets, their sources checked on disk before any work starts.
+manifest::Selection select_and_check(const manifest::Assembly& assembly, const PublishArgs& args) {
+    auto selection = manifest::select_assets(assembly, {args.selectors, args.stacks});
     for (const auto& selected : selection.docker_images) {
         manifest::check_docker_source(selected.origin, selected.asset, assembly.root);
     }
@@ -108,45 +104,36 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
             "version of assetctl; they are left alone",
             selection.files.size());
     }
+    return selection;
+}
 
-    AwsSetup setup(env, args.profile);
-    std::optional<docker::PrivateDockerConfig> docker_config;
-    if (mode == publish::Mode::publish && !args.options.dry_run) {
-        std::optional<fs::path> user_config;
-        if (auto dir = env.get_non_empty("DOCKER_CONFIG")) {
-            user_config = fs::path(*dir);
-        }
-        docker_config.emplace(user_config);
+// Publishing logs in: into a private DOCKER_CONFIG that keeps the user's other settings.
+void make_private_docker_config(publish::Mode mode, const PublishArgs& args,
+                                const util::Environment& env,
+                                std::optional<docker::PrivateDockerConfig>& config) {
+    if (mode != publish::Mode::publish || args.options.dry_run) {
+        return;
     }
-    docker::EngineClient engine(
-        setup.processes(), docker::engine_executable(args.docker, env),
-        docker_config ? std::optional(docker_config->path()) : std::nullopt);
-    // Build logs are kept when something failed, so the user can read the full output.
-    util::PrivateDirectory logs("assetctl-logs");
-    // Decompressed tarballs and compressed layers.
-    util::PrivateDirectory spool("assetctl-spool");
+    std::optional<fs::path> user_config;
+    if (auto dir = env.get_non_empty("DOCKER_CONFIG")) {
+        user_config = fs::path(*dir);
+    }
+    config.emplace(user_config);
+}
+
+std::unique_ptr<image::TarballPusher> make_tarballs(AwsSetup& setup, const PublishArgs& args,
+                                                    const util::Environment& env,
+                                                    const fs::path& spool) {
     image::TarballPusherOptions tarball_options;
     tarball_options.upload_jobs = args.options.upload_jobs;
-    tarball_options.spool_dir = spool.path();
+    tarball_options.spool_dir = spool;
     tarball_options.cache_dir = image::LayerCache::default_dir(env);
-    const auto tarballs =
-        image::make_tarball_pusher(setup.http(), setup.retry(), setup.clock(), tarball_options);
-    publish::Options options = args.options;
-    options.log_directory = logs.path();
+    return image::make_tarball_pusher(setup.http(), setup.retry(), setup.clock(), tarball_options);
+}
 
-    publish::TextEventSink text_events(std::cerr, color);
-    publish::JsonEventSink json_events(out);
-    publish::EventSink& events = args.json ? static_cast<publish::EventSink&>(json_events)
-                                           : static_cast<publish::EventSink&>(text_events);
-    const auto retry = setup.retry();
-    publish::Dependencies deps{.aws = setup.services(),
-                               .engine = engine,
-                               .processes = setup.processes(),
-                               .events = events,
-                               .docker_config = docker_config ? &*docker_config : nullptr,
-                               .tarballs = tarballs.get(),
-                               .retry = &retry};
-    deps.require_engine = [&setup, &engine] {
+// Called once before the first engine command: an engine that does not answer ends the run.
+std::function<void()> engine_requirement(AwsSetup& setup, const docker::EngineClient& engine) {
+    return [&setup, &engine] {
         const auto status = docker::probe_engine(setup.processes(), engine.executable());
         if (!status.running) {
             throw util::Fatal(util::ExitCode::assets_failed,
@@ -154,13 +141,11 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                               "`assetctl doctor` checks the engine, credentials and destinations");
         }
     };
-    if (args.verbose) {
-        deps.build_output = [](const std::string& asset, std::string_view line) {
-            spdlog::info("[{}] {}", asset.substr(0, 12), line);
-        };
-    }
-    const auto summary = publish::run(mode, selection, deps, options);
+}
 
+// The closing report, and the exit code (build logs kept when something failed).
+int report(const publish::Summary& summary, publish::Mode mode, const PublishArgs& args,
+           util::PrivateDirectory& logs, std::ostream& out) {
     if (args.json) {
         out << summary_json(summary).dump() << "\n";
     } else {
@@ -177,6 +162,49 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
         return util::to_int(util::ExitCode::assets_failed);
     }
     return util::to_int(util::ExitCode::ok);
+}
+
+}  // namespace
+
+int run_publish_command(publish::Mode mode, const PublishArgs& args, const util::Environment& env,
+                        std::ostream& out, bool color) {
+    util::install_interrupt_handlers();
+    const auto assembly = manifest::load_assembly(args.path);
+    const auto selection = select_and_check(assembly, args);
+
+    AwsSetup setup(env, args.profile);
+    std::optional<docker::PrivateDockerConfig> docker_config;
+    make_private_docker_config(mode, args, env, docker_config);
+    docker::EngineClient engine(
+        setup.processes(), docker::engine_executable(args.docker, env),
+        docker_config ? std::optional(docker_config->path()) : std::nullopt);
+    // Build logs are kept when something failed, so the user can read the full output.
+    util::PrivateDirectory logs("assetctl-logs");
+    // Decompressed tarballs and compressed layers.
+    util::PrivateDirectory spool("assetctl-spool");
+    const auto tarballs = make_tarballs(setup, args, env, spool.path());
+    publish::Options options = args.options;
+    options.log_directory = logs.path();
+
+    publish::TextEventSink text_events(std::cerr, color);
+    publish::JsonEventSink json_events(out);
+    publish::EventSink& events = args.json ? static_cast<publish::EventSink&>(json_events)
+                                           : static_cast<publish::EventSink&>(text_events);
+    const auto retry = setup.retry();
+    publish::Dependencies deps{.aws = setup.services(),
+                               .engine = engine,
+                               .processes = setup.processes(),
+                               .events = events,
+                               .docker_config = docker_config ? &*docker_config : nullptr,
+                               .require_engine = engine_requirement(setup, engine),
+                               .tarballs = tarballs.get(),
+                               .retry = &retry};
+    if (args.verbose) {
+        deps.build_output = [](const std::string& asset, std::string_view line) {
+            spdlog::info("[{}] {}", asset.substr(0, 12), line);
+        };
+    }
+    return report(publish::run(mode, selection, deps, options), mode, args, logs, out);
 }
 
 }  // namespace assetctl::cli

@@ -133,28 +133,81 @@ void print_fatal(const util::Fatal& e, std::ostream& err) {
     }
 }
 
-}  // namespace
+// build and publish share these; publishing adds the push job counts, building --force.
+void add_publish_options(CLI::App& command, PublishArgs& publish_args, bool publishing) {
+    command
+        .add_option("selectors", publish_args.selectors,
+                    "ASSET[:DEST] globs; ASSET matches an asset id or display name")
+        ->type_name("SELECTOR");
+    command
+        .add_option("-p,--path", publish_args.path,
+                    "cloud assembly folder, its manifest.json, or one *.assets.json")
+        ->capture_default_str();
+    command.add_option("--stack", publish_args.stacks, "only assets of matching stacks")
+        ->type_name("GLOB")
+        ->allow_extra_args(false);
+    command.add_option("--profile", publish_args.profile, "AWS profile");
+    command.add_option("--docker", publish_args.docker,
+                       "container engine executable (default: CDK_DOCKER, else docker)");
+    add_job_count(command, "--build-jobs", publish_args.options.build_jobs,
+                  "images built at once (default 1: not every builder is "
+                  "concurrency-safe)");
+    command
+        .add_option("--tarball-mode", publish_args.options.tarball_mode,
+                    "image tarballs and OCI layouts: `native` pushes them without a "
+                    "container engine (default), `docker` loads them into the engine")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, publish::TarballMode>{{"native", publish::TarballMode::native},
+                                                        {"docker", publish::TarballMode::docker}},
+            CLI::ignore_case))
+        ->type_name("MODE");
+    command.add_flag("--fail-fast", publish_args.options.fail_fast,
+                     "stop starting new work after the first failure");
+    command.add_flag("--dry-run", publish_args.options.dry_run,
+                     "check ECR and print the plan; build and push nothing");
+    command.add_flag("--json", publish_args.json,
+                     "newline-delimited JSON events and a final summary on stdout");
+    if (publishing) {
+        add_job_count(command, "--publish-jobs", publish_args.options.publish_jobs,
+                      "checks and pushes at once (default 4)");
+        add_job_count(command, "--upload-jobs", publish_args.options.upload_jobs,
+                      "blobs uploaded (and layers compressed) at once per native push "
+                      "(default 4)");
+    } else {
+        command.add_flag("--force", publish_args.options.force,
+                         "build without consulting ECR and without reusing local images");
+    }
+}
 
-int run(const std::vector<std::string>& args, Streams streams, const util::Environment& env) {
-    CLI::App app{"Build and publish the container image assets of AWS CDK cloud assemblies.",
-                 "assetctl"};
+// Every command's arguments and whether it was chosen.
+struct Commands {
+    int verbose = 0;
+    bool quiet = false;
+    SelectionArgs ls_args;
+    bool ls_json = false;
+    DoctorArgs doctor_args;
+    PublishArgs build_args;
+    PublishArgs publish_args;
+    CLI::App* ls = nullptr;
+    CLI::App* doctor = nullptr;
+    CLI::App* build = nullptr;
+    CLI::App* publish = nullptr;
+};
+
+void define_commands(CLI::App& app, Commands& commands) {
     app.set_version_flag("--version", std::string(util::version()));
     app.require_subcommand(1);
     app.fallthrough();  // global flags may come after the command too
+    app.add_flag("-v,--verbose", commands.verbose, "more detail on stderr (-vv: trace)");
+    app.add_flag("-q,--quiet", commands.quiet, "only warnings and errors on stderr");
 
-    int verbose = 0;
-    bool quiet = false;
-    app.add_flag("-v,--verbose", verbose, "more detail on stderr (-vv: trace)");
-    app.add_flag("-q,--quiet", quiet, "only warnings and errors on stderr");
+    commands.ls = app.add_subcommand("ls", "List the selected assets and their destinations");
+    add_selection_options(*commands.ls, commands.ls_args);
+    commands.ls->add_flag("--json", commands.ls_json,
+                          "print one JSON document instead of the tree");
 
-    SelectionArgs ls_args;
-    bool ls_json = false;
-    auto* ls = app.add_subcommand("ls", "List the selected assets and their destinations");
-    add_selection_options(*ls, ls_args);
-    ls->add_flag("--json", ls_json, "print one JSON document instead of the tree");
-
-    DoctorArgs doctor_args;
-    auto* doctor = app.add_subcommand(
+    auto& doctor_args = commands.doctor_args;
+    auto* doctor = commands.doctor = app.add_subcommand(
         "doctor",
         "Check credentials, identity, region, the container engine and, for the selected "
         "assets, each destination's role, repository and registry login");
@@ -165,61 +218,18 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
     doctor->add_flag("--no-engine", doctor_args.no_engine, "skip the container engine check");
     doctor->add_flag("--json", doctor_args.json, "print one JSON document");
 
-    const auto add_publish_options = [](CLI::App& command, PublishArgs& publish_args,
-                                        bool publishing) {
-        command
-            .add_option("selectors", publish_args.selectors,
-                        "ASSET[:DEST] globs; ASSET matches an asset id or display name")
-            ->type_name("SELECTOR");
-        command
-            .add_option("-p,--path", publish_args.path,
-                        "cloud assembly folder, its manifest.json, or one *.assets.json")
-            ->capture_default_str();
-        command.add_option("--stack", publish_args.stacks, "only assets of matching stacks")
-            ->type_name("GLOB")
-            ->allow_extra_args(false);
-        command.add_option("--profile", publish_args.profile, "AWS profile");
-        command.add_option("--docker", publish_args.docker,
-                           "container engine executable (default: CDK_DOCKER, else docker)");
-        add_job_count(command, "--build-jobs", publish_args.options.build_jobs,
-                      "images built at once (default 1: not every builder is "
-                      "concurrency-safe)");
-        command
-            .add_option("--tarball-mode", publish_args.options.tarball_mode,
-                        "image tarballs and OCI layouts: `native` pushes them without a "
-                        "container engine (default), `docker` loads them into the engine")
-            ->transform(CLI::CheckedTransformer(
-                std::map<std::string, publish::TarballMode>{
-                    {"native", publish::TarballMode::native},
-                    {"docker", publish::TarballMode::docker}},
-                CLI::ignore_case))
-            ->type_name("MODE");
-        command.add_flag("--fail-fast", publish_args.options.fail_fast,
-                         "stop starting new work after the first failure");
-        command.add_flag("--dry-run", publish_args.options.dry_run,
-                         "check ECR and print the plan; build and push nothing");
-        command.add_flag("--json", publish_args.json,
-                         "newline-delimited JSON events and a final summary on stdout");
-        if (publishing) {
-            add_job_count(command, "--publish-jobs", publish_args.options.publish_jobs,
-                          "checks and pushes at once (default 4)");
-            add_job_count(command, "--upload-jobs", publish_args.options.upload_jobs,
-                          "blobs uploaded (and layers compressed) at once per native push "
-                          "(default 4)");
-        } else {
-            command.add_flag("--force", publish_args.options.force,
-                             "build without consulting ECR and without reusing local images");
-        }
-    };
-    PublishArgs build_args;
-    auto* build = app.add_subcommand(
+    commands.build = app.add_subcommand(
         "build", "Build the selected image assets (consulting ECR when credentials allow)");
-    add_publish_options(*build, build_args, false);
-    PublishArgs publish_args;
-    auto* publish = app.add_subcommand(
+    add_publish_options(*commands.build, commands.build_args, false);
+    commands.publish = app.add_subcommand(
         "publish", "Build what ECR lacks and push every selected image asset to its destinations");
-    add_publish_options(*publish, publish_args, true);
+    add_publish_options(*commands.publish, commands.publish_args, true);
+}
 
+// Parses the command line; an exit code when that already ends the run (help, version, a
+// usage error).
+std::optional<int> parse_arguments(CLI::App& app, const std::vector<std::string>& args,
+                                   Streams& streams) {
     try {
         // CLI11 takes the arguments in reverse order, without the program name.
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -238,25 +248,42 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
                     << "assetctl: hint: run `assetctl --help` for the commands and options\n";
         return util::to_int(ExitCode::usage);
     }
+    return std::nullopt;
+}
 
-    util::configure_logging({util::verbosity_from_flags(verbose, quiet),
+int dispatch(Commands& commands, const util::Environment& env, Streams& streams) {
+    if (commands.ls->parsed()) {
+        return run_ls(commands.ls_args, commands.ls_json, streams.out);
+    }
+    const bool building = commands.build->parsed();
+    if (building || commands.publish->parsed()) {
+        auto& chosen = building ? commands.build_args : commands.publish_args;
+        chosen.verbose = commands.verbose > 0;
+        return run_publish_command(building ? publish::Mode::build : publish::Mode::publish, chosen,
+                                   env, streams.out,
+                                   util::color_wanted(env, streams.err_is_terminal));
+    }
+    if (commands.doctor->parsed()) {
+        const bool path_given = commands.doctor->get_option("--path")->count() > 0;
+        return run_doctor_command(commands.doctor_args, path_given, env, streams.out);
+    }
+    return util::to_int(ExitCode::usage);
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, Streams streams, const util::Environment& env) {
+    CLI::App app{"Build and publish the container image assets of AWS CDK cloud assemblies.",
+                 "assetctl"};
+    Commands commands;
+    define_commands(app, commands);
+    if (const auto exit_code = parse_arguments(app, args, streams)) {
+        return *exit_code;
+    }
+    util::configure_logging({util::verbosity_from_flags(commands.verbose, commands.quiet),
                              util::color_wanted(env, streams.err_is_terminal)});
     try {
-        if (ls->parsed()) {
-            return run_ls(ls_args, ls_json, streams.out);
-        }
-        if (build->parsed() || publish->parsed()) {
-            auto& chosen = build->parsed() ? build_args : publish_args;
-            chosen.verbose = verbose > 0;
-            return run_publish_command(
-                build->parsed() ? publish::Mode::build : publish::Mode::publish, chosen, env,
-                streams.out, util::color_wanted(env, streams.err_is_terminal));
-        }
-        if (doctor->parsed()) {
-            const bool path_given = doctor->get_option("--path")->count() > 0;
-            return run_doctor_command(doctor_args, path_given, env, streams.out);
-        }
-        return util::to_int(ExitCode::usage);
+        return dispatch(commands, env, streams);
     } catch (const util::Fatal& e) {
         print_fatal(e, streams.err);
         return util::to_int(e.exit_code());

@@ -115,48 +115,53 @@ std::string docker_image_json_path(const std::string& asset_id) {
     return json_path_child("dockerImages", asset_id);
 }
 
-std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
-                                                 const DockerImageAsset& asset,
-                                                 const fs::path& assembly_root) {
-    const std::string source_path = docker_image_json_path(asset.id) + ".source";
-    const auto& source = asset.source;
+namespace {
+
+// A CDK tarball asset: the tarball its command loads exists inside the assembly.
+void check_cdk_tarball(const ManifestOrigin& origin, const std::vector<std::string>& executable,
+                       const fs::path& assembly_root, const std::string& json_path) {
+    const auto tarball = cdk_tarball_path(executable);
+    if (!tarball) {
+        return;
+    }
+    const fs::path file = origin.directory / *tarball;
+    if (!util::is_within(file, assembly_root)) {
+        throw ManifestError(origin.file, json_path,
+                            "image tarball '" + *tarball + "' is outside the cloud assembly " +
+                                assembly_root.string(),
+                            std::string(k_resynth_hint));
+    }
     std::error_code ec;
-
-    if (source.executable) {
-        if (auto tarball = cdk_tarball_path(*source.executable)) {
-            const fs::path file = origin.directory / *tarball;
-            if (!util::is_within(file, assembly_root)) {
-                throw ManifestError(origin.file, source_path + ".executable",
-                                    "image tarball '" + *tarball +
-                                        "' is outside the cloud assembly " + assembly_root.string(),
-                                    std::string(k_resynth_hint));
-            }
-            if (!fs::is_regular_file(file, ec)) {
-                throw ManifestError(
-                    origin.file, source_path + ".executable",
-                    "image tarball '" + *tarball + "' not found (looked for " + file.string() + ")",
-                    std::string(k_resynth_hint));
-            }
-        }
-        return std::nullopt;
+    if (!fs::is_regular_file(file, ec)) {
+        throw ManifestError(
+            origin.file, json_path,
+            "image tarball '" + *tarball + "' not found (looked for " + file.string() + ")",
+            std::string(k_resynth_hint));
     }
+}
 
-    if (auto archive = image_archive_source(origin, source)) {
-        if (!util::is_within(archive->path, assembly_root)) {
-            throw ManifestError(origin.file, source_path + ".directory",
-                                "image archive '" + *source.directory +
-                                    "' is outside the cloud assembly " + assembly_root.string(),
-                                "keep image tarballs and layouts inside the cloud assembly");
-        }
-        if (!fs::exists(archive->path, ec)) {
-            throw ManifestError(origin.file, source_path + ".directory",
-                                "image archive '" + *source.directory + "' not found (looked for " +
-                                    archive->path.string() + ")",
-                                std::string(k_resynth_hint));
-        }
-        return std::nullopt;
+// An image tarball or layout named by `directory`: inside the assembly, and there.
+void check_image_archive(const ManifestOrigin& origin, const ImageArchiveSource& archive,
+                         const std::string& directory, const fs::path& assembly_root,
+                         const std::string& json_path) {
+    if (!util::is_within(archive.path, assembly_root)) {
+        throw ManifestError(origin.file, json_path,
+                            "image archive '" + directory + "' is outside the cloud assembly " +
+                                assembly_root.string(),
+                            "keep image tarballs and layouts inside the cloud assembly");
     }
+    std::error_code ec;
+    if (!fs::exists(archive.path, ec)) {
+        throw ManifestError(origin.file, json_path,
+                            "image archive '" + directory + "' not found (looked for " +
+                                archive.path.string() + ")",
+                            std::string(k_resynth_hint));
+    }
+}
 
+// A build context inside the assembly, with its Dockerfile.
+BuildLocation check_build_context(const ManifestOrigin& origin, const DockerImageSource& source,
+                                  const fs::path& assembly_root, const std::string& source_path) {
     const fs::path context = origin.directory / *source.directory;
     if (!util::is_within(context, assembly_root)) {
         throw ManifestError(origin.file, source_path + ".directory",
@@ -165,6 +170,7 @@ std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
                             "asset folders must be inside the cloud assembly; re-synthesize "
                             "with asset staging enabled (the default)");
     }
+    std::error_code ec;
     if (!fs::is_directory(context, ec)) {
         throw ManifestError(origin.file, source_path + ".directory",
                             "build context '" + *source.directory +
@@ -182,6 +188,25 @@ std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
                             "check the DockerImageAsset's `file` property and re-synthesize");
     }
     return BuildLocation{context, dockerfile};
+}
+
+}  // namespace
+
+std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
+                                                 const DockerImageAsset& asset,
+                                                 const fs::path& assembly_root) {
+    const std::string source_path = docker_image_json_path(asset.id) + ".source";
+    const auto& source = asset.source;
+    if (source.executable) {
+        check_cdk_tarball(origin, *source.executable, assembly_root, source_path + ".executable");
+        return std::nullopt;
+    }
+    if (auto archive = image_archive_source(origin, source)) {
+        check_image_archive(origin, *archive, *source.directory, assembly_root,
+                            source_path + ".directory");
+        return std::nullopt;
+    }
+    return check_build_context(origin, source, assembly_root, source_path);
 }
 
 }  // namespace assetctl::manifest
