@@ -67,7 +67,7 @@ void split_path_and_query(std::string_view rest, Url& url) {
         url.query = std::string(rest.substr(question + 1));
     }
     if (url.path.empty()) {
-        url.path = "/";
+        url.path.push_back('/');  // not = "/": GCC 12 -O3 warns -Wrestrict (a false positive)
     }
 }
 
