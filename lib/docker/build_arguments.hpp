@@ -12,7 +12,7 @@ namespace assetctl::docker {
 std::string local_image_tag(std::string_view asset_id);
 
 // The arguments after the executable for `docker build` of a directory source, in the order
-// cdk-assets writes them (REFERENCE.md section 1):
+// cdk-assets writes them (its Docker.build, lib/private/docker.ts):
 //   build [--build-arg K=V]... [--build-context K=V]... [--secret id=K,V]... [--ssh S]
 //   --tag <local_tag> [--target T] [--file F] [--network N] [--platform P] [--output=O]...
 //   [--cache-from type=T,k=v...]... [--cache-to type=T,k=v...] [--no-cache] .
