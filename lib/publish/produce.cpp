@@ -182,7 +182,6 @@ void produce_image(RunState& run, ImageState& image) {
     if (!producer.produce(waiting)) {
         return;
     }
-    image.produced = true;
     if (run.mode() == Mode::build) {
         for (auto* target : waiting) {
             run.mark_built(*target);

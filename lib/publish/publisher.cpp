@@ -152,10 +152,12 @@ class Sequencer {
     }
 
     static void push_target(RunState& state, TargetState& target, DockerPush& docker) {
-        const auto& image = state.image(target.plan->image);
-        if (target.phase != Phase::missing || !image.produced) {
+        // Still missing after its produce node: the image is there (a failed or skipped
+        // produce has finished its targets).
+        if (target.phase != Phase::missing) {
             return;
         }
+        const auto& image = state.image(target.plan->image);
         if (image.plan->kind == SourceKind::archive) {
             push_natively(state, image, target);
         } else {

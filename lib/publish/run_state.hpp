@@ -50,7 +50,6 @@ struct TargetState {
 
 struct ImageState {
     const PlannedImage* plan = nullptr;
-    bool produced = false;
     std::string local_image;  // the engine's name for it (engine kinds)
     std::shared_ptr<const image::PreparedImage> prepared;  // SourceKind::archive
 };

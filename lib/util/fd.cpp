@@ -2,11 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <system_error>
 #include <unistd.h>
-
-#include "util/files.hpp"
 
 namespace assetctl::util {
 namespace {
@@ -57,14 +54,6 @@ void Fd::close() {
     if (::close(fd) != 0 && errno != EINTR) {
         throw std::system_error(errno, std::generic_category(), "close");
     }
-}
-
-Fd open_for_reading(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        throw FileError(path + ": cannot open: " + errno_message(errno));
-    }
-    return fd;
 }
 
 }  // namespace assetctl::util

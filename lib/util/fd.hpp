@@ -32,7 +32,4 @@ class Fd {
     int fd_ = -1;
 };
 
-// Opens `path` read-only (O_CLOEXEC). Throws FileError naming the file and the reason.
-Fd open_for_reading(const std::string& path);
-
 }  // namespace assetctl::util
