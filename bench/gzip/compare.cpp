@@ -101,7 +101,8 @@ void isal_gzip(int level, const Bytes& in, Bytes& out) {
     isal_deflate_init(&s);
     Bytes level_buffer(level == 0   ? ISAL_DEF_LVL0_DEFAULT
                        : level == 1 ? ISAL_DEF_LVL1_DEFAULT
-                                    : ISAL_DEF_LVL2_DEFAULT);
+                       : level == 2 ? ISAL_DEF_LVL2_DEFAULT
+                                    : ISAL_DEF_LVL3_DEFAULT);
     s.level = static_cast<std::uint32_t>(level);
     s.level_buf = level_buffer.data();
     s.level_buf_size = static_cast<std::uint32_t>(level_buffer.size());
@@ -188,6 +189,10 @@ int measure(const std::string& path, int runs) {
          [](const Bytes& i, Bytes& o) { libdeflate_members(1, kMiB, i, o); }},
         {"libdeflate " LIBDEFLATE_VERSION_STRING " level 1, 8 MiB members",
          [](const Bytes& i, Bytes& o) { libdeflate_members(1, 8 * kMiB, i, o); }},
+        {"libdeflate " LIBDEFLATE_VERSION_STRING " level 4, 8 MiB members",
+         [](const Bytes& i, Bytes& o) { libdeflate_members(4, 8 * kMiB, i, o); }},
+        {"libdeflate " LIBDEFLATE_VERSION_STRING " level 5, 8 MiB members",
+         [](const Bytes& i, Bytes& o) { libdeflate_members(5, 8 * kMiB, i, o); }},
         {"libdeflate " LIBDEFLATE_VERSION_STRING " level 6, 1 MiB members",
          [](const Bytes& i, Bytes& o) { libdeflate_members(6, kMiB, i, o); }},
         {"libdeflate " LIBDEFLATE_VERSION_STRING " level 6, 8 MiB members",
@@ -195,6 +200,7 @@ int measure(const std::string& path, int runs) {
         {"ISA-L 2.30 igzip level 0 (stream)", [](const Bytes& i, Bytes& o) { isal_gzip(0, i, o); }},
         {"ISA-L 2.30 igzip level 1 (stream)", [](const Bytes& i, Bytes& o) { isal_gzip(1, i, o); }},
         {"ISA-L 2.30 igzip level 2 (stream)", [](const Bytes& i, Bytes& o) { isal_gzip(2, i, o); }},
+        {"ISA-L 2.30 igzip level 3 (stream)", [](const Bytes& i, Bytes& o) { isal_gzip(3, i, o); }},
     };
     double load[3] = {0, 0, 0};
     getloadavg(load, 3);
