@@ -9,8 +9,8 @@ packages=(
   cmake ninja-build g++ pkg-config
   libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev
   libxml2-dev
-  # image tarballs without an engine: libarchive reads them, ISA-L gzips layers
-  libarchive-dev libisal-dev
+  # image tarballs without an engine: libarchive reads them, libdeflate gzips layers
+  libarchive-dev libdeflate-dev
   # tests and checks
   catch2 clang-format python3
   # integration tests: a real registry (TLS + htpasswd), the local ECR/STS endpoint verifying
