@@ -9,7 +9,7 @@
 #include "docker/engine.hpp"
 #include "docker/engine_client.hpp"
 #include "image/layer_cache.hpp"
-#include "image/tarball_pusher.hpp"
+#include "image/native_pusher.hpp"
 #include "manifest/assembly.hpp"
 #include "manifest/sources.hpp"
 #include "util/error.hpp"
@@ -121,14 +121,15 @@ void make_private_docker_config(publish::Mode mode, const PublishArgs& args,
     config.emplace(user_config);
 }
 
-std::unique_ptr<image::TarballPusher> make_tarballs(AwsSetup& setup, const PublishArgs& args,
-                                                    const util::Environment& env,
-                                                    const fs::path& spool) {
-    image::TarballPusherOptions tarball_options;
+std::unique_ptr<image::NativePusher> make_native_pusher_for(AwsSetup& setup,
+                                                            const PublishArgs& args,
+                                                            const util::Environment& env,
+                                                            const fs::path& spool) {
+    image::NativePusherOptions tarball_options;
     tarball_options.upload_jobs = args.options.upload_jobs;
     tarball_options.spool_dir = spool;
     tarball_options.cache_dir = image::LayerCache::default_dir(env);
-    return image::make_tarball_pusher(setup.http(), setup.retry(), setup.clock(), tarball_options);
+    return image::make_native_pusher(setup.http(), setup.retry(), setup.clock(), tarball_options);
 }
 
 // Called once before the first engine command: an engine that does not answer ends the run.
@@ -182,7 +183,7 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     util::PrivateDirectory logs("assetctl-logs");
     // Decompressed tarballs and compressed layers.
     util::PrivateDirectory spool("assetctl-spool");
-    const auto tarballs = make_tarballs(setup, args, env, spool.path());
+    const auto native = make_native_pusher_for(setup, args, env, spool.path());
     publish::Options options = args.options;
     options.log_directory = logs.path();
 
@@ -197,7 +198,7 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                                .events = events,
                                .docker_config = docker_config ? &*docker_config : nullptr,
                                .require_engine = engine_requirement(setup, engine),
-                               .tarballs = tarballs.get(),
+                               .native = native.get(),
                                .retry = &retry};
     if (args.verbose) {
         deps.build_output = [](const std::string& asset, std::string_view line) {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "image/tarball_pusher.hpp"
+#include "image/native_pusher.hpp"
 #include "publish/publisher.hpp"
 #include "util/environment.hpp"
 

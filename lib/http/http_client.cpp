@@ -1,5 +1,8 @@
 #include "http/http_client.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "util/strings.hpp"
 
 namespace assetctl::http {
@@ -12,6 +15,29 @@ std::optional<std::string> find_header(const Headers& headers, std::string_view 
         }
     }
     return std::nullopt;
+}
+
+namespace {
+
+class MemoryReader final : public BodyReader {
+  public:
+    explicit MemoryReader(std::string_view bytes) : bytes_(bytes) {}
+    std::size_t read(char* buffer, std::size_t size) override {
+        const std::size_t n = std::min(size, bytes_.size() - position_);
+        std::memcpy(buffer, bytes_.data() + position_, n);
+        position_ += n;
+        return n;
+    }
+
+  private:
+    std::string_view bytes_;
+    std::size_t position_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<BodyReader> read_from_memory(std::string_view bytes) {
+    return std::make_unique<MemoryReader>(bytes);
 }
 
 std::string body_bytes(const Request& request) {

@@ -36,6 +36,9 @@ class BodyReader {
     virtual std::size_t read(char* buffer, std::size_t size) = 0;
 };
 
+// Reads `bytes`, which the caller keeps alive (and unchanged) while the reader is used.
+std::unique_ptr<BodyReader> read_from_memory(std::string_view bytes);
+
 // A body of exactly `size` bytes, read through a fresh BodyReader for every send (a request
 // sent again, after a 401 or on a retry, starts from the first byte). With `unknown_size` it is
 // sent with `Transfer-Encoding: chunked` until the reader returns 0 (a layer compressed on the

@@ -6,7 +6,6 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <sys/stat.h>
 #include <system_error>
 #include <utility>
 
@@ -20,30 +19,6 @@
 namespace assetctl::image {
 
 namespace {
-
-// A failed step of store(), with the reason for the one warning.
-class StoreError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
-// mkdir -p where every folder it creates is 0700 (the cache says which layers a user pushed).
-void make_private_dirs(const std::filesystem::path& dir) {
-    std::filesystem::path so_far;
-    for (const auto& part : dir) {
-        so_far /= part;
-        if (::mkdir(so_far.c_str(), 0700) == 0) {
-            continue;
-        }
-        const int error = errno;
-        struct stat info {};
-        if (error == EEXIST && ::stat(so_far.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
-            continue;
-        }
-        throw StoreError("cannot create " + so_far.string() + ": " +
-                         util::errno_message(error == EEXIST ? ENOTDIR : error));
-    }
-}
 
 // The entry if `text` is one for `diff_id` made with compressor_id(); why not otherwise.
 std::optional<CachedLayer> parse_entry(const std::string& text, const registry::Digest& diff_id,
@@ -139,7 +114,7 @@ void LayerCache::store(const registry::Digest& diff_id, const CachedLayer& layer
     }
     const auto path = entry_path(diff_id);
     try {
-        make_private_dirs(path.parent_path());
+        util::create_private_directories(path.parent_path());
         const nlohmann::json entry = {{"digest", layer.digest.str()},
                                       {"size", layer.size},
                                       {"diff_id", diff_id.str()},

@@ -129,13 +129,13 @@ void EcrCheck::record(const std::vector<TargetState*>& group, const aws::Reposit
 // turns out to be present costs one unauthenticated GET /v2/ - and no login: the ECR token
 // is fetched only for a push (a no-op publish never logs in).
 void EcrCheck::warm_up(const aws::Repository& repository, const TargetState& target) {
-    auto* tarballs = run_.deps().tarballs;
+    auto* pusher = run_.deps().native;
     const std::string host = registry_host_of(repository.uri);
     auto login = run_.registry_login(target);
     const std::string identity = target.credentials.keys.access_key_id;
     std::lock_guard lock(warm_ups_mutex_);
-    warm_ups_.push_back(std::async(std::launch::async, [tarballs, host, identity, login] {
-        tarballs->warm_up(host, identity, login);
+    warm_ups_.push_back(std::async(std::launch::async, [pusher, host, identity, login] {
+        pusher->warm_up(host, identity, login);
     }));
 }
 

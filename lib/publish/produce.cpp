@@ -145,19 +145,11 @@ class Producer {
     void read_archive() {
         const auto& archive = *image_.plan->archive;
         run_.emit_asset(EventType::build, selected_, "reading " + archive.path.string());
-        image_.prepared = run_.deps().tarballs->prepare(
+        image_.prepared = run_.deps().native->prepare(
             archive.path, image::ImageSelector{archive.tag, archive.last_loaded},
             run_.mode() == Mode::build);
-        const auto& source = image_.prepared->source();
-        std::string message = "read " + std::string(image::to_string(source.format)) + " image " +
-                              source.config_digest.short_str() + " (" +
-                              std::to_string(source.layers.size()) + " layers";
-        if (run_.mode() == Mode::publish) {
-            message += ", " + std::to_string(image_.prepared->layers_to_compress()) +
-                       " to compress, " + std::to_string(image_.prepared->layers_cached()) +
-                       " known from the layer cache";
-        }
-        run_.emit_asset(EventType::build, selected_, message + ")", since(started_));
+        run_.emit_asset(EventType::build, selected_, "read " + image_.prepared->describe(),
+                        since(started_));
     }
 
     RunState& run_;

@@ -93,7 +93,7 @@ class Sequencer {
             .mode = mode_,
             .consult_aws = consult,
             .native_archives =
-                options_.tarball_mode == TarballMode::native && deps_.tarballs != nullptr,
+                options_.tarball_mode == TarballMode::native && deps_.native != nullptr,
             .default_region = deps_.aws.default_region,
         };
     }

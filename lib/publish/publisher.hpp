@@ -9,7 +9,7 @@
 #include "aws/services.hpp"
 #include "docker/engine_client.hpp"
 #include "http/retry.hpp"
-#include "image/tarball_pusher.hpp"
+#include "image/native_pusher.hpp"
 #include "manifest/selection.hpp"
 #include "process/process_runner.hpp"
 #include "publish/events.hpp"
@@ -81,7 +81,7 @@ struct Dependencies {
     std::function<void()> require_engine = {};
     // Pushes image tarballs and layouts without the engine (TarballMode::native); null to
     // always use the engine.
-    image::TarballPusher* tarballs = nullptr;
+    image::NativePusher* native = nullptr;
     // The retry policy (and its waits) for `docker push`; null: three attempts, no wait.
     const http::RetryContext* retry = nullptr;
 };

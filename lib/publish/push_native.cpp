@@ -10,7 +10,7 @@ void push(RunState& run, const ImageState& image, TargetState& target) {
     const auto started = Clock::now();
     const std::string remote = target.outcome.image_uri;
     run.emit(EventType::upload, target, "pushing " + remote + " (no engine)");
-    const auto report = run.deps().tarballs->push(
+    const auto report = run.deps().native->push(
         *image.prepared, target.registry_host, target.credentials.keys.access_key_id,
         run.registry_login(target), target.repository, target.tag);
     target.outcome.digest = report.digest.str();

@@ -10,7 +10,7 @@
 
 #include "aws/credentials.hpp"
 #include "aws/role_cache.hpp"
-#include "image/tarball_pusher.hpp"
+#include "image/native_pusher.hpp"
 #include "publish/plan.hpp"
 #include "publish/publisher.hpp"
 #include "registry/auth.hpp"

@@ -13,21 +13,6 @@
 namespace assetctl::registry {
 namespace {
 
-class MemoryReader final : public http::BodyReader {
-  public:
-    explicit MemoryReader(const std::string& bytes) : bytes_(bytes) {}
-    std::size_t read(char* buffer, std::size_t size) override {
-        const std::size_t n = std::min(size, bytes_.size() - position_);
-        std::memcpy(buffer, bytes_.data() + position_, n);
-        position_ += n;
-        return n;
-    }
-
-  private:
-    const std::string& bytes_;
-    std::size_t position_ = 0;
-};
-
 class FileReader final : public http::BodyReader {
   public:
     FileReader(const std::filesystem::path& file, std::uint64_t offset, std::uint64_t size)
@@ -90,7 +75,7 @@ MemoryBlob::MemoryBlob(std::string bytes, const Digest& expected) : MemoryBlob(s
 }
 
 std::unique_ptr<http::BodyReader> MemoryBlob::open() const {
-    return std::make_unique<MemoryReader>(bytes_);
+    return http::read_from_memory(bytes_);
 }
 
 std::shared_ptr<const BlobSource> make_memory_blob(std::string bytes) {

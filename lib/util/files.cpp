@@ -90,6 +90,23 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
     temp.renamed();
 }
 
+void create_private_directories(const std::filesystem::path& dir) {
+    std::filesystem::path so_far;
+    for (const auto& part : dir) {
+        so_far /= part;
+        if (::mkdir(so_far.c_str(), 0700) == 0) {
+            continue;
+        }
+        const int error = errno;
+        struct stat info {};
+        if (error == EEXIST && ::stat(so_far.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+            continue;
+        }
+        throw FileError("cannot create " + so_far.string() + ": " +
+                        errno_message(error == EEXIST ? ENOTDIR : error));
+    }
+}
+
 bool is_within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
     std::error_code ec;
     const auto a = std::filesystem::weakly_canonical(std::filesystem::absolute(inner), ec);

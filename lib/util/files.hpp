@@ -26,6 +26,10 @@ std::string read_file(const std::filesystem::path& path);
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
                            std::filesystem::perms mode);
 
+// mkdir -p where every folder it creates is 0700 (caches say what a user pushed). Throws
+// FileError naming the folder that cannot be made (or exists and is not a folder).
+void create_private_directories(const std::filesystem::path& dir);
+
 // True when `inner` is `outer` or lies below it once both are made absolute, `.`/`..` are
 // removed and existing symlinks are followed.
 bool is_within(const std::filesystem::path& inner, const std::filesystem::path& outer);

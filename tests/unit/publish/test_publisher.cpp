@@ -420,7 +420,7 @@ TEST_CASE("the engine is only required when something must be built or pushed") 
 namespace {
 
 // Records prepare/push calls; answers with a fixed report or throws what the test asks.
-class FakeTarballPusher final : public image::TarballPusher {
+class FakeNativePusher final : public image::NativePusher {
   public:
     struct Push {
         std::string host;
@@ -441,6 +441,14 @@ class FakeTarballPusher final : public image::TarballPusher {
             prepare_throws();
         }
         return std::make_shared<Prepared>();
+    }
+
+    std::shared_ptr<const image::PreparedImage> prepare_engine_image(image::EngineImageInfo info,
+                                                                     SaveStream,
+                                                                     std::string label) override {
+        std::lock_guard lock(mutex_);
+        engine_images.push_back({info.id.str(), label});
+        return std::make_shared<Prepared>(info.id.str());
     }
 
     void warm_up(const std::string& host, const std::string&,
@@ -473,18 +481,23 @@ class FakeTarballPusher final : public image::TarballPusher {
         bool check_only = false;
     };
     std::vector<Prepare> prepares;
+    struct EngineImage {
+        std::string id;
+        std::string label;
+    };
+    std::vector<EngineImage> engine_images;
     std::vector<Push> pushes;
     std::vector<std::string> warm_ups;
 
   private:
     class Prepared final : public image::PreparedImage {
       public:
-        const image::SourceImage& source() const override { return source_; }
-        std::size_t layers_to_compress() const override { return 2; }
-        std::size_t layers_cached() const override { return 0; }
+        explicit Prepared(std::string id = "sha256:" + std::string(64, 'c')) : id_(std::move(id)) {}
+        std::string describe() const override { return "fake image"; }
+        image::ImageReport report() const override { return {id_, false, 0, 2, 0, 0}; }
 
       private:
-        image::SourceImage source_;
+        std::string id_;
     };
     std::mutex mutex_;
 };
@@ -494,7 +507,7 @@ constexpr const char* k_cdk_tarball_command =
     R"("cdk-tarball-image-asset", "asset.t.tar"])";
 
 struct NativeHarness : Harness {
-    FakeTarballPusher tarballs;
+    FakeNativePusher tarballs;
     int engine_checks = 0;
 
     manifest::Selection tarball_assembly(const std::string& source_json,
@@ -509,7 +522,7 @@ struct NativeHarness : Harness {
 
     publish::Summary run_native(publish::Mode mode, const manifest::Selection& selection) {
         auto deps = dependencies();
-        deps.tarballs = &tarballs;
+        deps.native = &tarballs;
         deps.require_engine = [this] { ++engine_checks; };
         return publish::run(mode, selection, deps, options);
     }

@@ -49,6 +49,15 @@ class FakeRegistry final : public http::HttpClient {
         const auto repo = manifests_.find(repository);
         return repo != manifests_.end() && repo->second.count(reference) > 0;
     }
+    // The bytes stored for `reference` (a tag or digest); empty when there are none.
+    std::string manifest_bytes(const std::string& repository, const std::string& reference) const {
+        std::lock_guard lock(mutex_);
+        const auto repo = manifests_.find(repository);
+        if (repo == manifests_.end() || repo->second.count(reference) == 0) {
+            return {};
+        }
+        return repo->second.at(reference).bytes;
+    }
     // The next `times` requests with this method whose path contains `path_part` get `status`.
     void fail(std::string method, std::string path_part, long status, int times = 1,
               std::string body = {}, http::Headers headers = {}) {

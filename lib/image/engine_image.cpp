@@ -1,0 +1,189 @@
+#include "image/engine_image.hpp"
+
+#include <mutex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "image/image_error.hpp"
+#include "registry/media_type.hpp"
+
+namespace assetctl::image {
+namespace {
+
+using registry::Digest;
+
+// The config's rootfs.diff_ids must be the layers `image inspect` named: the manifest pairs them.
+void check_config(const std::string& config, const EngineImageInfo& info,
+                  const std::string& label) {
+    const auto json = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+    std::vector<std::string> diff_ids;
+    if (json.is_object() && json.contains("rootfs") && json["rootfs"].is_object() &&
+        json["rootfs"].contains("diff_ids") && json["rootfs"]["diff_ids"].is_array()) {
+        for (const auto& item : json["rootfs"]["diff_ids"]) {
+            diff_ids.push_back(item.is_string() ? item.get<std::string>() : std::string());
+        }
+    }
+    std::vector<std::string> expected;
+    for (const auto& diff_id : info.diff_ids) {
+        expected.push_back(diff_id.str());
+    }
+    if (diff_ids != expected) {
+        throw ImageError("the config of " + label + " (" + info.id.short_str() +
+                         ") does not list the layers `image inspect` gave; rebuild the image");
+    }
+}
+
+class EngineImage final : public Pushable {
+  public:
+    EngineImage(EngineImageInfo info, NativePusher::SaveStream save, std::string label,
+                LayerStore& store, std::size_t threads)
+        : info_(std::move(info)),
+          save_(std::move(save)),
+          label_(std::move(label)),
+          store_(store),
+          threads_(threads) {
+        for (const auto& diff_id : info_.diff_ids) {
+            cached_ += store_.known(diff_id) ? 1U : 0U;
+        }
+    }
+
+    std::string describe() const override {
+        return "engine image " + info_.id.short_str() + " (" +
+               std::to_string(info_.diff_ids.size()) + " layers, " + std::to_string(cached_) +
+               " known from the layer cache)";
+    }
+
+    ImageReport report() const override {
+        return {info_.id.str(),
+                counters_.exported.load(),
+                counters_.compressed_bytes.load(),
+                info_.diff_ids.size(),
+                counters_.layers_compressed.load(),
+                cached_};
+    }
+
+    std::size_t layer_count() const override { return info_.diff_ids.size(); }
+    std::uint64_t layer_weight(std::size_t i) const override {
+        const auto known = store_.known(info_.diff_ids[i]);
+        return known ? known->size : 0;
+    }
+
+    std::optional<CachedLayer> layer_digest(std::size_t i) const override {
+        return store_.known(info_.diff_ids[i]);
+    }
+
+    std::shared_ptr<const registry::BlobSource> layer_bytes(std::size_t i) const override {
+        const auto& diff_id = info_.diff_ids[i];
+        auto blob = store_.stored(diff_id);
+        if (!blob) {
+            export_once();
+            blob = store_.stored(diff_id);
+        }
+        if (!blob) {
+            throw ImageError("the compressed layer " + diff_id.short_str() + " of " + label_ +
+                             " vanished from the layer cache during the push; publish again");
+        }
+        return std::make_shared<registry::FileBlob>(blob->file, 0, blob->size, blob->digest);
+    }
+
+    std::shared_ptr<const registry::BlobSource> config_blob() const override {
+        std::lock_guard lock(mutex_);
+        if (!config_) {
+            config_ = store_.read_blob(info_.id);
+        }
+        if (!config_) {
+            export_locked();
+        }
+        return std::make_shared<registry::MemoryBlob>(*config_, info_.id);
+    }
+
+    // Docker v2 schema 2 with gzip layers and the engine's own config: what Lambda, ECS, App
+    // Runner and Batch take, and what `docker push` makes.
+    registry::ManifestPayload manifest(
+        const std::vector<std::shared_ptr<const registry::BlobSource>>& layers) const override {
+        nlohmann::ordered_json manifest;
+        manifest["schemaVersion"] = 2;
+        manifest["mediaType"] = registry::media_type::k_docker_manifest;
+        std::lock_guard lock(mutex_);
+        manifest["config"] = {{"mediaType", registry::media_type::k_docker_config},
+                              {"size", config_->size()},
+                              {"digest", info_.id.str()}};
+        auto descriptors = nlohmann::ordered_json::array();
+        for (const auto& layer : layers) {
+            descriptors.push_back({{"mediaType", registry::media_type::k_docker_layer_gzip},
+                                   {"size", layer->size()},
+                                   {"digest", layer->digest().str()}});
+        }
+        manifest["layers"] = std::move(descriptors);
+        return {std::string(registry::media_type::k_docker_manifest), manifest.dump()};
+    }
+
+  private:
+    void export_once() const {
+        std::lock_guard lock(mutex_);
+        export_locked();
+    }
+
+    // Reads the save stream once: every layer the store lacks is compressed into it, and the
+    // config kept. A failed export is not tried again in this run; its error goes to every
+    // push that needs it.
+    void export_locked() const {
+        if (export_error_) {
+            std::rethrow_exception(export_error_);
+        }
+        if (exported_) {
+            return;
+        }
+        std::set<Digest> wanted;
+        for (const auto& diff_id : info_.diff_ids) {
+            if (!store_.stored(diff_id)) {
+                wanted.insert(diff_id);
+            }
+        }
+        try {
+            SavedImage saved;
+            save_([&](int fd) {
+                saved = read_save_stream(fd, info_, wanted, store_, threads_, label_);
+            });
+            check_config(saved.config, info_, label_);
+            store_.keep_blob(info_.id, saved.config);
+            config_ = std::move(saved.config);
+            counters_.exported = true;
+            counters_.compressed_bytes += saved.compressed_bytes;
+            for (const auto& [diff_id, blob] : saved.layers) {
+                counters_.layers_compressed += blob.compressed_now > 0 ? 1 : 0;
+            }
+            exported_ = true;
+            spdlog::debug("{}: exported, {} layer(s) compressed", label_, saved.layers.size());
+        } catch (...) {
+            export_error_ = std::current_exception();
+            throw;
+        }
+    }
+
+    const EngineImageInfo info_;
+    const NativePusher::SaveStream save_;
+    const std::string label_;
+    LayerStore& store_;
+    const std::size_t threads_;
+    std::size_t cached_ = 0;
+    mutable std::mutex mutex_;
+    mutable std::optional<std::string> config_;
+    mutable bool exported_ = false;
+    mutable std::exception_ptr export_error_;
+    mutable ImageCounters counters_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Pushable> prepare_engine_image(EngineImageInfo info,
+                                                     NativePusher::SaveStream save,
+                                                     std::string label, LayerStore& store,
+                                                     std::size_t threads) {
+    return std::make_shared<EngineImage>(std::move(info), std::move(save), std::move(label), store,
+                                         threads);
+}
+
+}  // namespace assetctl::image
