@@ -1,9 +1,15 @@
 #include "docker/engine_client.hpp"
 
 #include <array>
+#include <cerrno>
 #include <deque>
+#include <exception>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
 #include <utility>
 
+#include "util/fd.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::docker {
@@ -158,6 +164,20 @@ std::optional<std::string> loaded_image(std::string_view output) {
     return found;
 }
 
+// The pipe `save` streams through; both ends close on exec, so no other child holds them.
+struct StreamPipe {
+    util::Fd read;
+    util::Fd write;
+    StreamPipe() {
+        std::array<int, 2> fds{};
+        if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+            throw EngineError("pipe for the engine's output: " + util::errno_message(errno), {});
+        }
+        read = util::Fd(fds[0]);
+        write = util::Fd(fds[1]);
+    }
+};
+
 }  // namespace
 
 EngineClient::EngineClient(process::ProcessRunner& runner, std::string executable,
@@ -190,8 +210,14 @@ process::Result EngineClient::run(const process::Command& command) const {
 process::Result EngineClient::run_checked(const process::Command& command, const std::string& what,
                                           std::string_view secret) const {
     auto result = run(command);
+    check(result, what, secret);
+    return result;
+}
+
+void EngineClient::check(const process::Result& result, const std::string& what,
+                         std::string_view secret) {
     if (result.ok()) {
-        return result;
+        return;
     }
     auto tail = result_tail(result);
     // The engine has no reason to echo a password, but an error must never carry it.
@@ -249,6 +275,43 @@ std::string EngineClient::image_id(const std::string& image) {
         id = "sha256:" + id;  // podman prints the bare digest
     }
     return id;
+}
+
+ImageInspect EngineClient::inspect_image(const std::string& image) {
+    const std::vector<std::string> arguments = {"image", "inspect", image};
+    const auto result = run_checked(command(arguments), quoted(arguments));
+    return parse_image_inspect(result.out, quoted(arguments));
+}
+
+void EngineClient::save(const std::string& image, const std::function<void(int fd)>& consume) {
+    const std::vector<std::string> arguments = {"save", image};
+    auto save = command(arguments);
+    StreamPipe pipe;
+    save.stdout_fd = pipe.write.get();
+    process::Result result;
+    std::exception_ptr spawn_error;
+    std::thread engine([&] {
+        try {
+            result = run(save);
+        } catch (...) {
+            spawn_error = std::current_exception();
+        }
+        pipe.write = util::Fd();  // the reader sees the end of the stream once the engine ended
+    });
+    std::exception_ptr consume_error;
+    try {
+        consume(pipe.read.get());
+    } catch (...) {
+        consume_error = std::current_exception();
+    }
+    pipe.read = util::Fd();  // an engine still writing gets SIGPIPE and ends
+    engine.join();
+    for (const auto& error : {spawn_error, consume_error}) {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+    }
+    check(result, quoted(arguments));
 }
 
 void EngineClient::build(const manifest::DockerImageSource& source,

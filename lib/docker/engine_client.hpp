@@ -11,6 +11,7 @@
 // they are included here so that one include gives a caller the whole docker module.
 #include "docker/build_arguments.hpp"
 #include "docker/engine_error.hpp"
+#include "docker/image_inspect.hpp"
 #include "docker/private_docker_config.hpp"
 #include "manifest/model.hpp"
 #include "process/process_runner.hpp"
@@ -39,6 +40,18 @@ class EngineClient {
     // `inspect --format {{.Id}} <image>`: the local image id, `sha256:...` (podman prints the
     // bare hex digest; it gets the prefix).
     std::string image_id(const std::string& image);
+    // `image inspect <image>` parsed (image_inspect.hpp); EngineError when the command fails or
+    // its answer is malformed (naming the field).
+    ImageInspect inspect_image(const std::string& image);
+    // `save <image>` streamed: its stdout goes into a pipe while it runs on a thread of its own,
+    // and consume(read_fd) reads the pipe on the calling thread (to its end, or as far as it
+    // wants). The read end is closed when consume returns or throws, so an engine still writing
+    // then ends (SIGPIPE), and the engine's thread is joined before save returns. Errors, first
+    // one wins: the engine cannot be started (EngineError with the spawn hint); consume threw
+    // (that exception, not the engine's broken pipe); the engine did not succeed (EngineError
+    // `'<engine> save <image>' failed (exit N): <last stderr line>`, also when consume returned
+    // normally: it may have read a truncated stream).
+    void save(const std::string& image, const std::function<void(int fd)>& consume);
     // `build` in `context` with BUILDX_NO_DEFAULT_ATTESTATIONS=1, streaming stdout and stderr
     // lines to `output`; throws EngineError with the output's last 20 lines on failure.
     void build(const manifest::DockerImageSource& source, const std::filesystem::path& context,
@@ -64,6 +77,9 @@ class EngineClient {
     // output's tail when it does not succeed; `secret` (a password) is redacted from the tail.
     process::Result run_checked(const process::Command& command, const std::string& what,
                                 std::string_view secret = {}) const;
+    // Throws run_checked's EngineError for a result that is not ok().
+    static void check(const process::Result& result, const std::string& what,
+                      std::string_view secret = {});
     // Runs `command` streaming its output lines to `output`; when it does not succeed, throws
     // EngineError `<what> failed (exit N)` with the last lines streamed.
     void run_streamed(process::Command command, const LineSink& output,

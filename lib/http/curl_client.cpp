@@ -2,8 +2,11 @@
 #include <array>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <limits>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <vector>
 
 #include <curl/curl.h>
@@ -264,6 +267,11 @@ class CurlClient final : public HttpClient {
         if (options_.ca_bundle) {
             curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_bundle->c_str());
         }
+        if (request.extra_ca_pem) {
+            const std::string pem = base_ca_pem() + "\n" + *request.extra_ca_pem;
+            curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+            curl_easy_setopt(handle, CURLOPT_CAINFO_BLOB, &blob);
+        }
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.list);
         curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &on_progress);
@@ -323,7 +331,38 @@ class CurlClient final : public HttpClient {
         }
     }
 
+    // The bundle a request's extra CAs are added to: ca_bundle (AWS_CA_BUNDLE), else the
+    // system's. Read once; a bundle that cannot be read is a tls TransportError, as libcurl
+    // reports a missing CAINFO file.
+    const std::string& base_ca_pem() {
+        std::lock_guard lock(base_ca_mutex_);
+        if (!base_ca_pem_) {
+            const std::string path = base_ca_path();
+            std::ifstream in(path, std::ios::binary);
+            std::ostringstream text;
+            text << in.rdbuf();
+            if (!in) {
+                throw TransportError(TransportErrorKind::tls,
+                                     "cannot read the CA bundle " + path +
+                                         " (to add a registry's own CA certificates to it)");
+            }
+            base_ca_pem_ = text.str();
+        }
+        return *base_ca_pem_;
+    }
+
+    std::string base_ca_path() const {
+        if (options_.ca_bundle) {
+            return *options_.ca_bundle;
+        }
+        const auto* info = curl_version_info(CURLVERSION_NOW);
+        return info != nullptr && info->cainfo != nullptr ? std::string(info->cainfo)
+                                                          : std::string(k_system_ca_bundle);
+    }
+
     ClientOptions options_;
+    std::mutex base_ca_mutex_;
+    std::optional<std::string> base_ca_pem_;
     Share share_;
     std::mutex mutex_;
     std::vector<CURL*> idle_;

@@ -58,6 +58,10 @@ struct Request {
     std::optional<StreamedBody> stream;
     // Zero means the client's default total timeout.
     std::chrono::milliseconds timeout{0};
+    // PEM certificates trusted for this request IN ADDITION to the client's trust (the system
+    // store, or ClientOptions::ca_bundle): a registry's CA from docker's certs.d. Shared, so
+    // copies of a request do not copy the text.
+    std::shared_ptr<const std::string> extra_ca_pem;
 };
 
 struct Response {
@@ -105,6 +109,10 @@ class HttpClient {
 // Settings of the real client. Defaults are the named constants below.
 inline constexpr std::chrono::milliseconds k_default_connect_timeout{5'000};
 inline constexpr std::chrono::milliseconds k_default_total_timeout{60'000};
+// The system's bundle when libcurl does not name its own: a request's extra_ca_pem is added to
+// it (or to ClientOptions::ca_bundle), since libcurl takes a request's CAs as one PEM blob that
+// replaces its bundle file.
+inline constexpr std::string_view k_system_ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
 
 struct ClientOptions {
     std::chrono::milliseconds connect_timeout = k_default_connect_timeout;

@@ -24,8 +24,15 @@ struct Command {
     std::chrono::milliseconds timeout{0};
     // Called with each line of output as it arrives (without the newline; a last line without
     // one at the end). Output is captured in Result as well.
+    // Not called when stdout_fd is set.
     std::function<void(std::string_view line)> on_stdout_line;
     std::function<void(std::string_view line)> on_stderr_line;
+    // When set, the child's stdout is this descriptor (dup2'd in the child; a pipe's write end,
+    // a file): Result::out stays empty and on_stdout_line is not called; stderr is still
+    // captured. The caller keeps owning it: the runner never closes it, so a reader of a pipe
+    // sees its end once the caller closes its own copy after run() returns. A child writing
+    // after the reader closed gets SIGPIPE (or EPIPE) and ends, which run() reports as usual.
+    std::optional<int> stdout_fd;
 };
 
 struct Result {

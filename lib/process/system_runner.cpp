@@ -81,6 +81,13 @@ ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
 [[noreturn]] void exec_child(const Command& command, char* const* argv, char* const* envp, int in,
                              int out, int err, int status_fd, long max_fd) {
     ::setpgid(0, 0);
+    // A child writing to a closed pipe must end as programs expect (SIGPIPE), whatever
+    // disposition or mask assetctl's thread has: exec keeps an ignored or blocked signal.
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t pipe_only;
+    ::sigemptyset(&pipe_only);
+    ::sigaddset(&pipe_only, SIGPIPE);
+    ::sigprocmask(SIG_UNBLOCK, &pipe_only, nullptr);
     ::dup2(in, STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
@@ -156,7 +163,7 @@ class SystemRunner final : public ProcessRunner {
         envp.push_back(nullptr);
 
         Pipe in;
-        Pipe out;
+        Pipe out;  // unused (closed at once) when the command gives its own stdout_fd
         Pipe err;
         Pipe status;  // carries errno from a failed exec; closed by a successful one
         const long max_fd = ::sysconf(_SC_OPEN_MAX);
@@ -166,12 +173,16 @@ class SystemRunner final : public ProcessRunner {
         }
         if (pid == 0) {
             // The child's copies of the Pipes are never destroyed: exec or _exit ends it.
-            exec_child(command, argv.data(), envp.data(), in.read.get(), out.write.get(),
-                       err.write.get(), status.write.get(), max_fd);
+            exec_child(command, argv.data(), envp.data(), in.read.get(),
+                       command.stdout_fd.value_or(out.write.get()), err.write.get(),
+                       status.write.get(), max_fd);
         }
         ::setpgid(pid, pid);  // also from the parent, so it holds before we signal the group
         in.close_read();
         out.close_write();
+        if (command.stdout_fd) {
+            out.close_read();  // nothing to collect: the child writes to the caller's descriptor
+        }
         err.close_write();
         status.close_write();
 

@@ -94,7 +94,11 @@ RegistryClient::RegistryClient(http::HttpClient& http, const http::RetryContext&
     : retry_(retry),
       registry_(parse_registry(registry)),
       options_(options),
-      auth_(http, retry, clock, registry_, std::move(credentials)) {}
+      http_(http, registry_.origin(),
+            options_.docker_certs_dir.empty()
+                ? nullptr
+                : docker_ca_pem(options_.docker_certs_dir, registry_.authority())),
+      auth_(http_, retry, clock, registry_, std::move(credentials)) {}
 
 http::Response RegistryClient::send(const std::string& what, http::Request& request,
                                     const std::vector<std::string>& scopes, RetryScope scope) {

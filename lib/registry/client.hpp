@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "http/url.hpp"
 #include "registry/auth.hpp"
 #include "registry/blob_source.hpp"
+#include "registry/docker_certs.hpp"
 #include "registry/reference.hpp"
 #include "registry/registry_error.hpp"
 #include "util/clock.hpp"
@@ -44,6 +46,10 @@ struct ClientOptions {
     UploadMethod upload_method = UploadMethod::monolithic_put;
     std::chrono::milliseconds upload_timeout_floor = k_default_upload_timeout_floor;
     std::uint64_t upload_min_bytes_per_second = k_default_upload_min_bytes_per_second;
+    // Docker's per-registry CA folder: `<dir>/<host[:port]>/*.crt` (docker_certs.hpp), read once
+    // when the client is made, are trusted for requests to this registry in addition to the
+    // HTTP client's trust, as docker trusts them. Empty: none.
+    std::filesystem::path docker_certs_dir{k_docker_certs_dir};
 };
 
 // What a HEAD of a manifest tells.
@@ -162,6 +168,9 @@ class RegistryClient {
     const http::RetryContext retry_;
     const http::Url registry_;
     const ClientOptions options_;
+    // `http` with docker's CAs for this registry added to its requests; every request goes
+    // through it (the Authenticator's too).
+    OriginTrustClient http_;
     Authenticator auth_;
 };
 

@@ -518,6 +518,66 @@ TEST_CASE("curl client rejects an untrusted certificate with kind tls") {
     }
 }
 
+namespace {
+
+std::shared_ptr<const std::string> pem_of(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return std::make_shared<const std::string>(text.str());
+}
+
+Request get_with_extra_ca(const std::string& url, std::shared_ptr<const std::string> extra) {
+    Request request;
+    request.url = url;
+    request.extra_ca_pem = std::move(extra);
+    return request;
+}
+
+TransportErrorKind failure_kind(HttpClient& client, const Request& request) {
+    try {
+        client.send(request);
+    } catch (const TransportError& e) {
+        return e.kind();
+    }
+    FAIL("expected TransportError");
+    return TransportErrorKind::other;
+}
+
+}  // namespace
+
+TEST_CASE("curl client trusts a request's extra CA in addition to the system store") {
+    const auto client = make_curl_client({});
+    const auto server_ca = pem_of(g_ports.cert);
+    CHECK(client->send(get_with_extra_ca(https_url("/echo"), server_ca)).status == 200);
+    // The connection verified with the extra CA is not reused for a request without it.
+    CHECK(failure_kind(*client, get_with_extra_ca(https_url("/echo"), nullptr)) ==
+          TransportErrorKind::tls);
+    CHECK(client->send(get_with_extra_ca(https_url("/echo"), server_ca)).status == 200);
+}
+
+TEST_CASE("curl client adds a request's extra CA to the configured bundle, keeping it") {
+    const auto server_ca = pem_of(g_ports.cert);
+    const auto other_ca = pem_of(std::string(k_system_ca_bundle));  // not the server's
+    ClientOptions system_bundle;
+    system_bundle.ca_bundle = std::string(k_system_ca_bundle);
+    CHECK(make_curl_client(system_bundle)
+              ->send(get_with_extra_ca(https_url("/echo"), server_ca))
+              .status == 200);
+    // The bundle's own CAs stay trusted when a request brings others.
+    CHECK(make_curl_client(options_with_ca())
+              ->send(get_with_extra_ca(https_url("/echo"), other_ca))
+              .status == 200);
+    CHECK(failure_kind(*make_curl_client({}), get_with_extra_ca(https_url("/echo"), other_ca)) ==
+          TransportErrorKind::tls);
+    ClientOptions missing_bundle;
+    missing_bundle.ca_bundle = g_ports.cert + ".missing";
+    CHECK(failure_kind(*make_curl_client(missing_bundle),
+                       get_with_extra_ca(https_url("/echo"), server_ca)) ==
+          TransportErrorKind::tls);
+}
+
 TEST_CASE("curl client trusts the configured CA bundle") {
     const auto client = make_curl_client(options_with_ca());
     const Response response =

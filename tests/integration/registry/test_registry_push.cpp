@@ -24,6 +24,7 @@
 #include "registry/client.hpp"
 #include "registry/media_type.hpp"
 #include "registry/push.hpp"
+#include "support/temp_dir.hpp"
 #include "util/clock.hpp"
 #include "util/sleeper.hpp"
 
@@ -305,6 +306,40 @@ TEST_CASE("credentials revoked before the manifest: one re-authentication, then 
     CHECK(checker.blob_exists("it/revoked", image.layer->digest()));
     CHECK_FALSE(checker.manifest_exists("it/revoked", "v1"));
     CHECK_FALSE(skopeo_inspect("it/revoked:v1").ok());
+}
+
+TEST_CASE("a CA found only in docker's certs.d folder makes the registry trusted natively") {
+    // The HTTP client trusts the system store only, as without AWS_CA_BUNDLE; the registry's
+    // self-signed CA is in a certs.d folder of this test's, as docker would find it.
+    const auto system_trust = http::make_curl_client({});
+    util::ThreadSleeper sleeper;
+    util::SystemClock clock;
+    http::RetryContext retry{http::RetryPolicy{}, sleeper, http::random_jitter()};
+    test::TempDir empty_certs;
+    ClientOptions untrusted;
+    untrusted.docker_certs_dir = empty_certs.path();
+    RegistryClient without(*system_trust, retry, clock, g_setup.host, pusher(), untrusted);
+    try {
+        without.ping();
+        FAIL("expected a TLS failure");
+    } catch (const http::TransportError& e) {
+        INFO(e.what());
+        CHECK(e.kind() == http::TransportErrorKind::tls);
+    }
+
+    test::TempDir certs;
+    certs.write(g_setup.host + "/ca.crt", read_file(g_setup.ca));
+    ClientOptions trusted;
+    trusted.docker_certs_dir = certs.path();
+    RegistryClient with(*system_trust, retry, clock, g_setup.host, pusher(), trusted);
+    CHECK(with.ping() == AuthScheme::basic);
+    const auto image = tiny_image(media_type::k_docker_manifest, "certs.d");
+    const auto report = push_image(with, "it/certsd", "v1", image.blobs(), image.manifest);
+    CHECK(report.blobs_uploaded == 2);
+    const auto inspected = skopeo_inspect("it/certsd:v1", {"--raw"});
+    INFO(inspected.err);
+    REQUIRE(inspected.ok());
+    CHECK(inspected.out == image.manifest.bytes);
 }
 
 int main(int argc, char* argv[]) {

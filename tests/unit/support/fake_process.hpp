@@ -1,9 +1,12 @@
 #pragma once
 
+#include <cerrno>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <signal.h>
 #include <string>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -58,6 +61,32 @@ class FakeProcessRunner final : public process::ProcessRunner {
             }
             if (!stdout_line.empty() && command.on_stdout_line) {
                 command.on_stdout_line(stdout_line);
+            }
+            return result;
+        });
+    }
+    // Answers `docker <verb> ...` (whose argv contains `containing`, if given) by writing
+    // `bytes` into the command's stdout_fd (as `docker save` would), then `result`. A reader
+    // that closes its end early ends the writing, as SIGPIPE ends the engine: the answer is then
+    // the engine's death by SIGPIPE. A command without stdout_fd is a surprise.
+    void on_stdout_bytes(std::string verb, std::string bytes, process::Result result,
+                         std::string containing = {}) {
+        add([this, verb, bytes, result,
+             containing](const process::Command& command) -> std::optional<process::Result> {
+            if (command.argv.size() < 2 || command.argv[1] != verb ||
+                (!containing.empty() && std::find(command.argv.begin(), command.argv.end(),
+                                                  containing) == command.argv.end())) {
+                return std::nullopt;
+            }
+            if (!command.stdout_fd) {
+                surprises_.raise("FakeProcessRunner: " + util::shell_join(command.argv) +
+                                 " has no stdout_fd for the scripted bytes");
+            }
+            if (!write_all_without_sigpipe(*command.stdout_fd, bytes)) {
+                process::Result killed;
+                killed.signal = SIGPIPE;
+                killed.err = "write /dev/stdout: broken pipe\n";
+                return killed;
             }
             return result;
         });
@@ -131,6 +160,32 @@ class FakeProcessRunner final : public process::ProcessRunner {
     }
 
   private:
+    // Writes all of `bytes` to `fd`; false when the reader went away (EPIPE). SIGPIPE is blocked
+    // for this thread meanwhile and one the write raised is consumed, so the test lives on.
+    static bool write_all_without_sigpipe(int fd, const std::string& bytes) {
+        sigset_t pipe_only;
+        ::sigemptyset(&pipe_only);
+        ::sigaddset(&pipe_only, SIGPIPE);
+        sigset_t old_mask;
+        ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
+        std::size_t written = 0;
+        bool broken = false;
+        while (written < bytes.size() && !broken) {
+            const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
+            if (n > 0) {
+                written += static_cast<std::size_t>(n);
+            } else if (n < 0 && errno != EINTR) {
+                broken = true;
+            }
+        }
+        if (broken) {
+            const timespec zero{0, 0};
+            ::sigtimedwait(&pipe_only, nullptr, &zero);
+        }
+        ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+        return !broken;
+    }
+
     struct Expected {
         std::vector<std::string> argv;
         process::Result result;
