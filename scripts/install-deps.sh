@@ -19,6 +19,9 @@ packages=(
   # a real container engine for build/publish tests and the demo (started privately by
   # tests/support/dockerd.py), and an offline base image made from busybox
   docker.io busybox-static iproute2
+  # the second engine (CDK_DOCKER=podman) in a private environment (tests/support/podman.py);
+  # it depends on conmon, runc and containers-common
+  podman
 )
 
 missing=()
