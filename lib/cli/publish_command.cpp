@@ -1,7 +1,9 @@
 #include "cli/publish_command.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -9,6 +11,7 @@
 #include "docker/engine.hpp"
 #include "docker/engine_client.hpp"
 #include "image/layer_cache.hpp"
+#include "image/layer_store.hpp"
 #include "image/native_pusher.hpp"
 #include "manifest/assembly.hpp"
 #include "manifest/sources.hpp"
@@ -46,11 +49,23 @@ nlohmann::ordered_json summary_json(const publish::Summary& summary) {
         }
         outcomes.push_back(std::move(entry));
     }
+    auto images = nlohmann::ordered_json::array();
+    for (const auto& image : summary.images) {
+        const auto& report = image.report;
+        images.push_back({{"asset", image.asset},
+                          {"imageId", report.image_id},
+                          {"exported", report.exported},
+                          {"compressedBytes", report.compressed_bytes},
+                          {"layers", report.layers},
+                          {"layersCompressed", report.layers_compressed},
+                          {"layersFromCache", report.layers_from_cache}});
+    }
     return {{"event", "summary"},
             {"ok", summary.ok()},
             {"builds", summary.builds},
             {"pushes", summary.pushes},
-            {"assets", std::move(outcomes)}};
+            {"assets", std::move(outcomes)},
+            {"images", std::move(images)}};
 }
 
 void print_summary(const publish::Summary& summary, publish::Mode mode, std::ostream& out) {
@@ -111,7 +126,10 @@ manifest::Selection select_and_check(const manifest::Assembly& assembly, const P
 void make_private_docker_config(publish::Mode mode, const PublishArgs& args,
                                 const util::Environment& env,
                                 std::optional<docker::PrivateDockerConfig>& config) {
-    if (mode != publish::Mode::publish || args.options.dry_run) {
+    // Native pushes keep the registry login in memory: no docker login, so no config folder.
+    const bool engine_pushes = args.options.push_mode == publish::PushMode::docker ||
+                               args.options.tarball_mode == publish::TarballMode::docker;
+    if (mode != publish::Mode::publish || args.options.dry_run || !engine_pushes) {
         return;
     }
     std::optional<fs::path> user_config;
@@ -125,11 +143,31 @@ std::unique_ptr<image::NativePusher> make_native_pusher_for(AwsSetup& setup,
                                                             const PublishArgs& args,
                                                             const util::Environment& env,
                                                             const fs::path& spool) {
-    image::NativePusherOptions tarball_options;
-    tarball_options.upload_jobs = args.options.upload_jobs;
-    tarball_options.spool_dir = spool;
-    tarball_options.cache_dir = image::LayerCache::default_dir(env);
-    return image::make_native_pusher(setup.http(), setup.retry(), setup.clock(), tarball_options);
+    image::NativePusherOptions options;
+    options.upload_jobs = args.options.upload_jobs;
+    options.spool_dir = spool;
+    options.cache_dir = image::LayerCache::default_dir(env);
+    options.compress_threads = std::max(1U, std::thread::hardware_concurrency());
+    return image::make_native_pusher(setup.http(), setup.retry(), setup.clock(), options);
+}
+
+// The layer cache's blobs are kept under this many bytes (ASSETCTL_CACHE_MAX_BYTES).
+std::uint64_t cache_limit(const util::Environment& env) {
+    const auto text = env.get_non_empty("ASSETCTL_CACHE_MAX_BYTES");
+    if (!text) {
+        return image::k_default_cache_max_bytes;
+    }
+    try {
+        std::size_t used = 0;
+        const auto value = std::stoull(*text, &used);
+        if (used == text->size()) {
+            return value;
+        }
+    } catch (const std::exception&) {
+    }
+    throw util::Fatal(util::ExitCode::usage,
+                      "ASSETCTL_CACHE_MAX_BYTES=" + *text + " is not a number",
+                      "give the layer cache's size limit in bytes, e.g. 10737418240");
 }
 
 // Called once before the first engine command: an engine that does not answer ends the run.
@@ -205,7 +243,9 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
             spdlog::info("[{}] {}", asset.substr(0, 12), line);
         };
     }
-    return report(publish::run(mode, selection, deps, options), mode, args, logs, out);
+    const auto summary = publish::run(mode, selection, deps, options);
+    native->prune_cache(cache_limit(env));
+    return report(summary, mode, args, logs, out);
 }
 
 }  // namespace assetctl::cli

@@ -161,6 +161,16 @@ void add_publish_options(CLI::App& command, PublishArgs& publish_args, bool publ
                                                         {"docker", publish::TarballMode::docker}},
             CLI::ignore_case))
         ->type_name("MODE");
+    command
+        .add_option("--push-mode", publish_args.options.push_mode,
+                    "images the engine builds: `native` exports each once and pushes it with "
+                    "assetctl's registry client, compressed once for every destination (default); "
+                    "`docker` uses docker login, tag and push")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, publish::PushMode>{{"native", publish::PushMode::native},
+                                                     {"docker", publish::PushMode::docker}},
+            CLI::ignore_case))
+        ->type_name("MODE");
     command.add_flag("--fail-fast", publish_args.options.fail_fast,
                      "stop starting new work after the first failure");
     command.add_flag("--dry-run", publish_args.options.dry_run,

@@ -26,6 +26,9 @@ class Producer {
                     return true;
                 case SourceKind::docker_build:
                     if (reuse_earlier_build()) {
+                        if (pushes_natively()) {
+                            prepare_native_push();
+                        }
                         return true;
                     }
                     build();
@@ -36,6 +39,9 @@ class Producer {
                 case SourceKind::executable:
                     run_executable();
                     break;
+            }
+            if (pushes_natively()) {
+                prepare_native_push();
             }
             run_.count_build();
             run_.emit_asset(EventType::build, selected_, "built " + image_.local_image,
@@ -90,6 +96,36 @@ class Producer {
         if (run_.deps().build_output) {
             run_.deps().build_output(selected_.asset.id, line);
         }
+    }
+
+    // Engine images go out through assetctl's registry client under PushMode::native; a tarball
+    // loaded into the engine (TarballMode::docker) is pushed by the engine, as asked.
+    bool pushes_natively() const {
+        return run_.mode() == Mode::publish && run_.deps().native != nullptr &&
+               run_.options().push_mode == PushMode::native &&
+               image_.plan->kind != SourceKind::engine_load;
+    }
+
+    // Reads what the engine knows of the image (`image inspect`); its bytes are exported only if
+    // a destination lacks a layer the layer cache does not hold.
+    void prepare_native_push() {
+        auto& engine = run_.deps().engine;
+        const auto inspect = engine.inspect_image(image_.local_image);
+        image::EngineImageInfo info{registry::Digest::from_string(inspect.id),
+                                    {},
+                                    inspect.os,
+                                    inspect.architecture,
+                                    inspect.variant};
+        for (const auto& diff_id : inspect.diff_ids) {
+            info.diff_ids.push_back(registry::Digest::from_string(diff_id));
+        }
+        const std::string name = image_.local_image;
+        image_.prepared = run_.deps().native->prepare_engine_image(
+            std::move(info),
+            [&engine, name](const std::function<void(int)>& read) { engine.save(name, read); },
+            "asset '" + selected_.asset.id + "' (" + name + ")");
+        run_.emit_asset(EventType::debug, selected_,
+                        "pushing natively: " + image_.prepared->describe());
     }
 
     bool reuse_earlier_build() {

@@ -158,7 +158,7 @@ class Sequencer {
             return;
         }
         const auto& image = state.image(target.plan->image);
-        if (image.plan->kind == SourceKind::archive) {
+        if (image.prepared) {  // an archive, or an engine image under PushMode::native
             push_natively(state, image, target);
         } else {
             docker.push(image, target);

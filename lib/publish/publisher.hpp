@@ -22,6 +22,9 @@ inline constexpr int k_default_publish_jobs = 4;  // cdk deploy publishes 8; ECR
 inline constexpr std::size_t k_default_upload_jobs = image::k_default_upload_jobs;
 
 enum class TarballMode { native, docker };
+// Images the engine made (directory builds, `executable` sources): exported from the engine and
+// pushed by assetctl's registry client (native), or `docker login` + `tag` + `push` (docker).
+enum class PushMode { native, docker };
 
 // Every job count of a run lives here.
 struct Options {
@@ -37,6 +40,7 @@ struct Options {
     // Image tarballs and OCI layouts: pushed by assetctl itself (native, needs no engine) or
     // loaded into the engine and pushed with it (docker).
     TarballMode tarball_mode = TarballMode::native;
+    PushMode push_mode = PushMode::native;
 };
 
 // What happened to one asset at one destination.
@@ -58,9 +62,16 @@ struct Outcome {
 
 std::string_view to_string(Outcome::State state);
 
+// What publishing one image natively cost (its exports and compressions, all destinations).
+struct ImageSummary {
+    std::string asset;
+    image::ImageReport report;
+};
+
 struct Summary {
-    std::vector<Outcome> outcomes;  // in selection order
-    std::size_t builds = 0;         // images built or loaded (not reused)
+    std::vector<Outcome> outcomes;     // in selection order
+    std::vector<ImageSummary> images;  // images pushed natively (publish mode), in plan order
+    std::size_t builds = 0;            // images built or loaded (not reused)
     std::size_t pushes = 0;
     bool ok() const;
 };
@@ -79,8 +90,8 @@ struct Dependencies {
     // usable, which ends the run with one message instead of one failure per asset. A run
     // where ECR already has everything never calls it, so it needs no docker at all.
     std::function<void()> require_engine = {};
-    // Pushes image tarballs and layouts without the engine (TarballMode::native); null to
-    // always use the engine.
+    // Pushes image tarballs and layouts without the engine (TarballMode::native) and images the
+    // engine made (PushMode::native); null to always push with the engine.
     image::NativePusher* native = nullptr;
     // The retry policy (and its waits) for `docker push`; null: three attempts, no wait.
     const http::RetryContext* retry = nullptr;

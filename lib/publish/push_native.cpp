@@ -9,7 +9,7 @@ namespace {
 void push(RunState& run, const ImageState& image, TargetState& target) {
     const auto started = Clock::now();
     const std::string remote = target.outcome.image_uri;
-    run.emit(EventType::upload, target, "pushing " + remote + " (no engine)");
+    run.emit(EventType::upload, target, "pushing " + remote + " natively");
     const auto report = run.deps().native->push(
         *image.prepared, target.registry_host, target.credentials.keys.access_key_id,
         run.registry_login(target), target.repository, target.tag);
@@ -29,7 +29,8 @@ std::string transport_failure(const TargetState& target, const http::TransportEr
     if (e.kind() == http::TransportErrorKind::tls) {
         error +=
             " (the registry's certificate is not trusted: for a private CA, point "
-            "AWS_CA_BUNDLE or the profile's ca_bundle at it)";
+            "AWS_CA_BUNDLE or the profile's ca_bundle at it, or put it in "
+            "/etc/docker/certs.d/<host:port>/ca.crt as docker reads it)";
     }
     return error;
 }

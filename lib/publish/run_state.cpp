@@ -179,6 +179,11 @@ Summary RunState::summary() const {
     for (const auto& target : targets_) {
         summary.outcomes.push_back(target.outcome);
     }
+    for (const auto& image : images_) {
+        if (image.prepared && mode_ == Mode::publish) {
+            summary.images.push_back({image.plan->selected->asset.id, image.prepared->report()});
+        }
+    }
     summary.builds = builds_;
     summary.pushes = pushes_;
     return summary;

@@ -51,7 +51,8 @@ struct TargetState {
 struct ImageState {
     const PlannedImage* plan = nullptr;
     std::string local_image;  // the engine's name for it (engine kinds)
-    std::shared_ptr<const image::PreparedImage> prepared;  // SourceKind::archive
+    // Pushed natively: SourceKind::archive, or an engine image under PushMode::native.
+    std::shared_ptr<const image::PreparedImage> prepared;
 };
 
 class RunState {
