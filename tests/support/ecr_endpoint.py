@@ -78,6 +78,9 @@ DEFAULT_CONFIG = {
     "web_identity_tokens": {},         # token -> {"subject"?, "audience"?, "provider"?}
     "repositories": [],                # "name" (any account) or {"name", "account"?, ...}
     "registry": {},                    # {"url", "ca_cert", "username", "password", "htpasswd"}
+    "registries": {},                  # region -> a registry of that region's own, as "registry" plus an
+                                       # optional "public_url" (like registry_public_url); see RegistryTarget.
+                                       # Regions not in the map use "registry".
     "token_ttl_seconds": 43200,        # ECR tokens: 12 h
     "token_mode": "reuse",             # "reuse": one AWS password until it expires; "rotate": new per call
     "repository_uri_host": None,       # None -> "<acct>.dkr.ecr.<region>.amazonaws.com"; "registry" -> host:port
@@ -290,6 +293,25 @@ class RegistryClient:
         return sorted(json.loads(body or b"{}").get("tags") or [])
 
 
+class RegistryTarget:
+    """One registry the endpoint answers for: the endpoint's admin client, where clients are told it
+    is (public_url, e.g. a fault proxy in front of it), and the `AWS` password minted into its
+    htpasswd. The default one serves every region that has no registry of its own in "registries"
+    (in ECR each region is its own registry, with its own tokens)."""
+
+    def __init__(self, spec: dict, public_url: Optional[str], keep_alive: bool,
+                 client: Optional[RegistryClient] = None):
+        self.client = client or RegistryClient(spec, keep_alive=keep_alive)
+        self.htpasswd = spec.get("htpasswd")
+        self.public_url = public_url or spec.get("url")
+        self.password: Optional[str] = None
+        self.expires_at = 0.0
+
+    def describe(self) -> dict:
+        return {"url": self.client.url, "public_url": self.public_url,
+                "host": urlsplit(self.public_url or "").netloc, "expires_at": self.expires_at}
+
+
 # ----------------------------------------------------------------------------------------
 # Endpoint state
 # ----------------------------------------------------------------------------------------
@@ -308,8 +330,11 @@ class Endpoint:
         self.next_injection_id = 1
         self.fast = bool(self.config[FAST_MODE])
         self.registry = RegistryClient(self.config.get("registry") or {}, keep_alive=self.fast)
-        self.auth_password: Optional[str] = None
-        self.auth_expires_at = 0.0
+        self.default_target = RegistryTarget(self.config.get("registry") or {}, self.config.get(
+            "registry_public_url"), self.fast, client=self.registry)
+        self.region_targets: Dict[str, RegistryTarget] = {
+            region: RegistryTarget(spec, spec.get("public_url"), self.fast)
+            for region, spec in (self.config.get("registries") or {}).items()}
         self.first_seen: Dict[str, float] = {}     # manifest digest -> time we first saw it (imagePushedAt)
         log_file = self.config.get("log_file")
         if not log_file:
@@ -378,29 +403,54 @@ class Endpoint:
         with self.lock:
             return [r for (acct, _), r in sorted(self.repositories.items()) if acct in (account, "*")]
 
+    # Registries ----------------------------------------------------------------------------
+    def target_for(self, region: Optional[str]) -> RegistryTarget:
+        """The registry of a signing region: its own one from "registries", else the default."""
+        return self.region_targets.get(region or "", self.default_target)
+
+    def registry_client(self, region: Optional[str]) -> RegistryClient:
+        return self.target_for(region).client
+
+    def all_targets(self) -> List[RegistryTarget]:
+        return [self.default_target] + list(self.region_targets.values())
+
+    def close_registry_clients(self) -> None:
+        for target in self.all_targets():
+            target.client.close()
+
     # Registry password for user AWS --------------------------------------------------------
-    def registry_password(self) -> tuple:
-        """(password, expires_at); mints a new one when needed (see token_mode)."""
+    @property
+    def auth_password(self) -> Optional[str]:
+        return self.default_target.password
+
+    @property
+    def auth_expires_at(self) -> float:
+        return self.default_target.expires_at
+
+    def registry_password(self, region: Optional[str] = None) -> tuple:
+        """(password, expires_at) of the region's registry; mints a new one when needed (see token_mode)."""
         with self.lock:
+            target = self.target_for(region)
             now = self.now()
-            if (self.config["token_mode"] == "rotate" or self.auth_password is None
-                    or now >= self.auth_expires_at):
-                self._rotate_password_locked(now)
-            return self.auth_password, self.auth_expires_at
+            if self.config["token_mode"] == "rotate" or target.password is None or now >= target.expires_at:
+                self._rotate_password_locked(target, now)
+            return target.password, target.expires_at
 
-    def rotate_registry_password(self) -> None:
+    def rotate_registry_password(self, region: Optional[str] = None) -> None:
+        """Replaces the password of the region's registry, or (no region) of every registry."""
         with self.lock:
-            self._rotate_password_locked(self.now())
+            targets = [self.target_for(region)] if region else self.all_targets()
+            for target in targets:
+                self._rotate_password_locked(target, self.now())
 
-    def _rotate_password_locked(self, now: float) -> None:
+    def _rotate_password_locked(self, target: RegistryTarget, now: float) -> None:
         password = secrets.token_urlsafe(48)
-        htpasswd = (self.config.get("registry") or {}).get("htpasswd")
-        if htpasswd:
+        if target.htpasswd:
             # Replacing user AWS invalidates the previous token at the registry, as an
             # expired ECR token would be.
-            registry_support.set_htpasswd_user(htpasswd, "AWS", password)
-        self.auth_password = password
-        self.auth_expires_at = now + float(self.config["token_ttl_seconds"])
+            registry_support.set_htpasswd_user(target.htpasswd, "AWS", password)
+        target.password = password
+        target.expires_at = now + float(self.config["token_ttl_seconds"])
 
     # Fault injection ---------------------------------------------------------------------
     def add_injection(self, rule: dict) -> dict:
@@ -448,13 +498,13 @@ class Endpoint:
             open(self.log_file, "w").close()
 
     # URIs --------------------------------------------------------------------------------
-    def public_registry_url(self) -> str:
-        return self.config.get("registry_public_url") or self.registry.url
+    def public_registry_url(self, region: Optional[str] = None) -> str:
+        return self.target_for(region).public_url
 
     def registry_host_for(self, account: str, region: str) -> str:
         mode = self.config.get("repository_uri_host")
-        if mode == "registry" and self.registry.configured:
-            return urlsplit(self.public_registry_url()).netloc
+        if mode == "registry" and self.registry_client(region).configured:
+            return urlsplit(self.public_registry_url(region)).netloc
         if mode and mode != "registry":
             return mode
         suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
@@ -510,9 +560,12 @@ def _require_repository(ep: Endpoint, ctx: Context, params: dict) -> tuple:
     return name, account
 
 
-def _require_registry(ep: Endpoint) -> None:
-    if not ep.registry.configured:
+def _require_registry(ep: Endpoint, ctx: Context) -> RegistryClient:
+    """The signing region's registry (see Endpoint.target_for)."""
+    reg = ep.registry_client(ctx.region)
+    if not reg.configured:
         raise ApiError(500, "ServerException", "the test endpoint has no registry configured")
+    return reg
 
 
 def _id_text(image_id: dict) -> str:
@@ -521,12 +574,12 @@ def _id_text(image_id: dict) -> str:
 
 
 def ecr_GetAuthorizationToken(ep: Endpoint, ctx: Context, params: dict) -> dict:
-    _require_registry(ep)
-    password, expires_at = ep.registry_password()
+    _require_registry(ep, ctx)
+    password, expires_at = ep.registry_password(ctx.region)
     token = base64.b64encode(("AWS:" + password).encode()).decode()
     registry_ids = params.get("registryIds") or [ctx.principal.account]
     return {"authorizationData": [
-        {"authorizationToken": token, "expiresAt": round(expires_at, 3), "proxyEndpoint": ep.public_registry_url()}
+        {"authorizationToken": token, "expiresAt": round(expires_at, 3), "proxyEndpoint": ep.public_registry_url(ctx.region)}
         for _ in registry_ids]}
 
 
@@ -584,12 +637,12 @@ def _image_ids(params: dict) -> list:
     return ids
 
 
-def _resolve(ep: Endpoint, repo: str, image_id: dict, accept=None):
+def _resolve(ep: Endpoint, reg: RegistryClient, repo: str, image_id: dict, accept=None):
     """HEAD the manifest in the real registry -> (digest, media_type) or None."""
     ref = image_id.get("imageDigest") or image_id.get("imageTag")
     if not ref:
         return None
-    status, headers, _ = ep.registry.head_manifest(repo, ref, accept)
+    status, headers, _ = reg.head_manifest(repo, ref, accept)
     if status != 200:
         return None
     digest = headers.get("docker-content-digest")
@@ -600,17 +653,18 @@ def _resolve(ep: Endpoint, repo: str, image_id: dict, accept=None):
     return digest, headers.get("content-type", "")
 
 
-def _tags_by_digest(ep: Endpoint, repo: str) -> Dict[str, List[str]]:
+def _tags_by_digest(ep: Endpoint, reg: RegistryClient, repo: str) -> Dict[str, List[str]]:
     result: Dict[str, List[str]] = {}
-    for tag in ep.registry.list_tags(repo):
-        found = _resolve(ep, repo, {"imageTag": tag})
+    for tag in reg.list_tags(repo):
+        found = _resolve(ep, reg, repo, {"imageTag": tag})
         if found:
             result.setdefault(found[0], []).append(tag)
     return result
 
 
-def _image_detail(ep: Endpoint, repo: str, account: str, digest: str, media_type: str, tags: List[str]) -> dict:
-    status, _, body = ep.registry.get_manifest(repo, digest)
+def _image_detail(ep: Endpoint, reg: RegistryClient, repo: str, account: str, digest: str, media_type: str,
+                  tags: List[str]) -> dict:
+    status, _, body = reg.get_manifest(repo, digest)
     size, artifact_type = 0, None
     if status == 200:
         manifest = json.loads(body)
@@ -629,17 +683,18 @@ def _image_detail(ep: Endpoint, repo: str, account: str, digest: str, media_type
 
 def ecr_DescribeImages(ep: Endpoint, ctx: Context, params: dict) -> dict:
     repo, account = _require_repository(ep, ctx, params)
-    _require_registry(ep)
+    reg = _require_registry(ep, ctx)
     ids = _image_ids(params)
     ctx.log["image_ids"] = ids
     if ids is None:   # list everything (tagged images only: untagged ones are invisible here)
-        return {"imageDetails": [_image_detail(ep, repo, account, d, _resolve(ep, repo, {"imageDigest": d})[1], t)
-                                 for d, t in sorted(_tags_by_digest(ep, repo).items())]}
+        return {"imageDetails": [_image_detail(ep, reg, repo, account, d,
+                                               _resolve(ep, reg, repo, {"imageDigest": d})[1], t)
+                                 for d, t in sorted(_tags_by_digest(ep, reg, repo).items())]}
     if ep.fast:       # FAST_MODE 1: the requested tag only, no listing
         def tags_of(digest: str, image_id: dict) -> List[str]:
             return [image_id["imageTag"]] if image_id.get("imageTag") else []
     else:             # every tag of the image, as ECR answers
-        tags_by_digest = _tags_by_digest(ep, repo)
+        tags_by_digest = _tags_by_digest(ep, reg, repo)
 
         def tags_of(digest: str, image_id: dict) -> List[str]:
             return tags_by_digest.get(digest, [])
@@ -648,19 +703,19 @@ def ecr_DescribeImages(ep: Endpoint, ctx: Context, params: dict) -> dict:
         if image_id.get("imageDigest") and not DIGEST_RE.match(image_id["imageDigest"]):
             raise ecr_error("InvalidParameterException", "Invalid parameter at 'imageDigest' failed to satisfy "
                             "constraint: 'Invalid digest'")
-        found = _resolve(ep, repo, image_id)
+        found = _resolve(ep, reg, repo, image_id)
         if not found:
             # The whole call fails on the first missing image, as ECR does.
             raise ecr_error("ImageNotFoundException", "The image with imageId %s does not exist within the "
                             "repository with name '%s' in the registry with id '%s'"
                             % (_id_text(image_id), repo, account))
-        details.append(_image_detail(ep, repo, account, found[0], found[1], tags_of(found[0], image_id)))
+        details.append(_image_detail(ep, reg, repo, account, found[0], found[1], tags_of(found[0], image_id)))
     return {"imageDetails": details}
 
 
 def ecr_BatchGetImage(ep: Endpoint, ctx: Context, params: dict) -> dict:
     repo, account = _require_repository(ep, ctx, params)
-    _require_registry(ep)
+    reg = _require_registry(ep, ctx)
     ids = _image_ids(params)
     if ids is None:
         raise validation_error("imageIds", None, "Member must not be null", False)
@@ -678,7 +733,7 @@ def ecr_BatchGetImage(ep: Endpoint, ctx: Context, params: dict) -> dict:
                                               "regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"})
             continue
         ref = image_id.get("imageDigest") or image_id.get("imageTag")
-        status, headers, body = ep.registry.get_manifest(repo, ref, accept)
+        status, headers, body = reg.get_manifest(repo, ref, accept)
         digest = headers.get("docker-content-digest")
         if status != 200 or (image_id.get("imageDigest") and image_id.get("imageTag")
                              and digest != image_id["imageDigest"]):
@@ -696,7 +751,7 @@ def ecr_BatchGetImage(ep: Endpoint, ctx: Context, params: dict) -> dict:
 
 def ecr_BatchCheckLayerAvailability(ep: Endpoint, ctx: Context, params: dict) -> dict:
     repo, account = _require_repository(ep, ctx, params)
-    _require_registry(ep)
+    reg = _require_registry(ep, ctx)
     digests = params.get("layerDigests") or []
     if not 1 <= len(digests) <= 100:
         raise validation_error("layerDigests", "[...%d items]" % len(digests),
@@ -708,7 +763,7 @@ def ecr_BatchCheckLayerAvailability(ep: Endpoint, ctx: Context, params: dict) ->
             failures.append({"layerDigest": digest, "failureCode": "InvalidLayerDigest",
                              "failureReason": "Invalid layer digest"})
             continue
-        status, headers, _ = ep.registry.head_blob(repo, digest)
+        status, headers, _ = reg.head_blob(repo, digest)
         if status == 200:
             layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE",
                            "layerSize": int(headers.get("content-length", 0)),
@@ -1205,8 +1260,16 @@ class Control:
                 self.ep.clock_offset = float(self.json_body().get("offset_seconds", 0))
                 return self.reply(200, {"offset_seconds": self.ep.clock_offset})
             if route == ("POST", "/__control/rotate-token"):
-                self.ep.rotate_registry_password()
-                return self.reply(200, {"expires_at": self.ep.auth_expires_at})
+                region = self.json_body().get("region")
+                self.ep.rotate_registry_password(region)
+                return self.reply(200, {"expires_at": self.ep.target_for(region).expires_at})
+            if route == ("POST", "/__control/registry-password"):
+                password, expires_at = self.ep.registry_password(self.json_body().get("region"))
+                return self.reply(200, {"username": "AWS", "password": password, "expires_at": expires_at})
+            if route == ("GET", "/__control/registries"):
+                with self.ep.lock:
+                    return self.reply(200, {"default": self.ep.default_target.describe(), "regions": {
+                        region: target.describe() for region, target in self.ep.region_targets.items()}})
             if route == ("POST", "/__control/repositories"):
                 spec = self.json_body()
                 record = self.ep.create_repository(str(spec.get("account", "*")), spec["name"], spec)
@@ -1269,7 +1332,7 @@ class Server:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-        self.endpoint.registry.close()
+        self.endpoint.close_registry_clients()
         if self.thread:
             self.thread.join(timeout=10)
 

@@ -636,6 +636,114 @@ class FastModeTest(unittest.TestCase):
         self.assertNotIn("server_ms", log_entries()[0])
 
 
+class PerRegionRegistriesTest(unittest.TestCase):
+    """Config "registries": us-west-2 is served by a second real registry, eu-west-1 by that same
+    second registry but announced at a different public URL; us-east-1 stays on the module's
+    registry. The endpoint runs in this process; clients are botocore and plain urllib."""
+    REPO = "cdk-hnb659fds-container-assets-%s-us-west-2" % stack.ACCOUNT_A
+    PUBLIC = "https://127.0.0.1:1"      # a fault proxy would be here; never contacted by the endpoint
+
+    @classmethod
+    def setUpClass(cls):
+        cls.west = registry.Registry()
+        cls.addClassCleanup(cls.west.stop)
+        cls.west.start()
+        with open(info()["endpoint_config"]) as handle:
+            config = json.load(handle)
+        cls.log_dir = tempfile.mkdtemp(prefix="assetctl-regions-endpoint-")
+        cls.addClassCleanup(shutil.rmtree, cls.log_dir, ignore_errors=True)
+        west = {"url": cls.west.url, "ca_cert": cls.west.ca_cert, "username": cls.west.admin_user,
+                "password": cls.west.admin_password, "htpasswd": cls.west.htpasswd}
+        config.update({"port": 0, "ready_file": None, "log_file": os.path.join(cls.log_dir, "requests.jsonl"),
+                       "repository_uri_host": "registry",
+                       # eu-west-1 without htpasswd: its tokens must not replace us-west-2's `AWS` user
+                       "registries": {"us-west-2": west, "eu-west-1": dict(west, htpasswd=None,
+                                                                          public_url=cls.PUBLIC)}})
+        cls.server = ecr_endpoint.Server(config).start()
+        cls.addClassCleanup(cls.server.stop)
+        cls.image = oci_image.build_image({"west.txt": b"only in the us-west-2 registry\n"}, docker_media_types=True)
+        oci_image.push_image(cls.west.url, cls.REPO, "west", cls.image, cls.west.admin_user,
+                             cls.west.admin_password, cls.west.ca_cert)
+
+    def ecr(self, region):
+        key = info()["keys"][0]
+        made = botocore.session.Session().create_client(
+            "ecr", endpoint_url=self.server.url, region_name=region, aws_access_key_id=key["access_key_id"],
+            aws_secret_access_key=key["secret_access_key"], config=NO_RETRY)
+        self.addCleanup(made.close)
+        return made
+
+    def token(self, region):
+        data = self.ecr(region).get_authorization_token()["authorizationData"][0]
+        return data["proxyEndpoint"], decode_token(data["authorizationToken"])
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.server.url + "/__control/" + path, data=data, method=method)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def ping_west(self, creds):
+        return registry.ping_status(self.west.url, self.west.ca_cert, timeout=5, auth=creds)
+
+    def ping_default(self, creds):
+        reg = info()["registry"]
+        return registry.ping_status(reg["url"], reg["ca_cert"], timeout=5, auth=creds)
+
+    def test_token_of_a_region_logs_into_that_region_registry_only(self):
+        url, west_creds = self.token("us-west-2")
+        self.assertEqual(url, self.west.url)
+        self.assertEqual(self.ping_west(west_creds), 200)
+        self.assertEqual(self.ping_default(west_creds), 401)
+        url, east_creds = self.token("us-east-1")
+        self.assertEqual(url, info()["registry"]["url"])
+        self.assertEqual(self.ping_default(east_creds), 200)
+        self.assertEqual(self.ping_west(east_creds), 401)
+
+    def test_public_url_is_what_clients_are_told(self):
+        self.assertEqual(self.token("eu-west-1")[0], self.PUBLIC)
+        repo = self.ecr("eu-west-1").describe_repositories(repositoryNames=[self.REPO])["repositories"][0]
+        self.assertEqual(repo["repositoryUri"], "127.0.0.1:1/" + self.REPO)
+
+    def test_repository_uri_host_is_the_region_registry(self):
+        for region, host in (("us-west-2", self.west.host), ("us-east-1", info()["registry"]["host"])):
+            repo = self.ecr(region).describe_repositories(repositoryNames=[self.REPO])["repositories"][0]
+            self.assertEqual(repo["repositoryUri"], "%s/%s" % (host, self.REPO))
+
+    def test_image_questions_go_to_the_region_registry(self):
+        west = self.ecr("us-west-2")
+        detail = west.describe_images(repositoryName=self.REPO, imageIds=[{"imageTag": "west"}])["imageDetails"][0]
+        self.assertEqual(detail["imageDigest"], self.image.digest)
+        self.assertEqual(error_of(lambda: self.ecr("us-east-1").describe_images(
+            repositoryName=self.REPO, imageIds=[{"imageTag": "west"}]))[0], "ImageNotFoundException")
+        got = west.batch_get_image(repositoryName=self.REPO, imageIds=[{"imageTag": "west"}])
+        self.assertEqual(got["images"][0]["imageManifest"].encode(), self.image.manifest)
+        east = self.ecr("us-east-1").batch_get_image(repositoryName=self.REPO, imageIds=[{"imageTag": "west"}])
+        self.assertEqual((east["images"], east["failures"][0]["failureCode"]), ([], "ImageNotFound"))
+        layer = self.image.layer_digests[0]
+        layers = west.batch_check_layer_availability(repositoryName=self.REPO, layerDigests=[layer])
+        self.assertEqual([l["layerAvailability"] for l in layers["layers"]], ["AVAILABLE"])
+        layers = self.ecr("us-east-1").batch_check_layer_availability(repositoryName=self.REPO,
+                                                                      layerDigests=[layer])
+        self.assertEqual([f["failureCode"] for f in layers["failures"]], ["MissingLayerDigest"])
+
+    def test_control_password_and_rotation_per_region(self):
+        west_creds = self.token("us-west-2")[1]
+        east_creds = self.token("us-east-1")[1]
+        answer = self.control("POST", "registry-password", {"region": "us-west-2"})
+        self.assertEqual(("AWS", answer["password"]), west_creds)
+        self.control("POST", "rotate-token", {"region": "us-west-2"})
+        self.assertEqual(self.ping_west(west_creds), 401)
+        self.assertEqual(self.ping_default(east_creds), 200)
+        new_west = self.token("us-west-2")[1]
+        self.assertNotEqual(new_west, west_creds)
+        self.assertEqual(self.ping_west(new_west), 200)
+        listed = self.control("GET", "registries")
+        self.assertEqual(listed["regions"]["us-west-2"]["url"], self.west.url)
+        self.assertEqual(listed["regions"]["eu-west-1"]["public_url"], self.PUBLIC)
+        self.assertEqual(listed["default"]["url"], info()["registry"]["url"])
+
+
 class _CountingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     connections = 0
