@@ -197,7 +197,10 @@ def pid_alive(pid: int) -> bool:
 class Registry:
     """One private docker-registry process. Use as a context manager or start()/stop()."""
 
-    def __init__(self, state_dir: str = None, detach: bool = False):
+    def __init__(self, state_dir: str = None, detach: bool = False, tls_from: "Registry" = None):
+        """tls_from: serve with that (started) registry's certificate instead of a new one, so one
+        CA (and one cert_dir) is trusted for both: the certificate names IP:127.0.0.1, any port."""
+        self.tls_from = tls_from
         self._own_dir = state_dir is None
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="assetctl-registry-")
         self.detach = detach          # new session, so it outlives a CLI parent (stack.py up)
@@ -224,7 +227,11 @@ class Registry:
         os.makedirs(self.state_dir, exist_ok=True)
         self.storage = self._path("storage")
         os.makedirs(self.storage, exist_ok=True)
-        self.key, self.cert, self.ca_cert, self.cert_dir = make_self_signed_cert(self.state_dir)
+        if self.tls_from is not None:
+            source = self.tls_from
+            self.key, self.cert, self.ca_cert, self.cert_dir = source.key, source.cert, source.ca_cert, source.cert_dir
+        else:
+            self.key, self.cert, self.ca_cert, self.cert_dir = make_self_signed_cert(self.state_dir)
         self.htpasswd = self._path("htpasswd")
         set_htpasswd_user(self.htpasswd, self.admin_user, self.admin_password)
         self.config_path = self._path("registry.yml")

@@ -22,6 +22,14 @@ registry and the endpoint hands it out instead (repositoryUri host with `reposit
 registry`, proxyEndpoint); its address and control API are in info["registry_proxy"]
 ({url, host, port, control_url, pid}). info["registry"] stays the registry itself.
 
+With Stack(regions=["us-east-1", "us-west-2"]) (CLI: `up --regions us-east-1,us-west-2`), each of
+those regions gets a registry of its own (TLS + htpasswd, the default registry's certificate, so
+its ca_cert/cert_dir trust them all), as ECR has one registry per region: the endpoint's
+"registries" config sends that region's tokens, repository URIs and image lookups there.
+info["registries"] = {region: registry.describe()}; other regions use info["registry"].
+With proxied_regions=[R] (CLI: `--fault-proxy-region R`), a fault_proxy.py runs in front of R's
+registry and the endpoint hands it out for R; info["registry_proxies"] = {R: proxy info}.
+
 With Stack(fast=True) (CLI: `--fast`), the endpoint runs in benchmark mode (FAST_MODE in
 ecr_endpoint.py: DescribeImages by id in O(ids), keep-alive to the registry, server_ms in the log).
 
@@ -114,8 +122,16 @@ class Stack:
     """Registry + endpoint. `detach=True` makes them outlive this Python process (CLI `up`)."""
 
     def __init__(self, state_dir: str = None, extra_config: dict = None, region: str = "us-east-1",
-                 detach: bool = False, fault_proxy: bool = False, fast: bool = False):
+                 detach: bool = False, fault_proxy: bool = False, fast: bool = False, regions: list = None,
+                 proxied_regions: list = None):
         self.fault_proxy = fault_proxy
+        self.own_regions = list(regions or [])
+        self.proxied_regions = list(proxied_regions or [])
+        unknown = set(self.proxied_regions) - set(self.own_regions)
+        if unknown:
+            raise ValueError("proxied regions need a registry of their own (regions=): %s" % sorted(unknown))
+        self.region_registries = {}          # region -> Registry
+        self.region_proxies = {}             # region -> (Popen, proxy info)
         self.fast = fast
         self.proxy_process = None
         self.proxy_info = None
@@ -134,7 +150,8 @@ class Stack:
             self.registry = registry_support.Registry(os.path.join(self.state_dir, "registry"), detach=self.detach)
             self.registry.start()
             if self.fault_proxy:
-                self._start_proxy()
+                self.proxy_process, self.proxy_info = self._start_proxy(self.registry, "proxy")
+            self._start_region_registries()
             self._start_endpoint()
         except BaseException:
             self.stop(remove_files=False)
@@ -153,17 +170,36 @@ class Stack:
         })
         if self.proxy_info:
             config["registry_public_url"] = self.proxy_info["url"]
+        config["regions"] = sorted(set(config["regions"]) | set(self.own_regions))
+        config["registries"] = {region: self._registry_spec(region) for region in self.region_registries}
         if self.fast:
             config["fast"] = True
         return config
 
-    def _start_proxy(self) -> None:
-        reg = self.registry
-        ready = os.path.join(self.state_dir, "proxy.ready")
+    def _start_region_registries(self) -> None:
+        for region in self.own_regions:
+            reg = registry_support.Registry(os.path.join(self.state_dir, "registry-" + region), detach=self.detach,
+                                            tls_from=self.registry)
+            self.region_registries[region] = reg
+            reg.start()
+            if region in self.proxied_regions:
+                self.region_proxies[region] = self._start_proxy(reg, "proxy-" + region)
+
+    def _registry_spec(self, region: str) -> dict:
+        reg = self.region_registries[region]
+        spec = {"url": reg.url, "ca_cert": reg.ca_cert, "username": reg.admin_user,
+                "password": reg.admin_password, "htpasswd": reg.htpasswd}
+        if region in self.region_proxies:
+            spec["public_url"] = self.region_proxies[region][1]["url"]
+        return spec
+
+    def _start_proxy(self, reg, name: str) -> tuple:
+        """A fault_proxy.py in front of reg -> (Popen, its ready-file info)."""
+        ready = os.path.join(self.state_dir, name + ".ready")
         if os.path.exists(ready):
             os.remove(ready)
-        with open(os.path.join(self.state_dir, "proxy.stderr"), "ab") as err:
-            self.proxy_process = subprocess.Popen(
+        with open(os.path.join(self.state_dir, name + ".stderr"), "ab") as err:
+            process = subprocess.Popen(
                 [PYTHON, PROXY_SCRIPT, "--upstream", reg.url, "--ca-cert", reg.ca_cert, "--cert", reg.cert,
                  "--key", reg.key, "--ready-file", ready], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=err, start_new_session=self.detach, cwd=self.state_dir,
@@ -176,8 +212,12 @@ class Stack:
                     state.update(json.load(handle))
             return bool(state) and _health(state["control_url"], "/health")
 
-        registry_support.wait_until(proxy_ready, READY_DEADLINE_SECONDS, self.proxy_process, "fault_proxy.py")
-        self.proxy_info = state
+        try:
+            registry_support.wait_until(proxy_ready, READY_DEADLINE_SECONDS, process, "fault_proxy.py")
+        except BaseException:
+            registry_support.terminate_pid(process.pid, process)
+            raise
+        return process, state
 
     def _start_endpoint(self) -> None:
         config = self._endpoint_config()
@@ -217,8 +257,7 @@ class Stack:
             "repositories": config["repositories"],
             "log_file": config["log_file"],
             "endpoint_config": config_path,
-            "pids": dict({"registry": self.registry.pid, "endpoint": self.endpoint_process.pid},
-                         **({"proxy": self.proxy_process.pid} if self.proxy_process else {})),
+            "pids": self._pids(),
             "created_state_dir": self.created_dir,
             "fast": self.fast,
             # Ready-made environment for a client under test (first key = account A).
@@ -230,10 +269,32 @@ class Stack:
         }
         if self.proxy_info:
             self.info["registry_proxy"] = self.proxy_info
+        if self.region_registries:
+            self.info["registries"] = {region: reg.describe() for region, reg in self.region_registries.items()}
+        if self.region_proxies:
+            self.info["registry_proxies"] = {region: info for region, (_, info) in self.region_proxies.items()}
         with open(os.path.join(self.state_dir, "stack.json"), "w") as handle:
             json.dump(self.info, handle, indent=1)
 
+    def _pids(self) -> dict:
+        """name -> pid; `down` tells the programs apart by the name's prefix (see stop_recorded)."""
+        pids = {"registry": self.registry.pid, "endpoint": self.endpoint_process.pid}
+        if self.proxy_process:
+            pids["proxy"] = self.proxy_process.pid
+        for region, reg in self.region_registries.items():
+            pids["registry-" + region] = reg.pid
+        for region, (process, _) in self.region_proxies.items():
+            pids["proxy-" + region] = process.pid
+        return pids
+
     def stop(self, remove_files: bool = None) -> None:
+        for region, (process, _) in list(self.region_proxies.items()):
+            if process is not None and process.poll() is None:
+                registry_support.terminate_pid(process.pid, process)
+        self.region_proxies.clear()
+        for reg in self.region_registries.values():
+            reg.stop(remove_files=False)
+        self.region_registries.clear()
         if self.endpoint_process is not None:
             if self.endpoint_process.poll() is None:
                 registry_support.terminate_pid(self.endpoint_process.pid, self.endpoint_process)
@@ -265,7 +326,8 @@ def stop_recorded(state_dir: str, keep: bool) -> dict:
     expected = {"endpoint": ENDPOINT_SCRIPT, "registry": registry_support.REGISTRY_BIN, "proxy": PROXY_SCRIPT}
     for name, pid in info["pids"].items():
         cmdline = _cmdline(pid)
-        if pid and registry_support.pid_alive(pid) and expected[name] in cmdline and state_dir in cmdline:
+        program = expected[name.split("-", 1)[0]]       # "registry-us-west-2" is a registry
+        if pid and registry_support.pid_alive(pid) and program in cmdline and state_dir in cmdline:
             registry_support.terminate_pid(pid)
             stopped[name] = pid
     if not keep and info.get("created_state_dir", True):
@@ -317,7 +379,8 @@ def exec_in_stack(args, extra: dict) -> int:
     """`exec`: stack (+ dockerd) up, COMMAND in client_env, everything down again."""
     signal.signal(signal.SIGTERM, _raise_terminated)     # so that `finally` stops what we started
     stack = Stack(args.state_dir and os.path.abspath(args.state_dir), extra, args.region,
-                  fault_proxy=args.fault_proxy, fast=args.fast)
+                  fault_proxy=args.fault_proxy, fast=args.fast, regions=_region_list(args.regions),
+                  proxied_regions=args.fault_proxy_region)
     daemon = None
     try:
         info = stack.start()
@@ -337,6 +400,10 @@ def exec_in_stack(args, extra: dict) -> int:
         stack.stop(remove_files=False if args.keep else None)
 
 
+def _region_list(text: str) -> list:
+    return [region.strip() for region in (text or "").split(",") if region.strip()]
+
+
 def _add_up_options(parser) -> None:
     parser.add_argument("--config", help="JSON merged over the default endpoint config")
     parser.add_argument("--region", default="us-east-1")
@@ -344,6 +411,9 @@ def _add_up_options(parser) -> None:
                         help="run fault_proxy.py in front of the registry and hand it out instead")
     parser.add_argument("--fast", action="store_true",
                         help="benchmark mode of the endpoint (FAST_MODE in ecr_endpoint.py)")
+    parser.add_argument("--regions", help="comma-separated regions that get a registry of their own each")
+    parser.add_argument("--fault-proxy-region", action="append", default=[], metavar="REGION",
+                        help="a fault_proxy.py in front of that region's own registry (one of --regions)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -384,12 +454,17 @@ def main(argv=None) -> int:
                                                   args.docker_config)))
         return 0
     if args.command_name == "up":
-        stack = Stack(state_dir, extra, args.region, detach=True, fault_proxy=args.fault_proxy, fast=args.fast)
+        stack = Stack(state_dir, extra, args.region, detach=True, fault_proxy=args.fault_proxy, fast=args.fast,
+                      regions=_region_list(args.regions), proxied_regions=args.fault_proxy_region)
         info = stack.start()
         # Let the processes outlive us without Popen warnings; `down` stops them by pid.
         stack.endpoint_process = None
         stack.proxy_process = None
         stack.registry.process = None
+        for reg in stack.region_registries.values():
+            reg.process = None
+        for region in stack.region_proxies:
+            stack.region_proxies[region] = (None, stack.region_proxies[region][1])
         print(json.dumps(info, indent=1), flush=True)
         return 0
     print(json.dumps(stop_recorded(state_dir, args.keep)), flush=True)

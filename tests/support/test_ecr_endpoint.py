@@ -823,6 +823,47 @@ class StackCliTest(unittest.TestCase):
             self.assertFalse(registry.pid_alive(pid))
         self.assertFalse(os.path.exists(state))
 
+    def test_up_with_a_registry_per_region_and_a_proxied_one(self):
+        tmp = tempfile.mkdtemp(prefix="assetctl-stack-regions-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        state = os.path.join(tmp, "state")
+        script = os.path.join(HERE, "stack.py")
+        self.addCleanup(lambda: os.path.exists(os.path.join(state, "stack.json")) and subprocess.run(
+            [stack.PYTHON, script, "down", "--state-dir", state], capture_output=True, timeout=60))
+        up = subprocess.run([stack.PYTHON, script, "up", "--state-dir", state, "--regions", "us-east-1,ap-south-1",
+                             "--fault-proxy-region", "ap-south-1"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(up.returncode, 0, up.stderr)
+        data = json.loads(up.stdout)
+        regions = data["registries"]
+        self.assertEqual(sorted(regions), ["ap-south-1", "us-east-1"])
+        self.assertIn("ap-south-1", data["regions"])
+        hosts = {data["registry"]["host"], regions["us-east-1"]["host"], regions["ap-south-1"]["host"]}
+        self.assertEqual(len(hosts), 3)
+        for reg in regions.values():   # the stack's one CA trusts every registry
+            self.assertEqual(registry.ping_status(reg["url"], data["registry"]["ca_cert"]), 401)
+        key = data["keys"][0]
+        proxy = data["registry_proxies"]["ap-south-1"]
+        for region, expected_url in (("us-east-1", regions["us-east-1"]["url"]), ("ap-south-1", proxy["url"]),
+                                     ("eu-west-1", data["registry"]["url"])):
+            ecr = botocore.session.Session().create_client(
+                "ecr", endpoint_url=data["endpoint_url"], region_name=region, config=NO_RETRY,
+                aws_access_key_id=key["access_key_id"], aws_secret_access_key=key["secret_access_key"])
+            self.addCleanup(ecr.close)
+            auth = ecr.get_authorization_token()["authorizationData"][0]
+            self.assertEqual(auth["proxyEndpoint"], expected_url, region)
+        creds = decode_token(auth["authorizationToken"])       # the last one: eu-west-1, the default
+        self.assertEqual(registry.ping_status(data["registry"]["url"], data["registry"]["ca_cert"], 5, creds), 200)
+        self.assertEqual(registry.ping_status(regions["ap-south-1"]["url"], data["registry"]["ca_cert"], 5, creds),
+                         401)
+        down = subprocess.run([stack.PYTHON, script, "down", "--state-dir", state], capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(down.returncode, 0, down.stderr)
+        self.assertEqual(set(json.loads(down.stdout)["stopped"]), {"registry", "endpoint", "registry-us-east-1",
+                                                                   "registry-ap-south-1", "proxy-ap-south-1"})
+        for pid in data["pids"].values():
+            self.assertFalse(registry.pid_alive(pid))
+        self.assertFalse(os.path.exists(state))
+
     def test_exec_runs_the_command_in_the_client_env_and_stops_the_stack(self):
         tmp = tempfile.mkdtemp(prefix="assetctl-stack-exec-")
         self.addCleanup(shutil.rmtree, tmp, True)
