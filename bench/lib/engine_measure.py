@@ -6,8 +6,8 @@ engine.sh generates the build contexts (engine_images.py) and runs this script a
 starts one private dockerd for the whole bench (tests/support/dockerd.py), imports and builds
 the shared base image in it, synthesizes bench/app-engine (4 images x 3 regions, 3 asset
 manifests) and then, for every measured run, uses a stack of 3 registries (one per region) and
-the ECR/STS endpoint in benchmark mode (EngineStack below: tests/support/stack.py's Stack plus
-two more registries, handed to the endpoint as its per-region `registries`).
+the ECR/STS endpoint in benchmark mode (EngineStack below: tests/support/stack.py's Stack with
+regions=REGIONS, which hands the 3 registries to the endpoint as its per-region `registries`).
 
 Scenarios (--runs repetitions per variant each, the variants' order rotating from run to run):
   cold-cached    a fresh stack (registries empty) per run; every image already built once
@@ -53,7 +53,6 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "support"))
 import dockerd as dockerd_support  # noqa: E402
 import engine_images  # noqa: E402
-import registry as registry_support  # noqa: E402
 import stack as stack_support  # noqa: E402
 
 VARIANTS = ("cdk-assets", "docker", "native")
@@ -144,48 +143,19 @@ def blob_uploads(log_path: str, offset: int) -> int:
 
 
 # --- the stack: 3 registries + the endpoint -------------------------------------------------------
-def registry_spec(reg: dict) -> dict:
-    return {"url": reg["url"], "ca_cert": reg["ca_cert"], "username": reg["admin_user"],
-            "password": reg["admin_password"], "htpasswd": reg["htpasswd"]}
-
-
 class EngineStack(stack_support.Stack):
-    """stack.py's Stack (registry of REGIONS[0] + endpoint) with one more registry per other
-    region, all handed to the endpoint as `registries` {region: {url, ca_cert, username,
-    password, htpasswd}}."""
+    """stack.py's Stack in benchmark mode with a registry of its own for each of REGIONS
+    (Stack(regions=...): the endpoint's per-region `registries`); by_region: region -> the
+    registry's describe()."""
 
     def __init__(self, state_dir: str):
-        super().__init__(state_dir, {"repository_uri_host": "registry"}, REGIONS[0], fast=True)
-        self.extra_registries = {}
-        self.by_region = {}          # region -> registry describe()
+        super().__init__(state_dir, {"repository_uri_host": "registry"}, REGIONS[0], fast=True, regions=list(REGIONS))
+        self.by_region = {}
 
     def start(self) -> dict:
-        os.makedirs(self.state_dir, exist_ok=True)
-        try:
-            for region in REGIONS[1:]:
-                reg = registry_support.Registry(os.path.join(self.state_dir, "registry-" + region))
-                reg.start()
-                self.extra_registries[region] = reg
-            return super().start()
-        except BaseException:
-            self._stop_extra()
-            raise
-
-    def _endpoint_config(self) -> dict:
-        config = super()._endpoint_config()
-        self.by_region = {REGIONS[0]: self.registry.describe()}
-        self.by_region.update({region: reg.describe() for region, reg in self.extra_registries.items()})
-        config["registries"] = {region: registry_spec(reg) for region, reg in self.by_region.items()}
-        return config
-
-    def _stop_extra(self) -> None:
-        for reg in self.extra_registries.values():
-            reg.stop(remove_files=False)
-        self.extra_registries = {}
-
-    def stop(self, remove_files: bool = None) -> None:
-        self._stop_extra()
-        super().stop(remove_files)
+        info = super().start()
+        self.by_region = dict(info["registries"])
+        return info
 
 
 class Region:
@@ -360,8 +330,8 @@ class Bench:
         # 3 registries' self-signed certificates (dockerd trusts 127.0.0.0/8 without checking).
         bundle = os.path.join(stack.state_dir, "registries-ca.pem")
         with open(bundle, "w") as out:
-            for reg in stack.by_region.values():
-                with open(reg["ca_cert"]) as handle:
+            for ca_cert in sorted({reg["ca_cert"] for reg in stack.by_region.values()}):
+                with open(ca_cert) as handle:
                     out.write(handle.read())
         env["AWS_CA_BUNDLE"] = bundle
         return env
@@ -437,8 +407,7 @@ class Bench:
         if self.per_region is None:
             self.per_region = per_region
             if not per_region:
-                log("CAVEAT: the endpoint hands out ONE registry for all 3 regions (no per-region "
-                    "`registries` support in tests/support/ecr_endpoint.py yet)")
+                log("CAVEAT: the endpoint hands out ONE registry for all 3 regions")
         return stack, regions
 
     def cold(self, scenario: str) -> None:
@@ -573,7 +542,7 @@ class Report:
                     "+".join("%.0f" % (l["bytes"] / MIB) for l in p["base_layers"]), assets, p["changed_asset"]),
                 "3 regions, %s; %d runs per variant and scenario, medians (min-max)" % (
                     "one registry each" if self.bench.per_region else
-                    "ONE registry shared by all (the endpoint has no per-region registries yet)", self.bench.args.runs),
+                    "ONE registry shared by all (the endpoint ignored its per-region registries)", self.bench.args.runs),
                 ""]
 
     def main_table(self) -> list:
