@@ -77,7 +77,8 @@ if [[ ! -d app/node_modules/aws-cdk-lib ]]; then
   (cd app && npm ci --no-audit --no-fund >&2)
 fi
 cdk_assets=$bench/node_modules/cdk-assets/bin/cdk-assets.js
-[[ $(node "$cdk_assets" --version) == 4.7.3 ]] || { echo "engine.sh: bench/node_modules has the wrong cdk-assets" >&2; exit 1; }
+[[ $(node "$cdk_assets" --version) == 4.7.3 ]] || {
+  echo "engine.sh: bench/node_modules has the wrong cdk-assets" >&2; exit 1; }
 if [[ -z ${ASSETCTL:-} ]]; then
   say "building assetctl (Release) in build/bench"
   cmake -S "$root" -B "$root/build/bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DASSETCTL_BUILD_TESTS=OFF >/dev/null

@@ -563,7 +563,8 @@ class Report:
                     counter_cell(rows, variant),
                     "/".join(str(n) for n in sorted({sum(r["blob_uploads"]) for r in rows})),
                     max(r["rss_mib"] for r in rows),
-                    "%.1f/%.1f" % (median_of(rows, lambda r: r["load_before"]), median_of(rows, lambda r: r["load_after"]))))
+                    "%.1f/%.1f" % (median_of(rows, lambda r: r["load_before"]),
+                                   median_of(rows, lambda r: r["load_after"]))))
         return lines
 
     def ratio_cell(self, scenario: str, other: str, key: str) -> str:
