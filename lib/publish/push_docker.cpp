@@ -76,6 +76,7 @@ void DockerPush::log_in(const TargetState& target) {
     }
     const auto authorization =
         run_.deps().aws.ecr.get_authorization_token(target.credentials, target.region);
+    std::lock_guard config_lock(config_file_mutex_);
     if (auto* config = run_.deps().docker_config) {
         config->forget_host(target.registry_host);
     }

@@ -29,6 +29,9 @@ class DockerPush {
 
     RunState& run_;
     util::PerKey<LoginEntry> logins_;
+    // `docker login` rewrites the one config.json of the private DOCKER_CONFIG (read, add the
+    // host, rename over): two at once to different hosts lose one host's credentials.
+    std::mutex config_file_mutex_;
 };
 
 // The digest in `docker push` output (`<tag>: digest: sha256:... size: N`), or empty.

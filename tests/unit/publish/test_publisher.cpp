@@ -1,7 +1,10 @@
 // The publisher over fakes: which engine commands and AWS calls happen for which situation.
 // Engine commands are matched by rule (FakeProcessRunner::on), not by order, because builds
 // and pushes run on separate threads.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 
@@ -343,6 +346,33 @@ TEST_CASE("one login per registry and identity for many images") {
             CHECK(std::find(command.argv.begin(), command.argv.end(), "pw") == command.argv.end());
         }
     }
+}
+
+TEST_CASE("logins to two registries never run at once: docker login rewrites one config.json") {
+    Harness h;
+    std::mutex mutex;
+    std::condition_variable changed;
+    int active = 0;
+    int most = 0;
+    h.runner.add([&](const process::Command& command) -> std::optional<process::Result> {
+        if (command.argv.size() < 2 || command.argv[1] != "login") {
+            return std::nullopt;
+        }
+        std::unique_lock lock(mutex);
+        most = std::max(most, ++active);
+        changed.notify_all();
+        // Room for the other destination's login to arrive meanwhile (it does, unserialised).
+        changed.wait_for(lock, std::chrono::milliseconds(500), [&] { return active > 1; });
+        --active;
+        return exit_code(0);
+    });
+    const auto summary =
+        h.run(publish::Mode::publish,
+              h.assembly({{"img", R"({"a": )" + destination("us-east-1") + R"(, "b": )" +
+                                      destination("eu-west-1") + "}"}}));
+    CHECK(summary.ok());
+    CHECK(h.runner.count("login") == 2);
+    CHECK(most == 1);
 }
 
 TEST_CASE("an immutable tag that appears during the push counts as published") {
