@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <fstream>
 #include <limits>
@@ -116,11 +117,36 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 // Feeds a StreamedBody to libcurl. An exception from the reader cannot cross libcurl's C
 // frames: it is kept, the transfer aborted, and perform() rethrows it.
 struct UploadState {
+    const StreamedBody* body = nullptr;
     std::unique_ptr<BodyReader> reader;
     std::uint64_t remaining = 0;  // the maximum for a body of unknown size
     bool unknown_size = false;
     std::exception_ptr error;
+
+    // From the first byte, with a fresh reader.
+    void start() {
+        reader = body->open();
+        unknown_size = body->unknown_size;
+        remaining = unknown_size ? std::numeric_limits<std::uint64_t>::max() : body->size;
+    }
 };
+
+// libcurl rewinds the body when it sends the request again on its own (a reused connection
+// that the server had closed, a redirect, an auth round): back to the first byte is a fresh
+// reader; anywhere else cannot be done.
+int on_seek(void* user, curl_off_t offset, int origin) {
+    auto* state = static_cast<UploadState*>(user);
+    if (offset != 0 || origin != SEEK_SET) {
+        return CURL_SEEKFUNC_CANTSEEK;
+    }
+    try {
+        state->start();
+        return CURL_SEEKFUNC_OK;
+    } catch (...) {
+        state->error = std::current_exception();
+        return CURL_SEEKFUNC_FAIL;
+    }
+}
 
 std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
     auto* state = static_cast<UploadState*>(user);
@@ -281,13 +307,13 @@ class CurlClient final : public HttpClient {
     // or the body in memory as POSTFIELDS.
     static void set_body_options(CURL* handle, const Request& request, UploadState& upload) {
         if (request.stream) {
-            upload.reader = request.stream->open();
-            upload.unknown_size = request.stream->unknown_size;
-            upload.remaining = upload.unknown_size ? std::numeric_limits<std::uint64_t>::max()
-                                                   : request.stream->size;
+            upload.body = &*request.stream;
+            upload.start();
             curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
             curl_easy_setopt(handle, CURLOPT_READFUNCTION, &on_read);
             curl_easy_setopt(handle, CURLOPT_READDATA, &upload);
+            curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, &on_seek);
+            curl_easy_setopt(handle, CURLOPT_SEEKDATA, &upload);
             curl_easy_setopt(handle, CURLOPT_UPLOAD_BUFFERSIZE, k_upload_buffer_size);
             if (!upload.unknown_size) {  // else libcurl sends it chunked (HTTP/1.1)
                 curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
