@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.hpp"
+#include "image/image_error.hpp"
+#include "image/quote.hpp"
 #include "registry/media_type.hpp"
 
 namespace assetctl::image {
@@ -91,11 +93,7 @@ class TarballImage final : public Pushable {
             return plans_[i].stored;
         }
         const auto& layer = source_.layers[i];
-        const auto blob = store_.compressed(layer.diff_id, [&layer] {
-            return registry::FileBlob(layer.bytes.file, layer.bytes.offset, layer.bytes.size,
-                                      layer.diff_id)
-                .open();
-        });
+        const auto blob = compress(layer);
         counters_.count_compression(blob.compressed_now);
         return std::make_shared<registry::FileBlob>(blob.file, 0, blob.size, blob.digest);
     }
@@ -146,6 +144,19 @@ class TarballImage final : public Pushable {
     }
 
   private:
+    StoredBlob compress(const SourceLayer& layer) const {
+        try {
+            return store_.compressed(layer.diff_id, [&layer] {
+                return registry::FileBlob(layer.bytes.file, layer.bytes.offset, layer.bytes.size,
+                                          layer.diff_id)
+                    .open();
+            });
+        } catch (const ImageError& e) {
+            throw ImageError("image " + quote(path_.string()) + ", layer " +
+                             layer.diff_id.short_str() + ": " + e.what());
+        }
+    }
+
     // As stored when it is compressed already, else compressed by us (its digest known
     // beforehand when the layer cache has it).
     void plan_layer(const SourceLayer& layer, LayerPlan& plan) {
