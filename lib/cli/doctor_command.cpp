@@ -247,6 +247,47 @@ void print_destination(const ordered_json& destination, std::ostream& out) {
 
 }  // namespace
 
+// How each selected image would be pushed, and why (the push mode options and its source).
+ordered_json push_modes(const DoctorInputs& inputs) {
+    auto assets = ordered_json::array();
+    if (!inputs.selection) {
+        return assets;
+    }
+    const auto plan = publish::make_plan(
+        *inputs.selection,
+        {.consult_aws = false,
+         .native_archives = inputs.tarball_mode == publish::TarballMode::native});
+    for (const auto& image : plan.images) {
+        const bool archive = image.kind == publish::SourceKind::archive;
+        const bool loaded = image.kind == publish::SourceKind::engine_load;
+        const bool native = archive || (!loaded && inputs.push_mode == publish::PushMode::native);
+        std::string why;
+        if (archive) {
+            why =
+                "an image tarball or layout, read and pushed without the engine "
+                "(--tarball-mode native)";
+        } else if (loaded) {
+            why =
+                "an image tarball loaded into the engine and pushed with it "
+                "(--tarball-mode docker)";
+        } else if (native) {
+            why =
+                "built by the engine, exported once with `save` and pushed by assetctl: no "
+                "docker login, layers compressed once for every destination (--push-mode "
+                "native)";
+        } else {
+            why =
+                "built by the engine and pushed with docker login, tag and push "
+                "(--push-mode docker)";
+        }
+        assets.push_back({{"asset", image.selected->asset.id},
+                          {"source", publish::to_string(image.kind)},
+                          {"pushMode", native ? "native" : "docker"},
+                          {"why", why}});
+    }
+    return assets;
+}
+
 DoctorReport run_doctor(DoctorInputs& inputs) {
     DoctorReport report;
     check_engine(inputs, report);
@@ -259,6 +300,7 @@ DoctorReport run_doctor(DoctorInputs& inputs) {
     report.json["destinations"] = inputs.selection && base && identity
                                       ? check_destinations(inputs, *base, *identity, report)
                                       : ordered_json::array();
+    report.json["assets"] = push_modes(inputs);
     report.json["ok"] = report.ok;
     return report;
 }
@@ -267,6 +309,11 @@ void print_doctor(const DoctorReport& report, std::ostream& out) {
     print_general_checks(report.json, out);
     for (const auto& destination : report.json.at("destinations")) {
         print_destination(destination, out);
+    }
+    for (const auto& asset : report.json.at("assets")) {
+        print_check(
+            out, true, "push " + asset.at("asset").get<std::string>(),
+            asset.at("pushMode").get<std::string>() + ": " + asset.at("why").get<std::string>());
     }
     out << (report.ok ? "all checks passed\n" : "some checks failed\n");
 }

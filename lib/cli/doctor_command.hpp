@@ -9,6 +9,7 @@
 #include "aws/services.hpp"
 #include "docker/engine.hpp"
 #include "manifest/selection.hpp"
+#include "publish/publisher.hpp"
 
 namespace assetctl::cli {
 
@@ -19,6 +20,9 @@ struct DoctorInputs {
     std::string region_source;  // "AWS_REGION", "profile ci", ... or empty when none
     // The selected assets whose destinations to check; nullopt when there is no assembly.
     std::optional<manifest::Selection> selection;
+    // How publish would push (its --push-mode and --tarball-mode): reported per asset.
+    publish::PushMode push_mode = publish::PushMode::native;
+    publish::TarballMode tarball_mode = publish::TarballMode::native;
 };
 
 // The checks as one JSON document (the `--json` output) plus the overall verdict.

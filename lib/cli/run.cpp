@@ -87,6 +87,8 @@ struct DoctorArgs {
     std::optional<std::string> docker;
     bool no_engine = false;
     bool json = false;
+    publish::PushMode push_mode = publish::PushMode::native;
+    publish::TarballMode tarball_mode = publish::TarballMode::native;
 };
 
 int run_doctor_command(const DoctorArgs& args, bool path_given, const util::Environment& env,
@@ -116,7 +118,9 @@ int run_doctor_command(const DoctorArgs& args, bool path_given, const util::Envi
     DoctorInputs inputs{.aws = setup.services(),
                         .engine = std::move(engine),
                         .region_source = setup.region_source(),
-                        .selection = std::move(selection)};
+                        .selection = std::move(selection),
+                        .push_mode = args.push_mode,
+                        .tarball_mode = args.tarball_mode};
     const auto report = run_doctor(inputs);
     if (args.json) {
         out << report.json.dump(2) << "\n";
@@ -134,6 +138,30 @@ void print_fatal(const util::Fatal& e, std::ostream& err) {
 }
 
 // build and publish share these; publishing adds the push job counts, building --force.
+// --push-mode and --tarball-mode: how images get to the registry (publish and doctor).
+void add_mode_options(CLI::App& command, publish::PushMode& push_mode,
+                      publish::TarballMode& tarball_mode) {
+    command
+        .add_option("--push-mode", push_mode,
+                    "images the engine builds: `native` exports each once and pushes it with "
+                    "assetctl's registry client, compressed once for every destination (default); "
+                    "`docker` uses docker login, tag and push")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, publish::PushMode>{{"native", publish::PushMode::native},
+                                                     {"docker", publish::PushMode::docker}},
+            CLI::ignore_case))
+        ->type_name("MODE");
+    command
+        .add_option("--tarball-mode", tarball_mode,
+                    "image tarballs and OCI layouts: `native` pushes them without a "
+                    "container engine (default), `docker` loads them into the engine")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, publish::TarballMode>{{"native", publish::TarballMode::native},
+                                                        {"docker", publish::TarballMode::docker}},
+            CLI::ignore_case))
+        ->type_name("MODE");
+}
+
 void add_publish_options(CLI::App& command, PublishArgs& publish_args, bool publishing) {
     command
         .add_option("selectors", publish_args.selectors,
@@ -152,25 +180,7 @@ void add_publish_options(CLI::App& command, PublishArgs& publish_args, bool publ
     add_job_count(command, "--build-jobs", publish_args.options.build_jobs,
                   "images built at once (default 1: not every builder is "
                   "concurrency-safe)");
-    command
-        .add_option("--tarball-mode", publish_args.options.tarball_mode,
-                    "image tarballs and OCI layouts: `native` pushes them without a "
-                    "container engine (default), `docker` loads them into the engine")
-        ->transform(CLI::CheckedTransformer(
-            std::map<std::string, publish::TarballMode>{{"native", publish::TarballMode::native},
-                                                        {"docker", publish::TarballMode::docker}},
-            CLI::ignore_case))
-        ->type_name("MODE");
-    command
-        .add_option("--push-mode", publish_args.options.push_mode,
-                    "images the engine builds: `native` exports each once and pushes it with "
-                    "assetctl's registry client, compressed once for every destination (default); "
-                    "`docker` uses docker login, tag and push")
-        ->transform(CLI::CheckedTransformer(
-            std::map<std::string, publish::PushMode>{{"native", publish::PushMode::native},
-                                                     {"docker", publish::PushMode::docker}},
-            CLI::ignore_case))
-        ->type_name("MODE");
+    add_mode_options(command, publish_args.options.push_mode, publish_args.options.tarball_mode);
     command.add_flag("--fail-fast", publish_args.options.fail_fast,
                      "stop starting new work after the first failure");
     command.add_flag("--dry-run", publish_args.options.dry_run,
@@ -227,6 +237,7 @@ void define_commands(CLI::App& app, Commands& commands) {
                        "container engine executable (default: CDK_DOCKER, else docker)");
     doctor->add_flag("--no-engine", doctor_args.no_engine, "skip the container engine check");
     doctor->add_flag("--json", doctor_args.json, "print one JSON document");
+    add_mode_options(*doctor, doctor_args.push_mode, doctor_args.tarball_mode);
 
     commands.build = app.add_subcommand(
         "build", "Build the selected image assets (consulting ECR when credentials allow)");

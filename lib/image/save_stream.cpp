@@ -97,7 +97,7 @@ class SaveStreamReader {
             return;  // a layer the store holds: skipped unread
         }
         if (bytes <= k_small_entry || (claimed && *claimed == image_.id)) {
-            keep_if_wanted(read_entry(name, bytes));
+            keep_if_wanted(name, read_entry(name, bytes));
             return;
         }
         compress_entry(name);
@@ -122,12 +122,14 @@ class SaveStreamReader {
     }
 
     // A small entry is the config, a small wanted layer, or nothing we need.
-    void keep_if_wanted(std::string bytes) {
+    void keep_if_wanted(const std::string& name, std::string bytes) {
         const Digest digest = Digest::sha256_of(bytes);
         if (digest == image_.id) {
             config_ = std::move(bytes);
         } else if (wanted_.contains(digest) && !saved_.layers.contains(digest)) {
             small_layers_.emplace(digest, std::move(bytes));
+        } else if (compressed_magic(bytes)) {
+            compressed_entries_.push_back(name);
         }
     }
 

@@ -31,6 +31,8 @@ struct Harness {
     aws::AssumedRoleCache roles{sts, clock, "assetctl-test"};
     docker::EngineStatus engine{"docker", true, true, "20.10.24", ""};
 
+    publish::PushMode push_mode = publish::PushMode::native;
+
     cli::DoctorReport run(std::optional<manifest::Selection> selection,
                           std::optional<std::string> region = "us-east-1") {
         cli::DoctorInputs inputs{.aws = {.credentials = credentials,
@@ -40,7 +42,8 @@ struct Harness {
                                          .default_region = std::move(region)},
                                  .engine = engine,
                                  .region_source = "AWS_REGION",
-                                 .selection = std::move(selection)};
+                                 .selection = std::move(selection),
+                                 .push_mode = push_mode};
         return cli::run_doctor(inputs);
     }
 };
@@ -140,4 +143,23 @@ TEST_CASE("without an assembly only the local checks run") {
     CHECK(report.ok);
     CHECK(report.json.at("destinations").empty());
     CHECK(report.json.at("credentials").at("source") == "environment");
+}
+
+TEST_CASE("doctor says how each image will be pushed, and why") {
+    Harness h;
+    h.ecr.existing.insert({"us-east-1", "cdk-hnb659fds-container-assets-123456789012-us-east-1"});
+    test::TempDir dir;
+    const auto native = h.run(selection_of(dir, k_cdk_destination));
+    const auto& asset = native.json.at("assets").at(0);
+    CHECK(asset.at("asset") == "img");
+    CHECK(asset.at("source") == "docker build");
+    CHECK(asset.at("pushMode") == "native");
+    CHECK_THAT(asset.at("why").get<std::string>(), Catch::Contains("--push-mode native"));
+
+    h.push_mode = publish::PushMode::docker;
+    const auto docker = h.run(selection_of(dir, k_cdk_destination));
+    CHECK(docker.json.at("assets").at(0).at("pushMode") == "docker");
+    std::ostringstream text;
+    cli::print_doctor(docker, text);
+    CHECK_THAT(text.str(), Catch::Contains("push img: docker"));
 }
