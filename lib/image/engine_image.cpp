@@ -8,6 +8,7 @@
 
 #include "image/image_error.hpp"
 #include "registry/media_type.hpp"
+#include "util/interrupt.hpp"
 
 namespace assetctl::image {
 namespace {
@@ -121,6 +122,14 @@ class EngineImage final : public Pushable {
     }
 
   private:
+    SavedImage export_pass(const std::set<Digest>& wanted, bool skip_by_size) const {
+        SavedImage saved;
+        save_([&](int fd) {
+            saved = read_save_stream(fd, info_, wanted, store_, threads_, label_, skip_by_size);
+        });
+        return saved;
+    }
+
     void export_once() const {
         std::lock_guard lock(mutex_);
         export_locked();
@@ -143,10 +152,16 @@ class EngineImage final : public Pushable {
             }
         }
         try {
-            SavedImage saved;
-            save_([&](int fd) {
-                saved = read_save_stream(fd, info_, wanted, store_, threads_, label_);
-            });
+            SavedImage saved = export_pass(wanted, true);
+            if (!saved.missed.empty()) {
+                // A wanted layer had the size of a stored one and was only hashed: once more
+                // for those, compressing every unnamed entry (rare: equal-sized layers).
+                spdlog::debug("{}: {} layer(s) need a second pass of the save stream", label_,
+                              saved.missed.size());
+                SavedImage second = export_pass(saved.missed, false);
+                saved.compressed_bytes += second.compressed_bytes;
+                saved.layers.merge(second.layers);
+            }
             check_config(saved.config, info_, label_);
             store_.keep_blob(info_.id, saved.config);
             config_ = std::move(saved.config);
@@ -158,8 +173,12 @@ class EngineImage final : public Pushable {
             exported_ = true;
             spdlog::debug("{}: exported, {} layer(s) compressed", label_, saved.layers.size());
         } catch (...) {
-            export_error_ = std::current_exception();
-            throw;
+            // Ctrl-C stops the engine's save mid-stream: that is an interruption (the targets are
+            // skipped, exit 130), not a broken stream.
+            export_error_ = util::interrupted() ? std::make_exception_ptr(util::Interrupted(
+                                                      "interrupted while exporting " + label_))
+                                                : std::current_exception();
+            std::rethrow_exception(export_error_);
         }
     }
 

@@ -56,7 +56,11 @@ std::optional<CachedLayer> parse_entry(const std::string& text, const registry::
         why = "\"digest\" is not a valid digest";
         return std::nullopt;
     }
-    return CachedLayer{std::move(*parsed), size->get<std::uint64_t>()};
+    const auto input_size = json.find("input_size");
+    return CachedLayer{std::move(*parsed), size->get<std::uint64_t>(),
+                       input_size != json.end() && input_size->is_number_unsigned()
+                           ? input_size->get<std::uint64_t>()
+                           : 0};
 }
 
 }  // namespace
@@ -117,6 +121,7 @@ void LayerCache::store(const registry::Digest& diff_id, const CachedLayer& layer
         util::create_private_directories(path.parent_path());
         const nlohmann::json entry = {{"digest", layer.digest.str()},
                                       {"size", layer.size},
+                                      {"input_size", layer.input_size},
                                       {"diff_id", diff_id.str()},
                                       {"compressor", compressor_id()}};
         // Readers see the old entry, no entry, or the whole new one, even with several

@@ -15,6 +15,9 @@ namespace assetctl::image {
 struct CachedLayer {
     registry::Digest digest;
     std::uint64_t size = 0;
+    // The uncompressed layer's size; 0 when not known (an entry written before it was kept).
+    // Lets the save-stream reader recognise a stored layer among unnamed entries by its size.
+    std::uint64_t input_size = 0;
 };
 
 // Remembers diffID -> compressed digest and size, so a re-push of an unchanged layer needs

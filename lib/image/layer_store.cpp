@@ -146,14 +146,14 @@ StoredBlob LayerStore::compressed(const registry::Digest& diff_id, const LayerOp
     }
     const auto input = open();
     auto [made, blob] = compress_into_blob(*input, 1, diff_id);
-    remember(diff_id, {made.digest, made.size});
+    remember(diff_id, {made.digest, made.size, made.input_size});
     return blob;
 }
 
 std::pair<registry::Digest, StoredBlob> LayerStore::compress_stream(http::BodyReader& input,
                                                                     std::size_t threads) {
     auto [made, blob] = compress_into_blob(input, threads, std::nullopt);
-    remember(made.diff_id, {made.digest, made.size});
+    remember(made.diff_id, {made.digest, made.size, made.input_size});
     return {made.diff_id, std::move(blob)};
 }
 

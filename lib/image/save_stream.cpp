@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crypto/crypto.hpp"
 #include "image/image_error.hpp"
 #include "image/libarchive_reading.hpp"
 #include "image/quote.hpp"
@@ -49,12 +50,14 @@ bool compressed_magic(std::string_view head) {
 class SaveStreamReader {
   public:
     SaveStreamReader(int fd, const EngineImageInfo& image, const std::set<Digest>& wanted,
-                     LayerStore& store, std::size_t threads, const std::string& label)
+                     LayerStore& store, std::size_t threads, const std::string& label,
+                     bool skip_by_size)
         : image_(image),
           wanted_(wanted),
           store_(store),
           threads_(threads),
           label_(label),
+          skip_by_size_(skip_by_size),
           reader_(new_reader()) {
         archive_read_support_format_tar(reader_.get());
         if (archive_read_open_fd(reader_.get(), fd, k_read_block) != ARCHIVE_OK) {
@@ -100,7 +103,43 @@ class SaveStreamReader {
             keep_if_wanted(name, read_entry(name, bytes));
             return;
         }
+        if (!claimed && skip_by_size_ && stored_layer_of_size(bytes)) {
+            hash_entry();
+            return;
+        }
         compress_entry(name);
+    }
+
+    // Whether exactly one layer of the image that is not wanted (so stored) had `size` bytes
+    // uncompressed: then an unnamed entry of that size is most likely it.
+    bool stored_layer_of_size(std::uint64_t size) const {
+        std::size_t matches = 0;
+        for (const auto& diff_id : image_.diff_ids) {
+            if (wanted_.contains(diff_id)) {
+                continue;
+            }
+            const auto known = store_.known(diff_id);
+            matches += known && known->input_size == size ? 1U : 0U;
+        }
+        return matches == 1;
+    }
+
+    // Reads the entry only to hash it (SHA-256 runs at GB/s; compressing costs 10x more).
+    void hash_entry() {
+        EntryReader input(*this);
+        crypto::Sha256 hasher;  // read() hands out the peeked head first
+        std::string buffer(k_read_block, '\0');
+        for (;;) {
+            const std::size_t n = input.read(buffer.data(), buffer.size());
+            if (n == 0) {
+                break;
+            }
+            hasher.update(std::string_view(buffer.data(), n));
+        }
+        const auto digest = Digest::from_string("sha256:" + hasher.hex_digest());
+        if (wanted_.contains(digest) && !saved_.layers.contains(digest)) {
+            saved_.missed.insert(digest);
+        }
     }
 
     std::string read_entry(const std::string& name, std::uint64_t size) {
@@ -171,7 +210,7 @@ class SaveStreamReader {
         }
         std::vector<std::string> missing;
         for (const auto& diff_id : wanted_) {
-            if (!saved_.layers.contains(diff_id)) {
+            if (!saved_.layers.contains(diff_id) && !saved_.missed.contains(diff_id)) {
                 missing.push_back(diff_id.short_str());
             }
         }
@@ -248,6 +287,7 @@ class SaveStreamReader {
     LayerStore& store_;
     std::size_t threads_;
     const std::string& label_;
+    const bool skip_by_size_;
     ArchivePtr reader_;
     std::string last_name_;
     std::optional<std::string> config_;
@@ -260,8 +300,8 @@ class SaveStreamReader {
 
 SavedImage read_save_stream(int fd, const EngineImageInfo& image,
                             const std::set<registry::Digest>& wanted, LayerStore& store,
-                            std::size_t threads, const std::string& label) {
-    return SaveStreamReader(fd, image, wanted, store, threads, label).read();
+                            std::size_t threads, const std::string& label, bool skip_by_size) {
+    return SaveStreamReader(fd, image, wanted, store, threads, label, skip_by_size).read();
 }
 
 }  // namespace assetctl::image

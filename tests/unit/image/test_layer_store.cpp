@@ -68,10 +68,13 @@ TEST_CASE("layer store: concurrent callers of one layer compress it once") {
     const auto stored = later.stored(diff_id);
     REQUIRE(stored);
     CHECK(stored->digest == results[0].digest);
-    CHECK(later.compressed(diff_id, [] () -> std::unique_ptr<http::BodyReader> {
-        FAIL("compressed again");
-        return nullptr;
-    }).compressed_now == 0);
+    CHECK(later
+              .compressed(diff_id,
+                          []() -> std::unique_ptr<http::BodyReader> {
+                              FAIL("compressed again");
+                              return nullptr;
+                          })
+              .compressed_now == 0);
 }
 
 TEST_CASE("layer store: a layer that is not its diff_id leaves no blob behind") {

@@ -308,3 +308,21 @@ TEST_CASE("engine image: a save stream without a layer fails the push before any
                     image::ImageError);
     CHECK(*engine.saves == 1);
 }
+
+TEST_CASE("engine image: a new layer sized like a cached one costs a second pass, not a failure") {
+    Harness h;
+    const std::string shared = layer_content('s', 1'300'000);
+    const std::string fresh = layer_content('w', 1'300'000);  // the same size
+    const EngineFixture first({shared});
+    auto run = h.pusher();
+    run->push(*run->prepare_engine_image(first.info, first.save(), "asset 'one'"), "registry.test",
+              "id", login(), "one", "v1");
+
+    const EngineFixture second({shared, fresh});
+    const auto prepared = run->prepare_engine_image(second.info, second.save(), "asset 'two'");
+    const auto report = run->push(*prepared, "registry.test", "id", login(), "two", "v1");
+    CHECK(report.blobs_uploaded == 3);
+    CHECK(*second.saves == 2);  // the first pass only hashed `fresh` (sized like `shared`)
+    CHECK(prepared->report().layers_compressed == 1);
+    CHECK(h.registry.has_manifest("two", "v1"));
+}

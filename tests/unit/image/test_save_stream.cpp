@@ -4,10 +4,10 @@
 #include <fcntl.h>
 #include <fstream>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <zlib.h>
 
 #include "image/image_error.hpp"
 #include "image/layer_store.hpp"
@@ -67,10 +67,11 @@ struct Harness {
     Harness() { std::filesystem::create_directories(dir.path() / "spool"); }
 
     image::SavedImage read(const std::filesystem::path& stream, const image::EngineImageInfo& info,
-                           const std::set<Digest>& wanted) {
+                           const std::set<Digest>& wanted, bool skip_by_size = true) {
         const util::Fd fd(::open(stream.c_str(), O_RDONLY | O_CLOEXEC));
         REQUIRE(fd);
-        return image::read_save_stream(fd.get(), info, wanted, store, 2, "asset 'app'");
+        return image::read_save_stream(fd.get(), info, wanted, store, 2, "asset 'app'",
+                                       skip_by_size);
     }
     image::SavedImage read_all(const std::filesystem::path& stream,
                                const image::EngineImageInfo& info) {
@@ -166,4 +167,56 @@ TEST_CASE("save stream: big layers are compressed as read; a stored layer is ski
     const auto second = h.read(stream, info, {info.diff_ids[1]});
     CHECK(second.compressed_bytes == 2'000'000);
     CHECK(h.store.counters().layers == 3);
+}
+
+TEST_CASE("save stream: an unnamed entry the size of a stored layer is only hashed") {
+    Harness h;
+    const std::string base(2'500'000, 'b');
+    std::string top(1'700'000, 't');
+    top[0] = 'T';
+    const std::string config = R"({"rootfs":{"type":"layers","diff_ids":[]}})";
+    const image::EngineImageInfo info{
+        Digest::sha256_of(config), {Digest::sha256_of(base), Digest::sha256_of(top)}, "", "", ""};
+    test::TarBuilder tar;  // docker 20.10's names: nothing says which layer.tar is which
+    tar.file("0f3c/layer.tar", base);
+    tar.file("9a1e/layer.tar", top);
+    tar.file(info.id.hex() + ".json", config);
+    const auto stream = tar.write(h.dir.path() / "save.tar");
+    h.read_all(stream, info);
+    REQUIRE(h.store.counters().layers == 2);
+    REQUIRE(h.store.known(info.diff_ids[0])->input_size == base.size());
+
+    std::filesystem::remove(h.store.stored(info.diff_ids[1])->file);  // `top` must go again
+    const auto saved = h.read(stream, info, {info.diff_ids[1]});
+    CHECK(saved.layers.count(info.diff_ids[1]) == 1);
+    CHECK(saved.compressed_bytes == top.size());  // `base` was recognised by its size
+    CHECK(h.store.counters().layers == 3);
+    CHECK(saved.missed.empty());
+}
+
+TEST_CASE("save stream: a wanted layer sized like a stored one is reported missed, then read") {
+    Harness h;
+    const std::string stored(1'500'000, 's');
+    const std::string wanted(1'500'000, 'w');  // the same size
+    const std::string config = R"({"rootfs":{"type":"layers","diff_ids":[]}})";
+    const image::EngineImageInfo info{Digest::sha256_of(config),
+                                      {Digest::sha256_of(stored), Digest::sha256_of(wanted)},
+                                      "",
+                                      "",
+                                      ""};
+    test::TarBuilder first;
+    first.file("a/layer.tar", stored);
+    first.file(info.id.hex() + ".json", config);
+    h.read(first.write(h.dir.path() / "first.tar"), info, {info.diff_ids[0]});
+
+    test::TarBuilder tar;
+    tar.file("a/layer.tar", stored);
+    tar.file("b/layer.tar", wanted);
+    tar.file(info.id.hex() + ".json", config);
+    const auto stream = tar.write(h.dir.path() / "save.tar");
+    const auto saved = h.read(stream, info, {info.diff_ids[1]});
+    CHECK(saved.missed == std::set<Digest>{info.diff_ids[1]});  // hashed, not compressed
+    CHECK(saved.layers.empty());
+    const auto again = h.read(stream, info, {info.diff_ids[1]}, false);
+    CHECK(again.layers.count(info.diff_ids[1]) == 1);
 }
