@@ -39,12 +39,13 @@ void check_config(const std::string& config, const EngineImageInfo& info,
 class EngineImage final : public Pushable {
   public:
     EngineImage(EngineImageInfo info, NativePusher::SaveStream save, std::string label,
-                LayerStore& store, std::size_t threads)
+                LayerStore& store, std::size_t threads, std::mutex& export_turn)
         : info_(std::move(info)),
           save_(std::move(save)),
           label_(std::move(label)),
           store_(store),
-          threads_(threads) {
+          threads_(threads),
+          export_turn_(export_turn) {
         for (const auto& diff_id : info_.diff_ids) {
             cached_ += store_.known(diff_id) ? 1U : 0U;
         }
@@ -145,6 +146,7 @@ class EngineImage final : public Pushable {
         if (exported_) {
             return;
         }
+        std::lock_guard turn(export_turn_);
         std::set<Digest> wanted;
         for (const auto& diff_id : info_.diff_ids) {
             if (!store_.stored(diff_id)) {
@@ -187,6 +189,7 @@ class EngineImage final : public Pushable {
     const std::string label_;
     LayerStore& store_;
     const std::size_t threads_;
+    std::mutex& export_turn_;
     std::size_t cached_ = 0;
     mutable std::mutex mutex_;
     mutable std::optional<std::string> config_;
@@ -200,9 +203,9 @@ class EngineImage final : public Pushable {
 std::shared_ptr<const Pushable> prepare_engine_image(EngineImageInfo info,
                                                      NativePusher::SaveStream save,
                                                      std::string label, LayerStore& store,
-                                                     std::size_t threads) {
+                                                     std::size_t threads, std::mutex& export_turn) {
     return std::make_shared<EngineImage>(std::move(info), std::move(save), std::move(label), store,
-                                         threads);
+                                         threads, export_turn);
 }
 
 }  // namespace assetctl::image

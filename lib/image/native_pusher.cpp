@@ -91,7 +91,7 @@ class Pusher final : public NativePusher {
     std::shared_ptr<const PreparedImage> prepare_engine_image(EngineImageInfo info, SaveStream save,
                                                               std::string label) override {
         return image::prepare_engine_image(std::move(info), std::move(save), std::move(label),
-                                           store_, options_.compress_threads);
+                                           store_, options_.compress_threads, export_turn_);
     }
 
     void warm_up(const std::string& registry_host, const std::string& identity,
@@ -157,6 +157,7 @@ class Pusher final : public NativePusher {
     const NativePusherOptions options_;
     Spool spool_;
     LayerStore store_;
+    std::mutex export_turn_;  // one engine export at a time (engine_image.hpp)
     util::PerKey<ClientEntry> clients_;
 };
 

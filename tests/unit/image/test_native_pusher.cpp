@@ -326,3 +326,22 @@ TEST_CASE("engine image: a new layer sized like a cached one costs a second pass
     CHECK(prepared->report().layers_compressed == 1);
     CHECK(h.registry.has_manifest("two", "v1"));
 }
+
+TEST_CASE("engine image: exports take turns, so a base layer two images share is compressed once") {
+    Harness h;
+    const std::string base = layer_content('b', 2'200'000);
+    const EngineFixture api({base, layer_content('a', 1'100'000)});
+    const EngineFixture web({base, layer_content('c', 1'400'000)});
+    auto run = h.pusher();
+    const auto first = run->prepare_engine_image(api.info, api.save(), "asset 'api'");
+    const auto second = run->prepare_engine_image(web.info, web.save(), "asset 'web'");
+    std::thread other([&] { run->push(*second, "registry.test", "id", login(), "web", "v1"); });
+    run->push(*first, "registry.test", "id", login(), "api", "v1");
+    other.join();
+    CHECK(h.registry.has_manifest("api", "v1"));
+    CHECK(h.registry.has_manifest("web", "v1"));
+    // Whichever went first compressed the base; the other only hashed it (legacy save names).
+    CHECK(first->report().layers_compressed + second->report().layers_compressed == 3);
+    CHECK(first->report().compressed_bytes + second->report().compressed_bytes ==
+          2'200'000 + 1'100'000 + 1'400'000);
+}
