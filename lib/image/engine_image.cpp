@@ -1,7 +1,9 @@
 #include "image/engine_image.hpp"
 
+#include <condition_variable>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -50,6 +52,13 @@ class EngineImage final : public Pushable {
             cached_ += store_.known(diff_id) ? 1U : 0U;
         }
     }
+    ~EngineImage() override {
+        if (export_thread_.joinable()) {
+            export_thread_.join();
+        }
+    }
+    EngineImage(const EngineImage&) = delete;
+    EngineImage& operator=(const EngineImage&) = delete;
 
     std::string describe() const override {
         return "engine image " + info_.id.short_str() + " (" +
@@ -76,12 +85,21 @@ class EngineImage final : public Pushable {
         return store_.known(info_.diff_ids[i]);
     }
 
+    // A layer the store lacks waits for the export, which starts on first need and hands out
+    // each layer as soon as it is compressed: its uploads overlap the rest of the export.
     std::shared_ptr<const registry::BlobSource> layer_bytes(std::size_t i) const override {
         const auto& diff_id = info_.diff_ids[i];
         auto blob = store_.stored(diff_id);
         if (!blob) {
-            export_once();
-            blob = store_.stored(diff_id);
+            std::unique_lock lock(mutex_);
+            start_export_locked();
+            changed_.wait(lock, [&] { return export_done_ || (blob = store_.stored(diff_id)); });
+            if (!blob) {
+                blob = store_.stored(diff_id);
+            }
+            if (!blob && export_error_) {
+                std::rethrow_exception(export_error_);
+            }
         }
         if (!blob) {
             throw ImageError("the compressed layer " + diff_id.short_str() + " of " + label_ +
@@ -91,12 +109,16 @@ class EngineImage final : public Pushable {
     }
 
     std::shared_ptr<const registry::BlobSource> config_blob() const override {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         if (!config_) {
             config_ = store_.read_blob(info_.id);
         }
         if (!config_) {
-            export_locked();
+            start_export_locked();
+            changed_.wait(lock, [&] { return export_done_; });
+            if (export_error_) {
+                std::rethrow_exception(export_error_);
+            }
         }
         return std::make_shared<registry::MemoryBlob>(*config_, info_.id);
     }
@@ -125,63 +147,74 @@ class EngineImage final : public Pushable {
   private:
     SavedImage export_pass(const std::set<Digest>& wanted, bool skip_by_size) const {
         SavedImage saved;
+        const auto stored = [this](const Digest&) {
+            { std::lock_guard lock(mutex_); }  // a waiter is either waiting or will see it
+            changed_.notify_all();
+        };
         save_([&](int fd) {
-            saved = read_save_stream(fd, info_, wanted, store_, threads_, label_, skip_by_size);
+            saved =
+                read_save_stream(fd, info_, wanted, store_, threads_, label_, skip_by_size, stored);
         });
         return saved;
     }
 
-    void export_once() const {
-        std::lock_guard lock(mutex_);
-        export_locked();
+    // Once: the export runs on a thread of its own (joined when the image goes).
+    void start_export_locked() const {
+        if (!export_thread_.joinable()) {
+            export_thread_ = std::thread([this] { run_export(); });
+        }
     }
 
     // Reads the save stream once: every layer the store lacks is compressed into it, and the
     // config kept. A failed export is not tried again in this run; its error goes to every
     // push that needs it.
-    void export_locked() const {
-        if (export_error_) {
-            std::rethrow_exception(export_error_);
+    void run_export() const {
+        std::exception_ptr error;
+        try {
+            std::lock_guard turn(export_turn_);
+            export_layers_and_config();
+        } catch (...) {
+            // Ctrl-C stops the engine's save mid-stream: that is an interruption (the targets
+            // are skipped, exit 130), not a broken stream.
+            error = util::interrupted() ? std::make_exception_ptr(util::Interrupted(
+                                              "interrupted while exporting " + label_))
+                                        : std::current_exception();
         }
-        if (exported_) {
-            return;
+        {
+            std::lock_guard lock(mutex_);
+            export_error_ = error;
+            export_done_ = true;
         }
-        std::lock_guard turn(export_turn_);
+        changed_.notify_all();
+    }
+
+    void export_layers_and_config() const {
         std::set<Digest> wanted;
         for (const auto& diff_id : info_.diff_ids) {
             if (!store_.stored(diff_id)) {
                 wanted.insert(diff_id);
             }
         }
-        try {
-            SavedImage saved = export_pass(wanted, true);
-            if (!saved.missed.empty()) {
-                // A wanted layer had the size of a stored one and was only hashed: once more
-                // for those, compressing every unnamed entry (rare: equal-sized layers).
-                spdlog::debug("{}: {} layer(s) need a second pass of the save stream", label_,
-                              saved.missed.size());
-                SavedImage second = export_pass(saved.missed, false);
-                saved.compressed_bytes += second.compressed_bytes;
-                saved.layers.merge(second.layers);
-            }
-            check_config(saved.config, info_, label_);
-            store_.keep_blob(info_.id, saved.config);
-            config_ = std::move(saved.config);
-            counters_.exported = true;
-            counters_.compressed_bytes += saved.compressed_bytes;
-            for (const auto& [diff_id, blob] : saved.layers) {
-                counters_.layers_compressed += blob.compressed_now > 0 ? 1 : 0;
-            }
-            exported_ = true;
-            spdlog::debug("{}: exported, {} layer(s) compressed", label_, saved.layers.size());
-        } catch (...) {
-            // Ctrl-C stops the engine's save mid-stream: that is an interruption (the targets are
-            // skipped, exit 130), not a broken stream.
-            export_error_ = util::interrupted() ? std::make_exception_ptr(util::Interrupted(
-                                                      "interrupted while exporting " + label_))
-                                                : std::current_exception();
-            std::rethrow_exception(export_error_);
+        SavedImage saved = export_pass(wanted, true);
+        if (!saved.missed.empty()) {
+            // A wanted layer had the size of a stored one and was only hashed: once more for
+            // those, compressing every unnamed entry (rare: equal-sized layers).
+            spdlog::debug("{}: {} layer(s) need a second pass of the save stream", label_,
+                          saved.missed.size());
+            SavedImage second = export_pass(saved.missed, false);
+            saved.compressed_bytes += second.compressed_bytes;
+            saved.layers.merge(second.layers);
         }
+        check_config(saved.config, info_, label_);
+        store_.keep_blob(info_.id, saved.config);
+        counters_.exported = true;
+        counters_.compressed_bytes += saved.compressed_bytes;
+        for (const auto& [diff_id, blob] : saved.layers) {
+            counters_.layers_compressed += blob.compressed_now > 0 ? 1 : 0;
+        }
+        spdlog::debug("{}: exported, {} layer(s) compressed", label_, saved.layers.size());
+        std::lock_guard lock(mutex_);
+        config_ = std::move(saved.config);
     }
 
     const EngineImageInfo info_;
@@ -192,8 +225,10 @@ class EngineImage final : public Pushable {
     std::mutex& export_turn_;
     std::size_t cached_ = 0;
     mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;  // a layer stored, or the export done
     mutable std::optional<std::string> config_;
-    mutable bool exported_ = false;
+    mutable std::thread export_thread_;
+    mutable bool export_done_ = false;
     mutable std::exception_ptr export_error_;
     mutable ImageCounters counters_;
 };

@@ -53,21 +53,51 @@ std::vector<std::size_t> largest_first(const Pushable& image) {
     return order;
 }
 
-// Layer `i` settled at one repository: one HEAD when its digest is known and the repository
-// has it; otherwise its bytes (compressed or exported once for every destination) uploaded.
-registry::MadeBlob settle_layer(const Pushable& image, std::size_t i,
-                                registry::RegistryClient& client, const std::string& repository) {
-    const auto known = image.layer_digest(i);
-    if (known && client.blob_exists(repository, known->digest)) {
-        return registry::MadeBlob::found(std::make_shared<DescribedBlob>(*known));
-    }
-    auto blob = image.layer_bytes(i);
-    if (known && known->digest != blob->digest() &&
-        client.blob_exists(repository, blob->digest())) {
+// One upload of a blob to a repository at a time within the run: images sharing a base layer
+// push to the same repository, and the second one then finds the blob there (one HEAD) instead
+// of uploading it again.
+struct UploadTurn {
+    std::mutex mutex;
+};
+using UploadTurns = util::PerKey<UploadTurn>;
+
+std::shared_ptr<UploadTurn> upload_turn(UploadTurns& turns, const registry::RegistryClient& client,
+                                        const std::string& repository,
+                                        const registry::Digest& digest) {
+    return turns.get(client.host() + "/" + repository + "@" + digest.str());
+}
+
+// `blob` at the repository: found there, or uploaded (the caller holds its upload turn).
+registry::MadeBlob upload_unless_present(registry::RegistryClient& client,
+                                         const std::string& repository,
+                                         std::shared_ptr<const registry::BlobSource> blob) {
+    if (client.blob_exists(repository, blob->digest())) {
         return registry::MadeBlob::found(std::move(blob));
     }
     const auto result = client.upload_blob(repository, *blob);
     return registry::MadeBlob(std::move(blob), result);
+}
+
+// Layer `i` settled at one repository: one HEAD when its digest is known and the repository
+// has it; otherwise its bytes (compressed or exported once for every destination) uploaded.
+registry::MadeBlob settle_layer(const Pushable& image, std::size_t i,
+                                registry::RegistryClient& client, const std::string& repository,
+                                UploadTurns& turns) {
+    if (const auto known = image.layer_digest(i)) {
+        const auto turn = upload_turn(turns, client, repository, known->digest);
+        std::lock_guard lock(turn->mutex);
+        if (client.blob_exists(repository, known->digest)) {
+            return registry::MadeBlob::found(std::make_shared<DescribedBlob>(*known));
+        }
+        auto blob = image.layer_bytes(i);
+        if (blob->digest() == known->digest) {
+            return upload_unless_present(client, repository, std::move(blob));
+        }
+    }
+    auto blob = image.layer_bytes(i);  // compressed to other bytes than the cache said
+    const auto turn = upload_turn(turns, client, repository, blob->digest());
+    std::lock_guard lock(turn->mutex);
+    return upload_unless_present(client, repository, std::move(blob));
 }
 
 class Pusher final : public NativePusher {
@@ -116,8 +146,8 @@ class Pusher final : public NativePusher {
         auto& client = client_for(registry_host, identity, std::move(credentials));
         std::vector<registry::BlobMaker> makers;
         for (const std::size_t i : order) {
-            makers.emplace_back([&image, i, &client, &repository] {
-                return settle_layer(image, i, client, repository);
+            makers.emplace_back([this, &image, i, &client, &repository] {
+                return settle_layer(image, i, client, repository, upload_turns_);
             });
         }
         makers.emplace_back([&image]() -> registry::MadeBlob { return image.config_blob(); });
@@ -158,6 +188,7 @@ class Pusher final : public NativePusher {
     Spool spool_;
     LayerStore store_;
     std::mutex export_turn_;  // one engine export at a time (engine_image.hpp)
+    UploadTurns upload_turns_;
     util::PerKey<ClientEntry> clients_;
 };
 

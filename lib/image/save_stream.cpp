@@ -51,13 +51,14 @@ class SaveStreamReader {
   public:
     SaveStreamReader(int fd, const EngineImageInfo& image, const std::set<Digest>& wanted,
                      LayerStore& store, std::size_t threads, const std::string& label,
-                     bool skip_by_size)
+                     bool skip_by_size, const std::function<void(const Digest&)>& on_stored)
         : image_(image),
           wanted_(wanted),
           store_(store),
           threads_(threads),
           label_(label),
           skip_by_size_(skip_by_size),
+          on_stored_(on_stored),
           reader_(new_reader()) {
         archive_read_support_format_tar(reader_.get());
         if (archive_read_open_fd(reader_.get(), fd, k_read_block) != ARCHIVE_OK) {
@@ -183,6 +184,7 @@ class SaveStreamReader {
         saved_.compressed_bytes += blob.compressed_now;
         if (wanted_.contains(diff_id)) {
             saved_.layers.emplace(diff_id, std::move(blob));
+            announce(diff_id);
         } else {
             spdlog::debug("{}: entry {} ({}) is no layer of the image; compressed for nothing",
                           label_, name, diff_id.short_str());
@@ -200,6 +202,13 @@ class SaveStreamReader {
                 store_.compressed(diff_id, [&data] { return http::read_from_memory(data); });
             saved_.compressed_bytes += blob.compressed_now;
             saved_.layers.emplace(diff_id, std::move(blob));
+            announce(diff_id);
+        }
+    }
+
+    void announce(const Digest& diff_id) const {
+        if (on_stored_) {
+            on_stored_(diff_id);
         }
     }
 
@@ -288,6 +297,7 @@ class SaveStreamReader {
     std::size_t threads_;
     const std::string& label_;
     const bool skip_by_size_;
+    const std::function<void(const Digest&)>& on_stored_;
     ArchivePtr reader_;
     std::string last_name_;
     std::optional<std::string> config_;
@@ -300,8 +310,10 @@ class SaveStreamReader {
 
 SavedImage read_save_stream(int fd, const EngineImageInfo& image,
                             const std::set<registry::Digest>& wanted, LayerStore& store,
-                            std::size_t threads, const std::string& label, bool skip_by_size) {
-    return SaveStreamReader(fd, image, wanted, store, threads, label, skip_by_size).read();
+                            std::size_t threads, const std::string& label, bool skip_by_size,
+                            const std::function<void(const registry::Digest&)>& on_stored) {
+    return SaveStreamReader(fd, image, wanted, store, threads, label, skip_by_size, on_stored)
+        .read();
 }
 
 }  // namespace assetctl::image

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -39,12 +40,13 @@ struct SavedImage {
 // `skip_by_size`, a big unnamed entry (legacy `<v1 id>/layer.tar`) whose size is that of exactly
 // one stored layer of the image, according to the layer cache, is only hashed, not compressed:
 // if it turns out to be a wanted layer after all it is listed in SavedImage::missed.
+// `on_stored` learns each wanted layer as soon as it is in the store (uploads may start).
 // ImageError, naming `label` and what to do: a truncated or corrupt stream, no config, a wanted
 // layer missing (already-compressed layers, as the containerd image store saves them, are
 // named in the message), a config over 16 MiB. util::Interrupted between pieces.
 SavedImage read_save_stream(int fd, const EngineImageInfo& image,
                             const std::set<registry::Digest>& wanted, LayerStore& store,
-                            std::size_t threads, const std::string& label,
-                            bool skip_by_size = true);
+                            std::size_t threads, const std::string& label, bool skip_by_size = true,
+                            const std::function<void(const registry::Digest&)>& on_stored = {});
 
 }  // namespace assetctl::image
