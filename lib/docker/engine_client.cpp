@@ -5,6 +5,7 @@
 #include <deque>
 #include <exception>
 #include <fcntl.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -164,19 +165,14 @@ std::optional<std::string> loaded_image(std::string_view output) {
     return found;
 }
 
-// The pipe `save` streams through; both ends close on exec, so no other child holds them.
-struct StreamPipe {
-    util::Fd read;
-    util::Fd write;
-    StreamPipe() {
-        std::array<int, 2> fds{};
-        if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-            throw EngineError("pipe for the engine's output: " + util::errno_message(errno), {});
-        }
-        read = util::Fd(fds[0]);
-        write = util::Fd(fds[1]);
+// The pipe `save` streams through (both ends close on exec, so no other child holds them).
+util::Pipe stream_pipe() {
+    try {
+        return util::make_pipe();
+    } catch (const std::system_error& e) {
+        throw EngineError("pipe for the engine's output: " + e.code().message(), {});
     }
-};
+}
 
 }  // namespace
 
@@ -286,7 +282,7 @@ ImageInspect EngineClient::inspect_image(const std::string& image) {
 void EngineClient::save(const std::string& image, const std::function<void(int fd)>& consume) {
     const std::vector<std::string> arguments = {"save", image};
     auto save = command(arguments);
-    StreamPipe pipe;
+    util::Pipe pipe = stream_pipe();
     save.stdout_fd = pipe.write.get();
     process::Result result;
     std::exception_ptr spawn_error;

@@ -70,16 +70,10 @@ std::size_t pread_full(int fd, char* buffer, std::size_t size, std::uint64_t off
 }
 
 void write_all(int fd, const char* data, std::size_t size, const fs::path& file) {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            fail_spool_write(file, errno);
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
+    try {
+        util::write_all(fd, std::string_view(data, size));
+    } catch (const std::system_error& e) {
+        fail_spool_write(file, e.code().value());
     }
 }
 

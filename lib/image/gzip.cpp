@@ -163,16 +163,10 @@ std::size_t read_piece(http::BodyReader& input, std::uint8_t* buffer, std::size_
 }
 
 void write_all(int fd, const std::uint8_t* data, std::size_t size) {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw ImageError("cannot write a compressed layer: " + util::errno_message(errno));
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
+    try {
+        util::write_all(fd, std::string_view(reinterpret_cast<const char*>(data), size));
+    } catch (const std::system_error& e) {
+        throw ImageError("cannot write a compressed layer: " + e.code().message());
     }
 }
 

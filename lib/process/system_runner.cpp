@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string_view>
 #include <sys/wait.h>
+#include <system_error>
 #include <unistd.h>
 
 #include "process/process_runner.hpp"
@@ -18,17 +19,18 @@ extern char** environ;
 namespace assetctl::process {
 namespace {
 
-// A pipe whose ends close themselves.
+// A pipe whose ends close themselves (util::make_pipe); SpawnError when there is none.
 struct Pipe {
     util::Fd read;
     util::Fd write;
     Pipe() {
-        std::array<int, 2> fds{};
-        if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-            throw SpawnError("pipe: " + util::errno_message(errno));
+        try {
+            auto pipe = util::make_pipe();
+            read = std::move(pipe.read);
+            write = std::move(pipe.write);
+        } catch (const std::system_error& e) {
+            throw SpawnError(std::string("pipe: ") + e.code().message());
         }
-        read = util::Fd(fds[0]);
-        write = util::Fd(fds[1]);
     }
     void close_read() { read = util::Fd(); }
     void close_write() { write = util::Fd(); }

@@ -1,7 +1,9 @@
 #include "util/fd.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -54,6 +56,28 @@ void Fd::close() {
     if (::close(fd) != 0 && errno != EINTR) {
         throw std::system_error(errno, std::generic_category(), "close");
     }
+}
+
+void write_all(int fd, std::string_view bytes) {
+    std::size_t written = 0;
+    while (written < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw std::system_error(errno, std::generic_category(), "write");
+        }
+        written += static_cast<std::size_t>(n);
+    }
+}
+
+Pipe make_pipe() {
+    std::array<int, 2> fds{};
+    if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+        throw std::system_error(errno, std::generic_category(), "pipe");
+    }
+    return Pipe{Fd(fds[0]), Fd(fds[1])};
 }
 
 }  // namespace assetctl::util

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace assetctl::util {
 
@@ -31,5 +32,17 @@ class Fd {
   private:
     int fd_ = -1;
 };
+
+// Writes all of `bytes` to `fd`, however the kernel splits them (EINTR retried). Throws
+// std::system_error (errno) on a write error; callers add what they were writing.
+void write_all(int fd, std::string_view bytes);
+
+// A pipe whose ends close themselves (and on exec: no other child inherits them). Throws
+// std::system_error when the system has none to give.
+struct Pipe {
+    Fd read;
+    Fd write;
+};
+Pipe make_pipe();
 
 }  // namespace assetctl::util

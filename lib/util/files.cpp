@@ -32,20 +32,6 @@ std::string read_file(const std::filesystem::path& path) {
 
 namespace {
 
-void write_all(int fd, std::string_view bytes) {
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw std::system_error(errno, std::generic_category(), "write");
-        }
-        written += static_cast<std::size_t>(n);
-    }
-}
-
 // Removes the temporary file unless it was renamed into place.
 class TemporaryName {
   public:
