@@ -194,40 +194,6 @@ UploadResult RegistryClient::upload_blob(std::string_view repository, const Blob
     return result;
 }
 
-RegistryClient::StreamedUpload RegistryClient::upload_streamed(
-    std::string_view repository, const std::function<std::unique_ptr<DigestingReader>()>& open,
-    std::uint64_t size_hint) {
-    // libcurl owns the reader it reads; the upload keeps a handle on the latest one to ask it
-    // for the digest once the body went out.
-    class Forwarding final : public http::BodyReader {
-      public:
-        explicit Forwarding(std::shared_ptr<DigestingReader> reader) : reader_(std::move(reader)) {}
-        std::size_t read(char* buffer, std::size_t size) override {
-            return reader_->read(buffer, size);
-        }
-
-      private:
-        std::shared_ptr<DigestingReader> reader_;
-    };
-    std::shared_ptr<DigestingReader> latest;
-    http::StreamedBody body{.size = size_hint,
-                            .open = [&]() -> std::unique_ptr<http::BodyReader> {
-                                latest = open();
-                                return std::make_unique<Forwarding>(latest);
-                            },
-                            .unknown_size = true};
-    StreamedUpload out;
-    // The digest is known only once the body went out, so only PATCH + PUT can carry it.
-    out.result = upload(repository, "(streamed)", body, UploadMethod::single_patch, [&] {
-        out.digest = latest->digest();
-        out.size = latest->size();
-        return std::make_pair(out.digest, out.size);
-    });
-    spdlog::debug("registry {}: streamed {} ({} bytes) to {} in {} session(s)", host(),
-                  out.digest.short_str(), out.size, repository, out.result.sessions);
-    return out;
-}
-
 namespace {
 
 // The attempts of one blob upload (RegistryClient::upload): each is a new session, POST then

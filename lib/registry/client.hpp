@@ -65,14 +65,6 @@ struct Manifest {
     std::string bytes;
 };
 
-// A blob whose digest and size are known only once it has been read to the end (a layer
-// compressed on the fly).
-class DigestingReader : public http::BodyReader {
-  public:
-    virtual Digest digest() const = 0;       // after read() returned 0
-    virtual std::uint64_t size() const = 0;  // after read() returned 0
-};
-
 struct UploadResult {
     std::uint64_t bytes_sent = 0;  // blob bytes put on the wire, retried attempts included
     int sessions = 0;              // upload sessions opened (1 unless an attempt failed)
@@ -122,20 +114,6 @@ class RegistryClient {
     // reused. The Location of each answer is resolved against the request (relative or
     // absolute, keeping its own query such as `?_state=`).
     UploadResult upload_blob(std::string_view repository, const BlobSource& blob);
-
-    // Uploads a blob whose digest is known only at its end, the way `docker push` streams a
-    // layer: POST, one PATCH with the body chunked (no length), then PUT ?digest= with the
-    // digest the reader computed. `open` gives a fresh reader from the first byte for every
-    // attempt (new session each, as upload_blob). `size_hint` (an upper bound such as the
-    // uncompressed size) sets the timeout. Returns the digest and size that were stored.
-    struct StreamedUpload {
-        Digest digest;
-        std::uint64_t size = 0;
-        UploadResult result;
-    };
-    StreamedUpload upload_streamed(std::string_view repository,
-                                   const std::function<std::unique_ptr<DigestingReader>()>& open,
-                                   std::uint64_t size_hint);
 
     // PUT /v2/<repo>/manifests/<reference> with Content-Type = `media_type`. `reference` is a
     // tag or the manifest's own digest. Returns the registry's Docker-Content-Digest (checked

@@ -77,8 +77,8 @@ PushReport push_image(RegistryClient& client, std::string_view repository, std::
                       const ManifestPayload& manifest, const PushOptions& options = {});
 
 // What a BlobMaker made: the blob, and whether the maker already settled it itself - uploaded
-// it (a layer streamed while it was compressed, RegistryClient::upload_streamed) or found it in
-// the repository - in which case the push only counts it.
+// it or found it in the repository, after a HEAD of its own (as the native pusher does) - in
+// which case the push only counts it.
 struct MadeBlob {
     // Implicit, so a maker can return the blob itself: the push HEADs and uploads it.
     template <typename Blob>
