@@ -20,8 +20,33 @@ EcrCheck::~EcrCheck() {
 void EcrCheck::check(const PlannedRepository& repository) {
     for (auto group = claim_targets(repository); !group.empty();
          group = claim_targets(repository)) {
+        struct Settle {
+            EcrCheck& check;
+            const std::vector<TargetState*>& group;
+            ~Settle() { check.settle(group); }
+        } settle{*this, group};
         check_group(group);
     }
+    wait_for_other_checks(repository);
+}
+
+void EcrCheck::settle(const std::vector<TargetState*>& group) {
+    {
+        std::lock_guard lock(claims_mutex_);
+        for (const auto* target : group) {
+            recorded_[static_cast<std::size_t>(target - &run_.targets().front())] = true;
+        }
+    }
+    recorded_changed_.notify_all();
+}
+
+void EcrCheck::wait_for_other_checks(const PlannedRepository& repository) {
+    std::unique_lock lock(claims_mutex_);
+    recorded_changed_.wait(lock, [&] {
+        return std::all_of(
+            repository.targets.begin(), repository.targets.end(),
+            [this](std::size_t index) { return !claimed_[index] || recorded_[index]; });
+    });
 }
 
 void EcrCheck::check_group(const std::vector<TargetState*>& group) {

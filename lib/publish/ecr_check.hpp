@@ -1,5 +1,6 @@
 #pragma once
 
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <vector>
@@ -21,9 +22,15 @@ class EcrCheck {
     EcrCheck(const EcrCheck&) = delete;
     EcrCheck& operator=(const EcrCheck&) = delete;
 
+    // Checks the groups this node claims, then waits until every target of `repository` that
+    // another check node claimed is recorded too: the produce node after this one must see the
+    // targets' phases as that check left them, not `resolved`.
     void check(const PlannedRepository& repository);
 
   private:
+    // Marks `group` recorded (whatever became of the check) and wakes the waiting nodes.
+    void settle(const std::vector<TargetState*>& group);
+    void wait_for_other_checks(const PlannedRepository& repository);
     void check_group(const std::vector<TargetState*>& group);
     // The first resolved target of `repository` not yet claimed by a check, and every other
     // resolved target with the same repository, region and identity; empty when none is left.
@@ -37,6 +44,8 @@ class EcrCheck {
     RunState& run_;
     std::mutex claims_mutex_;
     std::vector<bool> claimed_ = std::vector<bool>(run_.targets().size(), false);
+    std::vector<bool> recorded_ = std::vector<bool>(run_.targets().size(), false);
+    std::condition_variable recorded_changed_;
     std::mutex warm_ups_mutex_;
     std::vector<std::future<void>> warm_ups_;
 };

@@ -682,3 +682,52 @@ TEST_CASE("a native push the registry's certificate refuses says how to trust it
     CHECK(outcome.state == State::failed);
     CHECK_THAT(outcome.error, Catch::Contains("AWS_CA_BUNDLE"));
 }
+
+TEST_CASE("a built image under --push-mode native: inspected once, pushed natively, no login") {
+    NativeHarness h;
+    const std::string id = "sha256:" + std::string(64, 'a');
+    const std::string layer = "sha256:" + std::string(64, 'b');
+    auto inspected = exit_code(0);
+    inspected.out = R"([{"Id": ")" + id + R"(", "Os": "linux", "Architecture": "amd64", )" +
+                    R"("RootFS": {"Type": "layers", "Layers": [")" + layer + R"("]}}])";
+    h.runner.on("image", inspected);
+    const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") +
+                                                   R"(, "b": )" + destination("eu-west-1") + "}"}});
+    const auto summary = h.run_native(publish::Mode::publish, selection);
+
+    for (const auto& outcome : summary.outcomes) {
+        INFO(outcome.destination + ": " + outcome.error);
+        CHECK(outcome.error.empty());
+    }
+    CHECK(summary.ok());
+    CHECK(h.runner.count("build") == 1);
+    CHECK(h.runner.count("image") == 1);  // `image inspect`, once for both destinations
+    CHECK(h.runner.count("login") == 0);
+    CHECK(h.runner.count("tag") == 0);
+    CHECK(h.runner.count("push") == 0);
+    REQUIRE(h.tarballs.engine_images.size() == 1);
+    CHECK(h.tarballs.engine_images[0].id == id);
+    CHECK_THAT(h.tarballs.engine_images[0].label, Catch::Contains("img"));
+    CHECK(h.tarballs.pushes.size() == 2);
+    for (const auto& outcome : summary.outcomes) {
+        CHECK(outcome.state == State::published);
+        CHECK(outcome.method == "native");
+    }
+    REQUIRE(summary.images.size() == 1);
+    CHECK(summary.images[0].asset == "img");
+    CHECK(summary.images[0].report.image_id == id);
+}
+
+TEST_CASE("push mode docker keeps docker login and push for built images") {
+    NativeHarness h;
+    h.options.push_mode = publish::PushMode::docker;
+    const auto selection = h.assembly({{"img", R"({"a": )" + destination("us-east-1") + "}"}});
+    const auto summary = h.run_native(publish::Mode::publish, selection);
+
+    CHECK(summary.ok());
+    CHECK(h.runner.count("image") == 0);
+    CHECK(h.runner.count("login") == 1);
+    CHECK(h.runner.count("push") == 1);
+    CHECK(h.tarballs.engine_images.empty());
+    CHECK(summary.images.empty());
+}
