@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "manifest/model.hpp"
+#include "process/process_runner.hpp"
+
+// Turning a file asset's source into the one file that is uploaded, as cdk-assets does it.
+namespace assetctl::packaging {
+
+struct PackagedFile {
+    std::filesystem::path path;  // the file to upload
+    std::string content_type;    // application/zip for zips, else from the extension
+    std::uint64_t size = 0;
+    bool zipped = false;         // a zip was written by this call (false: cached or no zip)
+};
+
+// `source.path` with packaging `file`: that file. Packaging `zip`: the directory zipped
+// deterministically into `<cache_dir>/<asset id>.zip` unless that file exists (cdk-assets'
+// cache: cdk.out/.cache); a file with packaging zip is uploaded as is when it is already a
+// zip. `source.executable`: run in `manifest_dir`, its trimmed stdout is the file (relative to
+// manifest_dir). Throws util::Fatal naming the asset on a missing source, a failing command or
+// an unreadable directory.
+PackagedFile package_file(const manifest::FileAsset& asset,
+                          const std::filesystem::path& manifest_dir,
+                          const std::filesystem::path& cache_dir,
+                          process::ProcessRunner& processes);
+
+}  // namespace assetctl::packaging
