@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,6 +39,13 @@ class BodyReader {
 
 // Reads `bytes`, which the caller keeps alive (and unchanged) while the reader is used.
 std::unique_ptr<BodyReader> read_from_memory(std::string_view bytes);
+
+// Reads `size` bytes of `file` from `offset` with pread() (so readers of several ranges of one
+// file run in parallel), never holding more than the caller's buffer. The file is opened here
+// (std::system_error naming it when it cannot be); a file that ends before the range does
+// fails the read (std::runtime_error), and so the request.
+std::unique_ptr<BodyReader> read_from_file(const std::filesystem::path& file, std::uint64_t offset,
+                                           std::uint64_t size);
 
 // A body of exactly `size` bytes, read through a fresh BodyReader for every send (a request
 // sent again, after a 401 or on a retry, starts from the first byte). With `unknown_size` it is
