@@ -1,6 +1,10 @@
 #include "aws/endpoints.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "aws/partitions.hpp"
+#include "http/url.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::aws {
@@ -8,6 +12,10 @@ namespace {
 
 bool truthy(const std::optional<std::string>& value) {
     return value && util::to_lower(util::trim(*value)) == "true";
+}
+
+bool truthy_or_one(const std::optional<std::string>& value) {
+    return truthy(value) || (value && util::trim(*value) == "1");
 }
 
 std::string without_trailing_slash(std::string url) {
@@ -26,6 +34,9 @@ EndpointSettings endpoint_settings_from(const util::Environment& env) {
     settings.url = env.get_non_empty("AWS_ENDPOINT_URL");
     settings.ecr_url = env.get_non_empty("AWS_ENDPOINT_URL_ECR");
     settings.sts_url = env.get_non_empty("AWS_ENDPOINT_URL_STS");
+    settings.s3_url = env.get_non_empty("AWS_ENDPOINT_URL_S3");
+    settings.s3_force_path_style = truthy_or_one(env.get("AWS_S3_FORCE_PATH_STYLE")) ||
+                                   truthy_or_one(env.get("CDK_S3_FORCE_PATH_STYLE"));
     return settings;
 }
 
@@ -83,6 +94,70 @@ std::string sts_endpoint(std::string_view region, const EndpointSettings& settin
     const bool fips = settings.use_fips && !gov;
     return "https://" + std::string(fips ? "sts-fips." : "sts.") + r + "." +
            dns_suffix(region, settings.use_dualstack ? IpStack::dual : IpStack::ipv4);
+}
+
+namespace {
+
+bool is_ip_address_form(std::string_view name) {
+    int dots = 0;
+    for (const char c : name) {
+        if (c == '.') {
+            ++dots;
+        } else if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+    return dots == 3;
+}
+
+// The regional S3 host: s3[-fips][.dualstack].<region>.<suffix>.
+std::string s3_regional_host(std::string_view region, const EndpointSettings& settings) {
+    std::string host = settings.use_fips ? "s3-fips." : "s3.";
+    if (settings.use_dualstack) {
+        host += "dualstack.";
+    }
+    return host + std::string(region) + "." + dns_suffix(region, IpStack::ipv4);
+}
+
+}  // namespace
+
+bool is_virtual_hostable_bucket(std::string_view bucket) {
+    constexpr std::size_t k_min_length = 3;
+    constexpr std::size_t k_max_length = 63;
+    if (bucket.size() < k_min_length || bucket.size() > k_max_length ||
+        is_ip_address_form(bucket)) {
+        return false;
+    }
+    const auto lower_or_digit = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    };
+    if (!lower_or_digit(bucket.front()) || !lower_or_digit(bucket.back())) {
+        return false;
+    }
+    // Dots would need a wildcard certificate for several labels, which S3's is not.
+    return std::all_of(bucket.begin(), bucket.end(),
+                       [&](char c) { return lower_or_digit(c) || c == '-'; });
+}
+
+S3Address s3_address(std::string_view region, std::string_view bucket, std::string_view key,
+                     const EndpointSettings& settings) {
+    // A bucket operation (empty key) is "/" virtual-hosted and "/<bucket>" in path style.
+    const std::string object = key.empty() ? "" : "/" + std::string(key);
+    const auto& custom = settings.s3_url ? settings.s3_url : settings.url;
+    if (custom) {
+        const std::string base = without_trailing_slash(*custom);
+        const auto url = http::parse_url(base);
+        if (!url) {
+            throw std::invalid_argument("invalid S3 endpoint URL '" + base + "'");
+        }
+        const std::string prefix = url->path == "/" ? "" : without_trailing_slash(url->path);
+        return {url->origin(), prefix + "/" + std::string(bucket) + object, false};
+    }
+    const std::string host = s3_regional_host(region, settings);
+    if (settings.s3_force_path_style || !is_virtual_hostable_bucket(bucket)) {
+        return {"https://" + host, "/" + std::string(bucket) + object, false};
+    }
+    return {"https://" + std::string(bucket) + "." + host, "/" + std::string(key), true};
 }
 
 }  // namespace assetctl::aws

@@ -15,6 +15,9 @@ struct EndpointSettings {
     std::optional<std::string> url;      // AWS_ENDPOINT_URL: every service
     std::optional<std::string> ecr_url;  // AWS_ENDPOINT_URL_ECR (wins over AWS_ENDPOINT_URL)
     std::optional<std::string> sts_url;  // AWS_ENDPOINT_URL_STS
+    std::optional<std::string> s3_url;   // AWS_ENDPOINT_URL_S3 (wins over AWS_ENDPOINT_URL)
+    // AWS_S3_FORCE_PATH_STYLE or CDK_S3_FORCE_PATH_STYLE = true/1: never virtual-hosted.
+    bool s3_force_path_style = false;
 };
 
 EndpointSettings endpoint_settings_from(const util::Environment& env);
@@ -33,5 +36,25 @@ std::string dns_suffix(std::string_view region, IpStack stack);
 //        regular endpoint is already FIPS); dual-stack https://sts[-fips].<region>.api.aws
 std::string ecr_endpoint(std::string_view region, const EndpointSettings& settings);
 std::string sts_endpoint(std::string_view region, const EndpointSettings& settings);
+
+// Where one S3 request for (bucket, key) goes.
+//   virtual-hosted: https://<bucket>.s3.<region>.<suffix>   path "/<key>"
+//   path style:     https://s3.<region>.<suffix>            path "/<bucket>/<key>"
+// (an empty key, for bucket operations: "/" and "/<bucket>").
+// FIPS: s3-fips.<region>; dual-stack: s3.dualstack.<region> and s3-fips.dualstack.<region>,
+// under the partition's usual suffix (S3 has no api.aws names). Path style is used for a
+// custom endpoint (s3_url or url: local test endpoints, loopback servers, S3-compatible stores;
+// its own path, if any, is kept in front), when forced, and for bucket names that cannot be a
+// DNS label under TLS (dots, uppercase, underscores, not 3-63 characters, IP-address form).
+struct S3Address {
+    std::string endpoint;  // scheme://host[:port], no trailing slash
+    std::string path;      // decoded: the HTTP layer encodes it once (S3 signs it that way)
+    bool virtual_hosted = false;
+};
+S3Address s3_address(std::string_view region, std::string_view bucket, std::string_view key,
+                     const EndpointSettings& settings);
+
+// True when `bucket` can be the first DNS label of a TLS host name (virtual-hosted style).
+bool is_virtual_hostable_bucket(std::string_view bucket);
 
 }  // namespace assetctl::aws
