@@ -106,7 +106,9 @@ bool is_transient_code(std::string_view code) {
 
 ErrorDetails parse_error_details(const http::Response& response) {
     ErrorDetails details;
-    details.request_id = response.header("x-amzn-RequestId").value_or("");
+    // S3 names the request in x-amz-request-id (and in <Error><RequestId>).
+    details.request_id = response.header("x-amzn-RequestId")
+                             .value_or(response.header("x-amz-request-id").value_or(""));
     if (auto type = response.header("x-amzn-ErrorType")) {
         details.code = clean_code(*type);
     }

@@ -41,6 +41,8 @@ class AwsError : public std::runtime_error {
 // The error code and message of an AWS error answer, in either protocol:
 //   JSON (ECR):  {"__type": "[ns#]Code", "message": "..."} or x-amzn-ErrorType header
 //   XML (STS):   <ErrorResponse><Error><Code/><Message/></Error><RequestId/></ErrorResponse>
+//   XML (S3):    <Error><Code/><Message/><RequestId/></Error>; an answer without a body (a
+//                503 from a load balancer) gets the code "HTTP<status>"
 struct ErrorDetails {
     std::string code;
     std::string message;

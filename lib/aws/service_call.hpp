@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,12 +33,28 @@ struct AwsRuntime {
 };
 
 struct ServiceRequest {
-    std::string service;    // signing name: "ecr", "sts"
+    std::string service;    // signing name: "ecr", "sts", "s3"
     std::string operation;  // "DescribeImages", for logs and errors
     std::string endpoint;   // base URL from endpoints.hpp
     std::string region;     // signing region
     http::Headers headers;  // Content-Type, X-Amz-Target, ...
     std::string body;
+
+    // REST calls (S3) only; the defaults are what ECR and STS send: a POST to the endpoint's
+    // own path with `body`, signed with the default options.
+    std::string method = "POST";
+    // Decoded (a key as S3 names it): sent and signed URI-encoded once, `/` kept. Empty: the
+    // endpoint's path as it is.
+    std::string path = {};
+    std::vector<QueryParameter> query = {};  // decoded; sent as the signer encodes them
+    // A body too large for memory, sent instead of `body`; `payload_hash` (hex SHA-256 of
+    // its bytes) is then the signed payload hash.
+    std::optional<http::StreamedBody> stream = {};
+    std::optional<std::string> payload_hash = {};
+    SigningOptions signing = {};
+    // S3's CompleteMultipartUpload may answer 200 with an <Error> document: treat that as the
+    // error it names (retried as its code says).
+    bool error_in_success_body = false;
 };
 
 // Sends one AWS API call: signs every attempt afresh (when credentials are given; STS
