@@ -95,8 +95,7 @@ class S3Api {
                                            const std::vector<UploadedPart>& parts) = 0;
     // AbortMultipartUpload: the parts are dropped and nothing stays billed or visible.
     virtual void abort_multipart_upload(const AwsCredentials& caller, const BucketRef& bucket,
-                                        const std::string& key,
-                                        const std::string& upload_id) = 0;
+                                        const std::string& key, const std::string& upload_id) = 0;
 };
 
 }  // namespace assetctl::aws

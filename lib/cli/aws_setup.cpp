@@ -52,6 +52,7 @@ AwsSetup::AwsSetup(const util::Environment& env, const std::optional<std::string
     const auto endpoints = aws::endpoint_settings_from(env);
     sts_ = std::make_unique<aws::StsClient>(*runtime_, endpoints, default_region_.value_or(""));
     ecr_ = std::make_unique<aws::EcrClient>(*runtime_, endpoints);
+    s3_ = std::make_unique<aws::S3Client>(*runtime_, endpoints);
     credentials_ = aws::make_default_credentials_chain(
         {env, clock_, *http_, *processes_, *sts_, profile, &sleeper_});
     roles_ = std::make_unique<aws::AssumedRoleCache>(

@@ -7,6 +7,7 @@
 #include "aws/credential_providers.hpp"
 #include "aws/ecr_client.hpp"
 #include "aws/role_cache.hpp"
+#include "aws/s3_client.hpp"
 #include "aws/service_call.hpp"
 #include "aws/services.hpp"
 #include "aws/sts_client.hpp"
@@ -19,7 +20,7 @@
 
 namespace assetctl::cli {
 
-// The composition root for AWS work: the real HTTP client, clock, STS and ECR clients, the
+// The composition root for AWS work: the real HTTP client, clock, STS, ECR and S3 clients, the
 // default credential chain and the assumed-role cache, configured from the environment and
 // shared config files the way the AWS SDKs are.
 class AwsSetup {
@@ -31,12 +32,14 @@ class AwsSetup {
     aws::StsApi& sts() { return *sts_; }
     aws::EcrApi& ecr() { return *ecr_; }
     aws::AssumedRoleCache& roles() { return *roles_; }
-    // The four above and the default region, as doctor and publish take them.
+    aws::S3Api& s3() { return *s3_; }
+    // The five above and the default region, as doctor and publish take them.
     aws::Services services() {
         return {.credentials = credentials(),
                 .sts = sts(),
                 .ecr = ecr(),
                 .roles = roles(),
+                .s3 = s3_.get(),
                 .default_region = default_region()};
     }
     process::ProcessRunner& processes() { return *processes_; }
@@ -62,6 +65,7 @@ class AwsSetup {
     std::unique_ptr<aws::AwsRuntime> runtime_;
     std::unique_ptr<aws::StsClient> sts_;
     std::unique_ptr<aws::EcrClient> ecr_;
+    std::unique_ptr<aws::S3Client> s3_;
     std::unique_ptr<aws::CredentialsProvider> credentials_;
     std::unique_ptr<aws::AssumedRoleCache> roles_;
 };

@@ -22,32 +22,60 @@
 namespace assetctl::cli {
 namespace fs = std::filesystem;
 
+namespace {
+
+void add_image_fields(const publish::Outcome& outcome, nlohmann::ordered_json& entry) {
+    if (!outcome.image_uri.empty()) {
+        entry["imageUri"] = outcome.image_uri;
+    }
+    if (!outcome.digest.empty()) {
+        entry["digest"] = outcome.digest;
+    }
+    if (outcome.upload) {
+        entry["blobs"] = {{"uploaded", outcome.upload->blobs_uploaded},
+                          {"mounted", outcome.upload->blobs_mounted},
+                          {"present", outcome.upload->blobs_present}};
+        entry["bytesUploaded"] = outcome.upload->bytes_uploaded;
+    }
+}
+
+void add_file_fields(const publish::Outcome& outcome, nlohmann::ordered_json& entry) {
+    if (!outcome.object_url.empty()) {
+        entry["objectUrl"] = outcome.object_url;
+    }
+    if (outcome.file_upload) {
+        entry["parts"] = outcome.file_upload->parts;
+        entry["bytesUploaded"] = outcome.file_upload->bytes;
+    }
+}
+
+nlohmann::ordered_json outcome_json(const publish::Outcome& outcome) {
+    const bool file = outcome.kind == publish::Outcome::Kind::file;
+    nlohmann::ordered_json entry{{"asset", outcome.asset},
+                                 {"destination", outcome.destination},
+                                 {"stack", outcome.stack},
+                                 {"type", file ? "file" : "image"},
+                                 {"state", publish::to_string(outcome.state)}};
+    if (file) {
+        add_file_fields(outcome, entry);
+    } else {
+        add_image_fields(outcome, entry);
+    }
+    if (!outcome.error.empty()) {
+        entry["error"] = outcome.error;
+    }
+    if (!outcome.method.empty()) {
+        entry["method"] = outcome.method;
+    }
+    return entry;
+}
+
+}  // namespace
+
 nlohmann::ordered_json summary_json(const publish::Summary& summary) {
     auto outcomes = nlohmann::ordered_json::array();
     for (const auto& outcome : summary.outcomes) {
-        nlohmann::ordered_json entry{{"asset", outcome.asset},
-                                     {"destination", outcome.destination},
-                                     {"stack", outcome.stack},
-                                     {"state", publish::to_string(outcome.state)}};
-        if (!outcome.image_uri.empty()) {
-            entry["imageUri"] = outcome.image_uri;
-        }
-        if (!outcome.digest.empty()) {
-            entry["digest"] = outcome.digest;
-        }
-        if (!outcome.error.empty()) {
-            entry["error"] = outcome.error;
-        }
-        if (!outcome.method.empty()) {
-            entry["method"] = outcome.method;
-        }
-        if (outcome.upload) {
-            entry["blobs"] = {{"uploaded", outcome.upload->blobs_uploaded},
-                              {"mounted", outcome.upload->blobs_mounted},
-                              {"present", outcome.upload->blobs_present}};
-            entry["bytesUploaded"] = outcome.upload->bytes_uploaded;
-        }
-        outcomes.push_back(std::move(entry));
+        outcomes.push_back(outcome_json(outcome));
     }
     auto images = nlohmann::ordered_json::array();
     for (const auto& image : summary.images) {
@@ -60,13 +88,27 @@ nlohmann::ordered_json summary_json(const publish::Summary& summary) {
                           {"layersCompressed", report.layers_compressed},
                           {"layersFromCache", report.layers_from_cache}});
     }
-    return {{"event", "summary"},
-            {"ok", summary.ok()},
-            {"builds", summary.builds},
-            {"pushes", summary.pushes},
-            {"assets", std::move(outcomes)},
-            {"images", std::move(images)}};
+    auto files = nlohmann::ordered_json::array();
+    for (const auto& file : summary.files) {
+        files.push_back({{"asset", file.asset},
+                         {"path", file.path},
+                         {"zipped", file.zipped},
+                         {"bytes", file.bytes}});
+    }
+    return {{"event", "summary"},          {"ok", summary.ok()},
+            {"builds", summary.builds},    {"pushes", summary.pushes},
+            {"uploads", summary.uploads},  {"assets", std::move(outcomes)},
+            {"images", std::move(images)}, {"files", std::move(files)}};
 }
+
+namespace {
+
+// The image URI or the S3 URL of an outcome, once resolved.
+const std::string& where(const publish::Outcome& outcome) {
+    return outcome.kind == publish::Outcome::Kind::file ? outcome.object_url : outcome.image_uri;
+}
+
+}  // namespace
 
 void print_summary(const publish::Summary& summary, publish::Mode mode, std::ostream& out) {
     std::size_t failed = 0;
@@ -74,21 +116,20 @@ void print_summary(const publish::Summary& summary, publish::Mode mode, std::ost
         const std::string label = outcome.asset + ":" + outcome.destination;
         switch (outcome.state) {
             case publish::Outcome::State::published:
-                out << "published  " << outcome.image_uri;
+                out << "published  " << where(outcome);
                 if (!outcome.digest.empty()) {
                     out << "@" << outcome.digest;
                 }
                 out << "\n";
                 break;
             case publish::Outcome::State::present:
-                out << "present    " << outcome.image_uri << "\n";
+                out << "present    " << where(outcome) << "\n";
                 break;
             case publish::Outcome::State::built:
                 out << "built      " << label << "\n";
                 break;
             case publish::Outcome::State::planned:
-                out << "planned    " << label << "  "
-                    << (outcome.image_uri.empty() ? "" : outcome.image_uri) << "\n";
+                out << "planned    " << label << "  " << where(outcome) << "\n";
                 break;
             case publish::Outcome::State::skipped:
                 ++failed;
@@ -102,7 +143,8 @@ void print_summary(const publish::Summary& summary, publish::Mode mode, std::ost
     }
     out << summary.outcomes.size()
         << (mode == publish::Mode::publish ? " destinations: " : " targets: ") << summary.builds
-        << " built, " << summary.pushes << " pushed, " << failed << " failed or skipped\n";
+        << " built, " << summary.pushes << " pushed, " << summary.uploads << " uploaded, " << failed
+        << " failed or skipped\n";
 }
 
 namespace {
@@ -113,11 +155,8 @@ manifest::Selection select_and_check(const manifest::Assembly& assembly, const P
     for (const auto& selected : selection.docker_images) {
         manifest::check_docker_source(selected.origin, selected.asset, assembly.root);
     }
-    if (!selection.files.empty()) {
-        spdlog::warn(
-            "{} file asset(s) selected: publishing files to S3 is not handled by this "
-            "version of assetctl; they are left alone",
-            selection.files.size());
+    for (const auto& selected : selection.files) {
+        manifest::check_file_source(selected.origin, selected.asset, assembly.root);
     }
     return selection;
 }
@@ -237,7 +276,8 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                                .docker_config = docker_config ? &*docker_config : nullptr,
                                .require_engine = engine_requirement(setup, engine),
                                .native = native.get(),
-                               .retry = &retry};
+                               .retry = &retry,
+                               .uploads = {.part_jobs = args.options.upload_jobs}};
     if (args.verbose) {
         deps.build_output = [](const std::string& asset, std::string_view line) {
             spdlog::info("[{}] {}", asset.substr(0, 12), line);

@@ -191,8 +191,8 @@ void add_publish_options(CLI::App& command, PublishArgs& publish_args, bool publ
         add_job_count(command, "--publish-jobs", publish_args.options.publish_jobs,
                       "checks and pushes at once (default 4)");
         add_job_count(command, "--upload-jobs", publish_args.options.upload_jobs,
-                      "blobs uploaded (and layers compressed) at once per native push "
-                      "(default 4)");
+                      "blobs uploaded (and layers compressed) at once per native push, and "
+                      "parts in flight per multipart S3 upload (default 4)");
     } else {
         command.add_flag("--force", publish_args.options.force,
                          "build without consulting ECR and without reusing local images");

@@ -127,6 +127,7 @@ Selector parse_selector(std::string_view text) {
 Selection select_assets(const Assembly& assembly, const SelectionCriteria& criteria) {
     Matcher matcher(criteria);
     Selection selection;
+    selection.root = assembly.root;
     for (std::size_t index = 0; index < assembly.manifests.size(); ++index) {
         const auto& manifest = assembly.manifests[index];
         if (!matcher.stack_selected(manifest.origin)) {

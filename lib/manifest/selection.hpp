@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,9 @@ struct Selected {
 struct Selection {
     std::vector<Selected<DockerImageAsset>> docker_images;
     std::vector<Selected<FileAsset>> files;
+    // The cloud assembly's top folder: every source must stay inside it (a nested stage's
+    // manifest names `../asset.<hash>`).
+    std::filesystem::path root;
 
     bool empty() const { return docker_images.empty() && files.empty(); }
 };

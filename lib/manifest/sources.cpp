@@ -209,4 +209,32 @@ std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
     return check_build_context(origin, source, assembly_root, source_path);
 }
 
+void check_file_source(const ManifestOrigin& origin, const FileAsset& asset,
+                       const fs::path& assembly_root) {
+    if (!asset.source.path) {
+        return;  // an executable: its output is known only once it ran
+    }
+    const std::string json_path = json_path_child("files", asset.id) + ".source.path";
+    const fs::path path = origin.directory / *asset.source.path;
+    if (!util::is_within(path, assembly_root)) {
+        throw ManifestError(origin.file, json_path,
+                            "file asset source '" + *asset.source.path +
+                                "' is outside the cloud assembly " + assembly_root.string(),
+                            "asset files must be inside the cloud assembly; re-synthesize with "
+                            "asset staging enabled (the default)");
+    }
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    const bool usable = asset.source.packaging == FilePackaging::zip
+                            ? fs::is_directory(status) || fs::is_regular_file(status)
+                            : fs::is_regular_file(status);
+    if (!usable) {
+        throw ManifestError(origin.file, json_path,
+                            "file asset source '" + *asset.source.path + "' " +
+                                (fs::exists(status) ? "is not a file" : "not found") +
+                                " (looked for " + path.string() + ")",
+                            std::string(k_resynth_hint));
+    }
+}
+
 }  // namespace assetctl::manifest

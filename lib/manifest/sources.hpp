@@ -49,6 +49,12 @@ std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
                                                  const DockerImageAsset& asset,
                                                  const std::filesystem::path& assembly_root);
 
+// Checks that a file asset's `path` source exists inside the cloud assembly before anything
+// is uploaded: a file (packaging file), or a folder or file (zip). Executables are not checked
+// (their output exists once they ran). Throws ManifestError naming the JSON path.
+void check_file_source(const ManifestOrigin& origin, const FileAsset& asset,
+                       const std::filesystem::path& assembly_root);
+
 // `dockerImages.<id>` (or `files.<id>`) for error messages.
 std::string docker_image_json_path(const std::string& asset_id);
 

@@ -1,5 +1,7 @@
 #include "publish/destination.hpp"
 
+#include <initializer_list>
+
 #include "aws/partitions.hpp"
 #include "manifest/placeholders.hpp"
 
@@ -10,39 +12,91 @@ bool mentions_account(const std::optional<std::string>& text) {
     return text && text->find("${AWS::AccountId}") != std::string::npos;
 }
 
+bool mentions_account(const std::string& text) {
+    return text.find("${AWS::AccountId}") != std::string::npos;
+}
+
+// What resolving any destination needs: its region and the placeholder values.
+struct Resolver {
+    std::string region;
+    manifest::PlaceholderValues values;
+
+    std::string operator()(const std::string& text) const {
+        return manifest::resolve_placeholders(text, values);
+    }
+};
+
+// `fields` are the destination's own strings: the account is asked for only when one of them,
+// or the role, mentions ${AWS::AccountId}.
+Resolver make_resolver(const manifest::AwsDestination& destination,
+                       const std::optional<std::string>& default_region,
+                       const std::function<std::string()>& account,
+                       std::initializer_list<const std::string*> fields) {
+    const auto region = destination.region ? destination.region : default_region;
+    if (!region) {
+        throw NoRegionError();
+    }
+    Resolver resolver{*region, {std::nullopt, *region, aws::partition_for_region(*region)}};
+    bool needs_account = mentions_account(destination.assume_role_arn) ||
+                         mentions_account(destination.assume_role_external_id);
+    for (const auto* field : fields) {
+        needs_account = needs_account || mentions_account(*field);
+    }
+    if (needs_account) {
+        resolver.values.account = account();
+    }
+    return resolver;
+}
+
+std::optional<aws::RoleTarget> resolve_role(const manifest::AwsDestination& destination,
+                                            const Resolver& resolve) {
+    if (!destination.assume_role_arn) {
+        return std::nullopt;
+    }
+    aws::RoleTarget role;
+    role.role_arn = resolve(*destination.assume_role_arn);
+    if (destination.assume_role_external_id) {
+        role.external_id = resolve(*destination.assume_role_external_id);
+    }
+    if (destination.assume_role_additional_options) {
+        role.additional_options = *destination.assume_role_additional_options;
+    }
+    role.region = resolve.region;
+    return role;
+}
+
 }  // namespace
 
 ResolvedDestination resolve_destination(const manifest::DockerImageDestination& destination,
                                         const std::optional<std::string>& default_region,
                                         const std::function<std::string()>& account) {
-    const auto region = destination.region ? destination.region : default_region;
-    if (!region) {
-        throw NoRegionError();
+    const auto resolve = make_resolver(destination, default_region, account,
+                                       {&destination.repository_name, &destination.image_tag});
+    return ResolvedDestination{resolve.region, resolve(destination.repository_name),
+                               resolve(destination.image_tag), resolve_role(destination, resolve)};
+}
+
+ResolvedFileDestination resolve_file_destination(const manifest::FileDestination& destination,
+                                                 const std::optional<std::string>& default_region,
+                                                 const std::function<std::string()>& account) {
+    const auto resolve = make_resolver(destination, default_region, account,
+                                       {&destination.bucket_name, &destination.object_key});
+    return ResolvedFileDestination{resolve.region, resolve(destination.bucket_name),
+                                   resolve(destination.object_key),
+                                   resolve_role(destination, resolve)};
+}
+
+std::optional<std::string> account_of_role(const std::string& role_arn) {
+    // arn:<partition>:iam::<account>:role/<name>
+    const auto start = role_arn.find(":iam::");
+    if (role_arn.rfind("arn:", 0) != 0 || start == std::string::npos) {
+        return std::nullopt;
     }
-    manifest::PlaceholderValues values{std::nullopt, *region, aws::partition_for_region(*region)};
-    if (mentions_account(destination.repository_name) || mentions_account(destination.image_tag) ||
-        mentions_account(destination.assume_role_arn) ||
-        mentions_account(destination.assume_role_external_id)) {
-        values.account = account();
+    const auto account = role_arn.substr(start + 6, role_arn.find(':', start + 6) - start - 6);
+    if (account.size() != 12 || account.find_first_not_of("0123456789") != std::string::npos) {
+        return std::nullopt;
     }
-    ResolvedDestination resolved;
-    resolved.region = *region;
-    resolved.repository = manifest::resolve_placeholders(destination.repository_name, values);
-    resolved.tag = manifest::resolve_placeholders(destination.image_tag, values);
-    if (destination.assume_role_arn) {
-        aws::RoleTarget role;
-        role.role_arn = manifest::resolve_placeholders(*destination.assume_role_arn, values);
-        if (destination.assume_role_external_id) {
-            role.external_id =
-                manifest::resolve_placeholders(*destination.assume_role_external_id, values);
-        }
-        if (destination.assume_role_additional_options) {
-            role.additional_options = *destination.assume_role_additional_options;
-        }
-        role.region = *region;
-        resolved.role = std::move(role);
-    }
-    return resolved;
+    return account;
 }
 
 std::string not_bootstrapped_message(const std::string& repository, const std::string& account,

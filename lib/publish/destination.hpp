@@ -18,6 +18,14 @@ struct ResolvedDestination {
     std::optional<aws::RoleTarget> role;  // the role to assume (STS in `region`), if any
 };
 
+// A file destination resolved: the bucket, the key, and as whom.
+struct ResolvedFileDestination {
+    std::string region;
+    std::string bucket;
+    std::string key;
+    std::optional<aws::RoleTarget> role;
+};
+
 // A destination that names no region when no default region is set either.
 class NoRegionError : public std::runtime_error {
   public:
@@ -33,6 +41,14 @@ class NoRegionError : public std::runtime_error {
 ResolvedDestination resolve_destination(const manifest::DockerImageDestination& destination,
                                         const std::optional<std::string>& default_region,
                                         const std::function<std::string()>& account);
+
+// The same rules for a file destination (bucketName, objectKey).
+ResolvedFileDestination resolve_file_destination(const manifest::FileDestination& destination,
+                                                 const std::optional<std::string>& default_region,
+                                                 const std::function<std::string()>& account);
+
+// The account a role ARN belongs to (`arn:<partition>:iam::<account>:role/...`), if it has one.
+std::optional<std::string> account_of_role(const std::string& role_arn);
 
 // What cdk-assets says, plus the command that fixes it.
 std::string not_bootstrapped_message(const std::string& repository, const std::string& account,

@@ -166,11 +166,8 @@ void EcrCheck::warm_up(const aws::Repository& repository, const TargetState& tar
 
 std::string EcrCheck::account_or_unknown(const TargetState& target) {
     if (target.role) {
-        // arn:partition:iam::ACCOUNT:role/...
-        const auto& arn = target.role->role_arn;
-        const auto start = arn.find("::");
-        if (start != std::string::npos) {
-            return arn.substr(start + 2, arn.find(':', start + 2) - start - 2);
+        if (auto account = account_of_role(target.role->role_arn)) {
+            return *account;
         }
     }
     try {

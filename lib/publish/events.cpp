@@ -90,6 +90,9 @@ void JsonEventSink::emit(const Event& event) {
     if (!event.digest.empty()) {
         json["digest"] = event.digest;
     }
+    if (!event.object_url.empty()) {
+        json["objectUrl"] = event.object_url;
+    }
     if (!event.details.empty()) {
         json["output"] = event.details;
     }

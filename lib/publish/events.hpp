@@ -23,6 +23,7 @@ struct Event {
     std::optional<std::chrono::milliseconds> duration;  // how long the step took
     std::string image_uri;                              // success: <registry>/<repository>:<tag>
     std::string digest;                                 // success after a push: the manifest digest
+    std::string object_url;                             // success of a file: s3://<bucket>/<key>
     std::vector<std::string> details;  // fail: the last lines of the failing command's output
 };
 

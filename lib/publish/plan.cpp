@@ -83,6 +83,18 @@ void plan_targets(const manifest::Selection& selection, const PlanInputs& inputs
     }
 }
 
+// File targets and files: one file per asset (its destinations share the package).
+void plan_file_targets(const manifest::Selection& selection, Plan& plan) {
+    for (const auto& selected : selection.files) {
+        const std::size_t file = plan.files.size();
+        plan.files.push_back(PlannedFile{&selected, {}});
+        for (const auto& destination : selected.asset.destinations) {
+            plan.files[file].targets.push_back(plan.file_targets.size());
+            plan.file_targets.push_back(PlannedFileTarget{&selected, &destination, file});
+        }
+    }
+}
+
 std::size_t add_node(Plan& plan, NodeKind kind, std::size_t subject,
                      std::vector<std::size_t> after) {
     plan.nodes.push_back(Node{kind, subject, std::move(after)});
@@ -136,8 +148,48 @@ void plan_nodes(const PlanInputs& inputs, Plan& plan) {
     }
 }
 
+// resolve_file -> check_file -> package -> upload; without AWS only package.
+void plan_file_nodes(const PlanInputs& inputs, Plan& plan) {
+    std::vector<std::size_t> check_of_target(plan.file_targets.size());
+    if (inputs.consult_aws) {
+        for (std::size_t t = 0; t < plan.file_targets.size(); ++t) {
+            const auto resolve = add_node(plan, NodeKind::resolve_file, t, {});
+            check_of_target[t] = add_node(plan, NodeKind::check_file, t, {resolve});
+        }
+    }
+    std::vector<std::size_t> package_of_file;
+    for (std::size_t f = 0; f < plan.files.size(); ++f) {
+        std::vector<std::size_t> after;
+        if (inputs.consult_aws) {
+            for (const auto t : plan.files[f].targets) {
+                after.push_back(check_of_target[t]);
+            }
+        }
+        package_of_file.push_back(add_node(plan, NodeKind::package, f, std::move(after)));
+    }
+    if (inputs.mode == Mode::publish) {
+        for (std::size_t t = 0; t < plan.file_targets.size(); ++t) {
+            add_node(plan, NodeKind::upload, t, {package_of_file[plan.file_targets[t].file]});
+        }
+    }
+}
+
+std::string file_target_subject(const Plan& plan, std::size_t index) {
+    const auto& target = plan.file_targets[index];
+    return target.selected->asset.id + ":" + target.destination->id;
+}
+
 std::string node_subject(const Plan& plan, const Node& node) {
     switch (node.kind) {
+        case NodeKind::resolve_file:
+        case NodeKind::check_file:
+        case NodeKind::upload:
+            return file_target_subject(plan, node.subject);
+        case NodeKind::package: {
+            const auto& file = plan.files[node.subject];
+            return file.selected->asset.id + " (" +
+                   std::string(package_kind(file.selected->asset.source)) + ")";
+        }
         case NodeKind::resolve:
         case NodeKind::push: {
             const auto& target = plan.targets[node.subject];
@@ -174,6 +226,13 @@ std::string_view to_string(SourceKind kind) {
     return "?";
 }
 
+std::string_view package_kind(const manifest::FileSource& source) {
+    if (source.executable) {
+        return "executable";
+    }
+    return source.packaging == manifest::FilePackaging::zip ? "zip" : "file";
+}
+
 std::string_view to_string(NodeKind kind) {
     switch (kind) {
         case NodeKind::resolve:
@@ -186,14 +245,25 @@ std::string_view to_string(NodeKind kind) {
             return "produce";
         case NodeKind::push:
             return "push";
+        case NodeKind::resolve_file:
+            return "resolve-file";
+        case NodeKind::check_file:
+            return "check-file";
+        case NodeKind::package:
+            return "package";
+        case NodeKind::upload:
+            return "upload";
     }
     return "?";
 }
 
 Plan make_plan(const manifest::Selection& selection, const PlanInputs& inputs) {
     Plan plan;
+    plan.root = selection.root;
     plan_targets(selection, inputs, plan);
     plan_nodes(inputs, plan);
+    plan_file_targets(selection, plan);
+    plan_file_nodes(inputs, plan);
     return plan;
 }
 

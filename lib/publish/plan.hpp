@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@ namespace assetctl::publish {
 enum class Mode { build, publish };
 
 using SelectedImage = manifest::Selected<manifest::DockerImageAsset>;
+using SelectedFile = manifest::Selected<manifest::FileAsset>;
 
 // How an image is made available for its pushes.
 enum class SourceKind {
@@ -47,15 +49,36 @@ struct PlannedRepository {
     std::vector<std::size_t> targets;
 };
 
+// "zip", "file" or "executable": how a file asset's upload is made.
+std::string_view package_kind(const manifest::FileSource& source);
+
+// One file asset at one S3 destination.
+struct PlannedFileTarget {
+    const SelectedFile* selected = nullptr;
+    const manifest::FileDestination* destination = nullptr;
+    std::size_t file = 0;  // index in Plan::files
+};
+
+// One file to package (zip, run its executable, or take as is), shared by every destination
+// of the asset.
+struct PlannedFile {
+    const SelectedFile* selected = nullptr;
+    std::vector<std::size_t> targets;  // indices in Plan::file_targets
+};
+
 // The kinds of work; each has a concurrency limit of its own.
 enum class NodeKind {
-    resolve,  // placeholders and the destination's role, for one target
-    check,    // what ECR already has, for one repository
-    engine,   // the engine answers (once, before the first engine command)
-    produce,  // build, load, run or read one image
-    push,     // push one image to one target
+    resolve,       // placeholders and the destination's role, for one image target
+    check,         // what ECR already has, for one repository
+    engine,        // the engine answers (once, before the first engine command)
+    produce,       // build, load, run or read one image
+    push,          // push one image to one target
+    resolve_file,  // placeholders and the role, for one file target
+    check_file,    // whether S3 has the object (ListObjectsV2), for one file target
+    package,       // zip, run or take the file of one file asset
+    upload,        // put one file into one bucket
 };
-inline constexpr std::size_t k_node_kinds = 5;
+inline constexpr std::size_t k_node_kinds = 9;
 
 std::string_view to_string(NodeKind kind);
 
@@ -69,7 +92,10 @@ struct Plan {
     std::vector<PlannedTarget> targets;  // in selection order
     std::vector<PlannedImage> images;
     std::vector<PlannedRepository> repositories;
-    std::vector<Node> nodes;  // every dependency points at an earlier node
+    std::vector<PlannedFileTarget> file_targets;  // in selection order
+    std::vector<PlannedFile> files;
+    std::vector<Node> nodes;     // every dependency points at an earlier node
+    std::filesystem::path root;  // the cloud assembly's top folder (sources stay inside)
 };
 
 struct PlanInputs {
@@ -83,7 +109,8 @@ struct PlanInputs {
 };
 
 // Turns the selection into work: pure, no effect, no service asked. Node order follows the
-// selection: resolve nodes, check nodes, the engine node, produce nodes, push nodes.
+// selection: resolve nodes, check nodes, the engine node, produce nodes, push nodes; then for
+// files resolve_file -> check_file -> package -> upload.
 Plan make_plan(const manifest::Selection& selection, const PlanInputs& inputs);
 
 // The plan as readable lines (`--dry-run`): one per node, with what it waits for.

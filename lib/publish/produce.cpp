@@ -44,7 +44,7 @@ class Producer {
                 prepare_native_push();
             }
             run_.count_build();
-            run_.emit_asset(EventType::build, selected_, "built " + image_.local_image,
+            run_.emit_asset(EventType::build, selected_.asset.id, "built " + image_.local_image,
                             since(started_));
             return true;
         } catch (const docker::EngineError& e) {
@@ -66,7 +66,7 @@ class Producer {
     // --dry-run: what would happen, as events; the targets are planned.
     void plan(const std::vector<TargetState*>& waiting) {
         const std::string what = would_do();
-        run_.emit_asset(EventType::debug, selected_, what);
+        run_.emit_asset(EventType::debug, selected_.asset.id, what);
         for (auto* target : waiting) {
             target->phase = Phase::finished;
             target->outcome.state = Outcome::State::planned;
@@ -124,7 +124,7 @@ class Producer {
             std::move(info),
             [&engine, name](const std::function<void(int)>& read) { engine.save(name, read); },
             "asset '" + selected_.asset.id + "' (" + name + ")");
-        run_.emit_asset(EventType::debug, selected_,
+        run_.emit_asset(EventType::debug, selected_.asset.id,
                         "pushing natively: " + image_.prepared->describe());
     }
 
@@ -133,14 +133,14 @@ class Producer {
         if (run_.options().force || !run_.deps().engine.image_exists(image_.local_image)) {
             return false;
         }
-        run_.emit_asset(EventType::cached, selected_,
+        run_.emit_asset(EventType::cached, selected_.asset.id,
                         "using the local image " + image_.local_image + " from an earlier build");
         return true;
     }
 
     void build() {
         const auto context = selected_.origin.directory / *source_.directory;
-        run_.emit_asset(EventType::build, selected_, "building " + image_.local_image);
+        run_.emit_asset(EventType::build, selected_.asset.id, "building " + image_.local_image);
         BuildLog log(run_.options().log_directory, selected_.asset.id);
         run_.deps().engine.build(source_, context, image_.local_image, [&](std::string_view line) {
             log.write(line);
@@ -150,7 +150,7 @@ class Producer {
 
     void load() {
         const auto& archive = *image_.plan->archive;
-        run_.emit_asset(EventType::build, selected_, "loading " + archive.path.string());
+        run_.emit_asset(EventType::build, selected_.asset.id, "loading " + archive.path.string());
         image_.local_image = run_.deps().engine.load(archive.path);
         if (archive.tag) {
             image_.local_image = *archive.tag;  // `docker load` keeps every RepoTag
@@ -159,7 +159,7 @@ class Producer {
 
     void run_executable() {
         const auto& argv = *source_.executable;
-        run_.emit_asset(EventType::build, selected_, "running " + util::shell_join(argv));
+        run_.emit_asset(EventType::build, selected_.asset.id, "running " + util::shell_join(argv));
         process::Command command;
         command.argv = argv;
         command.working_directory = selected_.origin.directory;
@@ -180,11 +180,11 @@ class Producer {
     // layer cache (they are compressed while they are pushed).
     void read_archive() {
         const auto& archive = *image_.plan->archive;
-        run_.emit_asset(EventType::build, selected_, "reading " + archive.path.string());
+        run_.emit_asset(EventType::build, selected_.asset.id, "reading " + archive.path.string());
         image_.prepared = run_.deps().native->prepare(
             archive.path, image::ImageSelector{archive.tag, archive.last_loaded},
             run_.mode() == Mode::build);
-        run_.emit_asset(EventType::build, selected_, "read " + image_.prepared->describe(),
+        run_.emit_asset(EventType::build, selected_.asset.id, "read " + image_.prepared->describe(),
                         since(started_));
     }
 

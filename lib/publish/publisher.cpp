@@ -1,15 +1,21 @@
 #include "publish/publisher.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "aws/credentials.hpp"
 #include "publish/ecr_check.hpp"
+#include "publish/file_check.hpp"
 #include "publish/graph.hpp"
+#include "publish/package.hpp"
 #include "publish/produce.hpp"
 #include "publish/push_docker.hpp"
 #include "publish/push_native.hpp"
 #include "publish/resolve.hpp"
 #include "publish/run_state.hpp"
+#include "publish/upload.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::publish {
@@ -36,6 +42,13 @@ Caller resolve_caller(aws::CredentialsProvider& provider) {
     }
 }
 
+// The node kinds that keep state across nodes of a run.
+struct Workers {
+    EcrCheck check;
+    DockerPush docker;
+    FileUpload upload;
+};
+
 // Sequences one run: credentials, the plan, then the work graph, one node kind per file.
 class Sequencer {
   public:
@@ -55,21 +68,19 @@ class Sequencer {
         }
         const auto plan = make_plan(selection_, plan_inputs(consult));
         RunState state(mode_, plan, deps_, options_);
-        for (const auto& target : state.targets()) {
+        for_each_target(state, [&state](TargetProgress& target) {
             state.emit(EventType::start, target, "starting");
-        }
+        });
         if (mode_ == Mode::publish && !consult) {
-            for (auto& target : state.targets()) {
+            for_each_target(state, [&](TargetProgress& target) {
                 state.fail(target, "AWS credentials: " + caller.error);
-            }
+            });
             return state.summary();
         }
         if (consult) {
             state.set_caller(*caller.credentials);
         } else {
-            for (auto& target : state.targets()) {
-                target.phase = Phase::missing;
-            }
+            for_each_target(state, [](TargetProgress& target) { target.phase = Phase::missing; });
         }
         if (options_.dry_run) {
             log_plan(plan);
@@ -79,6 +90,17 @@ class Sequencer {
     }
 
   private:
+    // Image targets, then file targets.
+    template <typename Action>
+    static void for_each_target(RunState& state, Action action) {
+        for (auto& target : state.targets()) {
+            action(target);
+        }
+        for (auto& target : state.file_targets()) {
+            action(target);
+        }
+    }
+
     // A build with --force never asks AWS; otherwise credentials are looked for.
     bool wants_aws() const {
         if (mode_ == Mode::build && options_.force) {
@@ -112,6 +134,12 @@ class Sequencer {
         limits[static_cast<std::size_t>(NodeKind::check)] = jobs(options_.publish_jobs);
         limits[static_cast<std::size_t>(NodeKind::produce)] = jobs(options_.build_jobs);
         limits[static_cast<std::size_t>(NodeKind::push)] = jobs(options_.publish_jobs);
+        limits[static_cast<std::size_t>(NodeKind::resolve_file)] = jobs(options_.publish_jobs);
+        limits[static_cast<std::size_t>(NodeKind::check_file)] = jobs(options_.publish_jobs);
+        // Zipping is CPU work of assetctl's own (no builder to protect): one per core.
+        limits[static_cast<std::size_t>(NodeKind::package)] =
+            std::max<std::size_t>(1, std::thread::hardware_concurrency());
+        limits[static_cast<std::size_t>(NodeKind::upload)] = jobs(options_.publish_jobs);
         return limits;
     }
 
@@ -121,23 +149,22 @@ class Sequencer {
         for (const auto& node : plan.nodes) {
             nodes.push_back(GraphNode{static_cast<std::size_t>(node.kind), node.after});
         }
-        EcrCheck check(state);
-        DockerPush docker(state);
+        Workers workers{EcrCheck(state), DockerPush(state), FileUpload(state)};
         run_graph(nodes, limits(),
                   GraphCallbacks{
-                      .run = [&](std::size_t n) { run_node(state, plan.nodes[n], check, docker); },
+                      .run = [&](std::size_t n) { run_node(state, plan.nodes[n], workers); },
                       .stopping = [&state] { return state.stopping(); },
                       .skip = [&](std::size_t n) { skip_node(state, plan.nodes[n]); },
                   });
     }
 
-    static void run_node(RunState& state, const Node& node, EcrCheck& check, DockerPush& docker) {
+    static void run_node(RunState& state, const Node& node, Workers& workers) {
         switch (node.kind) {
             case NodeKind::resolve:
                 resolve_target(state, state.target(node.subject));
                 break;
             case NodeKind::check:
-                check.check(state.plan().repositories[node.subject]);
+                workers.check.check(state.plan().repositories[node.subject]);
                 break;
             case NodeKind::engine:
                 require_engine_if_needed(state);
@@ -146,8 +173,22 @@ class Sequencer {
                 produce_image(state, state.image(node.subject));
                 break;
             case NodeKind::push:
-                push_target(state, state.target(node.subject), docker);
+                push_target(state, state.target(node.subject), workers.docker);
                 break;
+            case NodeKind::resolve_file:
+                resolve_file_target(state, state.file_target(node.subject));
+                break;
+            case NodeKind::check_file:
+                check_file_target(state, state.file_target(node.subject));
+                break;
+            case NodeKind::package:
+                package_file_asset(state, state.file(node.subject));
+                break;
+            case NodeKind::upload: {
+                auto& target = state.file_target(node.subject);
+                workers.upload.upload(target, state.file(target.plan->file));
+                break;
+            }
         }
     }
 
@@ -169,6 +210,7 @@ class Sequencer {
     static void skip_node(RunState& state, const Node& node) {
         const auto& plan = state.plan();
         std::vector<std::size_t> targets;
+        std::vector<std::size_t> file_targets;
         switch (node.kind) {
             case NodeKind::resolve:
             case NodeKind::push:
@@ -182,12 +224,25 @@ class Sequencer {
             case NodeKind::produce:
                 targets = plan.images[node.subject].targets;
                 break;
+            case NodeKind::resolve_file:
+            case NodeKind::check_file:
+            case NodeKind::upload:
+                file_targets = {node.subject};
+                break;
+            case NodeKind::package:
+                file_targets = plan.files[node.subject].targets;
+                break;
         }
-        for (const auto index : targets) {
-            auto& target = state.target(index);
+        const auto skip_unfinished = [&state](TargetProgress& target) {
             if (target.phase != Phase::finished) {
                 state.skip(target, state.stop_reason());
             }
+        };
+        for (const auto index : targets) {
+            skip_unfinished(state.target(index));
+        }
+        for (const auto index : file_targets) {
+            skip_unfinished(state.file_target(index));
         }
     }
 

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "aws/s3_upload.hpp"
 #include "aws/services.hpp"
 #include "docker/engine_client.hpp"
 #include "http/retry.hpp"
@@ -43,10 +45,19 @@ struct Options {
     PushMode push_mode = PushMode::native;
 };
 
+// What putting one file into S3 cost.
+struct FileUploadReport {
+    bool multipart = false;
+    std::size_t parts = 0;
+    std::uint64_t bytes = 0;
+};
+
 // What happened to one asset at one destination.
 struct Outcome {
     enum class State { published, present, built, planned, skipped, failed };
+    enum class Kind { image, file };
 
+    Kind kind = Kind::image;
     std::string asset;
     std::string destination;
     std::string stack;
@@ -58,6 +69,9 @@ struct Outcome {
     std::string method;
     // Native pushes: what the registry received.
     std::optional<image::NativePushReport> upload;
+    std::string object_url;  // files: s3://<bucket>/<key> once resolved
+    // Files: "put" or "multipart" once uploaded (in `method`), and what was sent.
+    std::optional<FileUploadReport> file_upload;
 };
 
 std::string_view to_string(Outcome::State state);
@@ -68,11 +82,21 @@ struct ImageSummary {
     image::ImageReport report;
 };
 
+// One file asset packaged in this run (a zip written or reused, an executable's output).
+struct FileSummary {
+    std::string asset;
+    std::string path;     // the file uploaded
+    bool zipped = false;  // a zip was written now (false: the cached zip, or no zip)
+    std::uint64_t bytes = 0;
+};
+
 struct Summary {
-    std::vector<Outcome> outcomes;     // in selection order
+    std::vector<Outcome> outcomes;     // in selection order: images, then files
     std::vector<ImageSummary> images;  // images pushed natively (publish mode), in plan order
+    std::vector<FileSummary> files;    // files packaged, in plan order
     std::size_t builds = 0;            // images built or loaded (not reused)
     std::size_t pushes = 0;
+    std::size_t uploads = 0;  // files put into S3
     bool ok() const;
 };
 
@@ -95,9 +119,11 @@ struct Dependencies {
     image::NativePusher* native = nullptr;
     // The retry policy (and its waits) for `docker push`; null: three attempts, no wait.
     const http::RetryContext* retry = nullptr;
+    // How files go into S3 (multipart threshold, part size, parts in flight).
+    aws::UploadSettings uploads = {};
 };
 
-// Publishes (or, in build mode, builds) every selected docker image asset as a work graph
+// Publishes (or, in build mode, builds) every selected asset as a work graph
 // (publish/plan.hpp, run by publish/graph.hpp):
 //  1. resolve placeholders (account from GetCallerIdentity, region from the destination or the
 //     default) and assume each destination's role, once per role      -> resolve nodes;
@@ -108,6 +134,10 @@ struct Dependencies {
 //     image from an earlier build), `build_jobs` at a time             -> produce nodes;
 //  5. log in once per registry and identity and push with the engine, or push natively,
 //     `publish_jobs` at a time while other builds go on                -> push nodes.
+// File assets, as cdk-assets publishes them: resolve; ListObjectsV2 (an object of 22 bytes or
+// fewer counts as missing); package once per asset (zip cached in <manifest dir>/.cache);
+// upload with the bucket's encryption mirrored, after checking the bucket's owner, once per
+// bucket and identity                          -> resolve_file, check_file, package, upload.
 // With dry_run the plan is logged and produce/push nodes only say what they would do.
 // Failures are per asset and destination; the others go on unless fail_fast. Never throws for
 // an asset's failure (only what require_engine throws); util::interrupted() stops new work.

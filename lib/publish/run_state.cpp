@@ -48,6 +48,18 @@ RunState::RunState(Mode mode, const Plan& plan, Dependencies& deps, const Option
         image.plan = &planned;
         images_.push_back(std::move(image));
     }
+    for (const auto& planned : plan.file_targets) {
+        FileTargetState target;
+        target.plan = &planned;
+        target.outcome.kind = Outcome::Kind::file;
+        target.outcome.asset = planned.selected->asset.id;
+        target.outcome.destination = planned.destination->id;
+        target.outcome.stack = planned.selected->origin.stack;
+        file_targets_.push_back(std::move(target));
+    }
+    for (const auto& planned : plan.files) {
+        files_.push_back(FileState{&planned, std::nullopt});
+    }
 }
 
 std::vector<TargetState*> RunState::missing_targets(const PlannedImage& image) {
@@ -60,7 +72,17 @@ std::vector<TargetState*> RunState::missing_targets(const PlannedImage& image) {
     return missing;
 }
 
-void RunState::emit(EventType type, const TargetState& target, std::string message,
+std::vector<FileTargetState*> RunState::missing_targets(const PlannedFile& file) {
+    std::vector<FileTargetState*> missing;
+    for (const auto index : file.targets) {
+        if (file_targets_[index].phase == Phase::missing) {
+            missing.push_back(&file_targets_[index]);
+        }
+    }
+    return missing;
+}
+
+void RunState::emit(EventType type, const TargetProgress& target, std::string message,
                     std::optional<std::chrono::milliseconds> duration,
                     std::vector<std::string> details) {
     Event event;
@@ -73,21 +95,22 @@ void RunState::emit(EventType type, const TargetState& target, std::string messa
     if (type == EventType::success) {
         event.image_uri = target.outcome.image_uri;
         event.digest = target.outcome.digest;
+        event.object_url = target.outcome.object_url;
     }
     deps_.events.emit(event);
 }
 
-void RunState::emit_asset(EventType type, const SelectedImage& selected, std::string message,
+void RunState::emit_asset(EventType type, const std::string& asset, std::string message,
                           std::optional<std::chrono::milliseconds> duration) {
     Event event;
     event.type = type;
-    event.asset = selected.asset.id;
+    event.asset = asset;
     event.message = std::move(message);
     event.duration = duration;
     deps_.events.emit(event);
 }
 
-void RunState::fail(TargetState& target, const std::string& error,
+void RunState::fail(TargetProgress& target, const std::string& error,
                     std::vector<std::string> details) {
     target.phase = Phase::finished;
     target.outcome.state = State::failed;
@@ -98,13 +121,13 @@ void RunState::fail(TargetState& target, const std::string& error,
     }
 }
 
-void RunState::skip(TargetState& target, const std::string& reason) {
+void RunState::skip(TargetProgress& target, const std::string& reason) {
     target.phase = Phase::finished;
     target.outcome.state = State::skipped;
     target.outcome.error = reason;
 }
 
-void RunState::settle_present(TargetState& target, const std::string& message) {
+void RunState::settle_present(TargetProgress& target, const std::string& message) {
     target.phase = Phase::finished;
     target.outcome.state = State::present;
     emit(EventType::success, target, message);
@@ -128,17 +151,18 @@ bool RunState::settled_by_immutable_tag(TargetState& target) {
     return true;
 }
 
-void RunState::check_failed(TargetState& target, const std::string& error) {
+void RunState::check_failed(TargetProgress& target, const std::string& error) {
     if (mode_ == Mode::build) {
-        spdlog::warn("{}:{}: cannot check ECR ({}); building anyway", target.outcome.asset,
-                     target.outcome.destination, error);
+        spdlog::warn("{}:{}: cannot check {} ({}); building anyway", target.outcome.asset,
+                     target.outcome.destination,
+                     target.outcome.kind == Outcome::Kind::file ? "S3" : "ECR", error);
         target.phase = Phase::missing;
         return;
     }
     fail(target, error);
 }
 
-void RunState::mark_built(TargetState& target) {
+void RunState::mark_built(TargetProgress& target) {
     target.phase = Phase::finished;
     target.outcome.state = State::built;
 }
@@ -184,8 +208,18 @@ Summary RunState::summary() const {
             summary.images.push_back({image.plan->selected->asset.id, image.prepared->report()});
         }
     }
+    for (const auto& target : file_targets_) {
+        summary.outcomes.push_back(target.outcome);
+    }
+    for (const auto& file : files_) {
+        if (file.packaged) {
+            summary.files.push_back({file.plan->selected->asset.id, file.packaged->path.string(),
+                                     file.packaged->zipped, file.packaged->size});
+        }
+    }
     summary.builds = builds_;
     summary.pushes = pushes_;
+    summary.uploads = uploads_;
     return summary;
 }
 

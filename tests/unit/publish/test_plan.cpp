@@ -157,3 +157,39 @@ TEST_CASE("describe lists every node with what it waits for") {
                        "#4 push a:us after #3",
                    });
 }
+
+TEST_CASE("file assets: one package per asset, edges resolve_file->check_file->package->upload") {
+    test::TempDir dir;
+    dir.write("asset.f/index.js", "x");
+    const std::string dest = R"({"bucketName": "b", "objectKey": "k.zip", "region": "us-east-1"})";
+    const auto file = dir.write(
+        "S.assets.json", R"({"version": "55.0.0", "files": {"f": {"source": {"path": "asset.f",
+        "packaging": "zip"}, "destinations": {"one": )" +
+                             dest + R"(, "two": )" + dest + "}}}}");
+    const auto loaded = manifest::load_assembly(file);
+    const auto selection = manifest::select_assets(loaded, {});
+
+    const auto plan = publish::make_plan(selection, {.default_region = "us-east-1"});
+    REQUIRE(plan.file_targets.size() == 2);
+    REQUIRE(plan.files.size() == 1);
+    CHECK(plan.files[0].targets == std::vector<std::size_t>{0, 1});
+    CHECK(count_of(plan, NodeKind::resolve_file) == 2);
+    CHECK(count_of(plan, NodeKind::check_file) == 2);
+    CHECK(count_of(plan, NodeKind::package) == 1);
+    CHECK(count_of(plan, NodeKind::upload) == 2);
+    const auto package = index_of(plan, NodeKind::package, 0);
+    CHECK(plan.nodes[package].after ==
+          std::vector<std::size_t>{index_of(plan, NodeKind::check_file, 0),
+                                   index_of(plan, NodeKind::check_file, 1)});
+    CHECK(plan.nodes[index_of(plan, NodeKind::check_file, 1)].after ==
+          std::vector<std::size_t>{index_of(plan, NodeKind::resolve_file, 1)});
+    CHECK(plan.nodes[index_of(plan, NodeKind::upload, 1)].after ==
+          std::vector<std::size_t>{package});
+    CHECK(count_of(plan, NodeKind::engine) == 0);
+
+    // Without AWS (build --force) only the package node is left; a build uploads nothing.
+    const auto offline =
+        publish::make_plan(selection, {.mode = publish::Mode::build, .consult_aws = false});
+    CHECK(kinds(offline) == std::vector<NodeKind>{NodeKind::package});
+    CHECK(publish::describe(offline).at(0) == "#0 package f (zip)");
+}
