@@ -36,7 +36,7 @@ import uuid
 import xml.etree.ElementTree as ET
 import zlib
 from typing import Dict, List, Optional
-from urllib.parse import parse_qsl, quote_plus, unquote, urlsplit
+from urllib.parse import parse_qsl, quote_plus, unquote
 from xml.sax.saxutils import escape as xml_escape
 
 import sigv4_verify as sigv4

@@ -301,10 +301,9 @@ def verify_s3_request(method: str, raw_path: str, raw_query: str, headers: HTTPH
     x-amz-content-sha256 header, which S3 requires). The body is not looked at: the caller streams
     it and checks its SHA-256 against VerifiedRequest.payload_hash (unless UNSIGNED-PAYLOAD).
     A signature mismatch carries the canonical request we computed (S3 returns it, too)."""
+    if headers.get("authorization") and headers.get("x-amz-content-sha256") is None:
+        raise SigV4Error(MISSING_CONTENT_SHA256, "Missing required header for this request: x-amz-content-sha256")
     auth, timestamp = _checked_authorization(headers, now, "s3", allowed_regions, max_skew_seconds, check_clock)
-    if headers.get("x-amz-content-sha256") is None:
-        raise SigV4Error(MISSING_CONTENT_SHA256, "Missing required header for this request: x-amz-content-sha256",
-                         auth.access_key_id)
     secret = _checked_secret(auth, headers, lookup, now)
     canonical, expected = compute_signature(method, raw_path, raw_query, headers, b"", timestamp,
                                             secret.secret_access_key, auth.region, "s3", auth.signed_headers,
