@@ -20,6 +20,7 @@ import tempfile
 import unittest
 import urllib.request
 import xml.etree.ElementTree as ET
+from unittest import mock
 from urllib.parse import urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,6 +30,7 @@ try:
     import botocore.auth  # noqa: E402
 except ImportError as err:   # the pyenv python3 first on PATH does not see Debian's botocore
     raise ImportError("run these tests with /usr/bin/python3 (Debian python3-botocore)") from err
+import botocore.httpchecksum  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -85,15 +87,38 @@ def close_clients():
     _CLIENTS.clear()
 
 
-def s3(region="us-east-1", key=None, secret=None, config=NO_RETRY):
+def s3(region="us-east-1", key=None, secret=None, config=NO_RETRY, token=None, service="s3"):
     key = key or info()["keys"][0]
     secret = secret or key["secret_access_key"]
-    cache_key = (key["access_key_id"], secret, region, id(config))
+    cache_key = (service, key["access_key_id"], secret, region, id(config), token)
     if cache_key not in _CLIENTS:
         _CLIENTS[cache_key] = botocore.session.Session().create_client(
-            "s3", endpoint_url=info()["endpoint_url"], region_name=region, aws_access_key_id=key["access_key_id"],
-            aws_secret_access_key=secret, config=config)
+            service, endpoint_url=info()["endpoint_url"], region_name=region, aws_access_key_id=key["access_key_id"],
+            aws_secret_access_key=secret, aws_session_token=token, config=config)
     return _CLIENTS[cache_key]
+
+
+def trailer_client():
+    """An S3 client that sends PutObject checksums as an aws-chunked trailer, as botocore does over
+    https (STREAMING-UNSIGNED-PAYLOAD-TRAILER, Content-Encoding: aws-chunked, chunked transfer)."""
+    made = botocore.session.Session().create_client(
+        "s3", endpoint_url=info()["endpoint_url"], region_name="us-east-1",
+        aws_access_key_id=info()["keys"][0]["access_key_id"],
+        aws_secret_access_key=info()["keys"][0]["secret_access_key"], config=NO_RETRY)
+
+    def checksum_in_trailer(context, **_):
+        algorithm = context.get("checksum", {}).get("request_algorithm")
+        if isinstance(algorithm, dict):
+            algorithm["in"] = "trailer"
+
+    made.meta.events.register("before-call.s3.PutObject", checksum_in_trailer)
+    _CLIENTS[("trailer", id(made))] = made
+    return made
+
+
+class WrongSha256(botocore.httpchecksum.Sha256Checksum):
+    def digest(self):
+        return hashlib.sha256(b"not the body").digest()
 
 
 def error_of(call):
@@ -371,6 +396,35 @@ class ObjectTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(headers["etag"], '"%s"' % hashlib.md5(data).hexdigest())
         self.assertEqual(s3().get_object(Bucket=bootstrap_bucket(), Key="chunked/x")["Body"].read(), data)
+
+    def test_aws_chunked_body_with_a_trailer_checksum(self):
+        data = os.urandom(3 * MIB + 17)
+        put = trailer_client().put_object(Bucket=bootstrap_bucket(), Key="trailer/ok", Body=data,
+                                          ChecksumAlgorithm="SHA256")
+        self.assertEqual(put["ChecksumSHA256"], b64_sha256(data))
+        entry = log_entries("PutObject")[-1]
+        self.assertEqual((entry["payload_hash"], entry["bytes"]), ("STREAMING-UNSIGNED-PAYLOAD-TRAILER", len(data)))
+        self.assertEqual(s3().get_object(Bucket=bootstrap_bucket(), Key="trailer/ok")["Body"].read(), data)
+        with mock.patch.dict(botocore.httpchecksum._CHECKSUM_CLS, {"sha256": WrongSha256}):
+            code, status, _ = error_of(lambda: trailer_client().put_object(
+                Bucket=bootstrap_bucket(), Key="trailer/bad", Body=data, ChecksumAlgorithm="SHA256"))
+        self.assertEqual((code, status), ("BadDigest", 400))
+        self.assertEqual(s3().list_objects_v2(Bucket=bootstrap_bucket(), Prefix="trailer/bad")["KeyCount"], 0)
+
+    def test_assumed_role_session_reaches_its_accounts_bucket_only(self):
+        role = "arn:aws:iam::{0}:role/cdk-hnb659fds-file-publishing-role-{0}-us-east-1".format(B)
+        creds = s3(service="sts").assume_role(RoleArn=role, RoleSessionName="files")["Credentials"]
+        session = s3(key={"access_key_id": creds["AccessKeyId"], "secret_access_key": creds["SecretAccessKey"]},
+                     token=creds["SessionToken"])
+        session.put_object(Bucket="assetctl-foreign-bucket", Key="session/x", Body=b"from B", ExpectedBucketOwner=B)
+        self.assertEqual(log_entries("PutObject")[-1]["principal_arn"],
+                         "arn:aws:sts::%s:assumed-role/cdk-hnb659fds-file-publishing-role-%s-us-east-1/files" % (B, B))
+        code, status, _ = error_of(lambda: session.list_objects_v2(Bucket=bootstrap_bucket()))
+        self.assertEqual((code, status), ("AccessDenied", 403))
+        wrong_token = s3(key={"access_key_id": creds["AccessKeyId"], "secret_access_key": creds["SecretAccessKey"]},
+                         token=creds["SessionToken"][:-4] + "AAAA")
+        code, status, _ = error_of(lambda: wrong_token.list_objects_v2(Bucket="assetctl-foreign-bucket"))
+        self.assertEqual((code, status), ("InvalidToken", 400))
 
     def test_bad_signature_is_403_signature_does_not_match(self):
         wrong = {"access_key_id": info()["keys"][0]["access_key_id"], "secret_access_key": "not-the-secret"}
