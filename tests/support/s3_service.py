@@ -13,7 +13,8 @@ CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload
 
 Buckets (endpoint config "s3": {"data_dir": D, "buckets": [spec...]}), a spec being
     {"name", "region", "account", "encryption": "none" | "AES256" | "aws:kms" | {"kms": ARN or null},
-     "deny_get_encryption": false, "allow_accounts": [other accounts with full access]}
+     "deny_get_encryption": false, "allow_accounts": [other accounts with full access],
+     "require_sse": null | "AES256" | "aws:kms"}  (a bucket policy denying writes without that header)
 Objects live on disk: D/<bucket>/objects/<sha256(key)> (+ .json metadata, see object_file()),
 parts of unfinished uploads in D/<bucket>/uploads/<id>/, temporary files in D/<bucket>/tmp/.
 """
@@ -196,6 +197,7 @@ def normalize_bucket(spec: dict) -> dict:
     return {"name": name, "region": spec.get("region") or "us-east-1", "account": account,
             "encryption": normalize_encryption(spec.get("encryption", "none")),
             "deny_get_encryption": bool(spec.get("deny_get_encryption", False)),
+            "require_sse": spec.get("require_sse"),
             "allow_accounts": [str(a) for a in spec.get("allow_accounts") or []],
             "created": spec.get("created") or time.time()}
 
@@ -845,7 +847,7 @@ class S3Service:
         except BaseException:
             os.remove(path)
             raise
-        call.log["bytes"] = digests.size
+        call.log.update({"bytes": digests.size, "checksums": sorted(checksums)})
         return path, digests, checksums
 
     def _check_digests(self, call: Call, digests: Digests) -> Dict[str, str]:
@@ -887,6 +889,10 @@ class S3Service:
         """The encryption a new object gets: the request's SSE headers, else the bucket default."""
         algorithm = call.headers.get("x-amz-server-side-encryption")
         key_id = call.headers.get("x-amz-server-side-encryption-aws-kms-key-id")
+        call.log.update({"sse_requested": algorithm, "sse_kms_key_requested": key_id})
+        required = call.bucket.get("require_sse")
+        if required and (algorithm or "").strip() != required:
+            raise access_denied()         # as a bucket policy denying puts without this header does
         if algorithm is None:
             if key_id is not None:
                 raise invalid_argument("Server Side Encryption with AWS KMS managed key requires HTTP header "

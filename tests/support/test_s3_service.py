@@ -8,7 +8,9 @@ Run: /usr/bin/python3 -m unittest test_s3_service   (in tests/support)
 """
 
 import base64
+import concurrent.futures
 import contextlib
+import datetime
 import hashlib
 import http.client
 import json
@@ -54,6 +56,7 @@ EXTRA_BUCKETS = [
     {"name": "assetctl-hidden-encryption", "encryption": "AES256", "deny_get_encryption": True},
     {"name": "assetctl-foreign-bucket", "account": B},
     {"name": "assetctl-shared-bucket", "account": B, "allow_accounts": [A]},
+    {"name": "assetctl-kms-only", "encryption": "aws:kms", "require_sse": "aws:kms"},
 ]
 DENIED_KEY = "AKIAS3DENIEDTESTKEY1"
 DENIED_SECRET = "s3-denied-secret"
@@ -356,6 +359,25 @@ class ObjectTest(unittest.TestCase):
                                                            ServerSideEncryption="rot13"))
         self.assertEqual((code, status), ("InvalidArgument", 400))
 
+    def test_required_sse_header_and_the_log_of_what_was_requested(self):
+        code, status, _ = error_of(lambda: s3().put_object(Bucket="assetctl-kms-only", Key="req/none", Body=b"x"))
+        self.assertEqual((code, status), ("AccessDenied", 403))
+        code, status, _ = error_of(lambda: s3().create_multipart_upload(Bucket="assetctl-kms-only", Key="req/mp",
+                                                                        ServerSideEncryption="AES256"))
+        self.assertEqual((code, status), ("AccessDenied", 403))
+        s3().put_object(Bucket="assetctl-kms-only", Key="req/kms", Body=b"x", ServerSideEncryption="aws:kms")
+        requested = [(e["status"], e["sse_requested"]) for e in log_entries()
+                     if e.get("bucket") == "assetctl-kms-only"]
+        self.assertEqual(requested[-3:], [(403, None), (403, "AES256"), (200, "aws:kms")])
+
+    def test_request_time_too_skewed(self):
+        with client_clock(-16 * 60):
+            code, status, _ = error_of(lambda: s3(config=Config(retries={"total_max_attempts": 1}))
+                                       .list_objects_v2(Bucket=bootstrap_bucket()))
+        self.assertEqual((code, status), ("RequestTimeTooSkewed", 403))
+        with client_clock(-14 * 60):
+            s3(config=Config(retries={"total_max_attempts": 1})).list_objects_v2(Bucket=bootstrap_bucket())
+
     def test_list_objects_v2_sorted_with_prefix_max_keys_and_pages(self):
         bucket = "assetctl-aes-bucket"
         for key in ("list/b", "list/a", "list/c/d", "list/c/e", "lis", "list/a+b c"):
@@ -490,6 +512,21 @@ class MultipartTest(unittest.TestCase):
                          .digest(), hashlib.sha256(b"".join(parts)).digest())
         self.assertNotIn(upload_id, [u["UploadId"] for u in unfinished_uploads(self.bucket)])
 
+    def test_parts_in_parallel(self):
+        parts = [os.urandom(5 * MIB) for _ in range(5)] + [b"end"]
+        created = s3().create_multipart_upload(Bucket=self.bucket, Key="mp/parallel", ChecksumAlgorithm="SHA256")
+
+        def send(number):
+            answer = s3().upload_part(Bucket=self.bucket, Key="mp/parallel", UploadId=created["UploadId"],
+                                      PartNumber=number, Body=parts[number - 1], ChecksumAlgorithm="SHA256")
+            return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": answer["ChecksumSHA256"]}
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            done = list(pool.map(send, range(len(parts), 0, -1)))[::-1]
+        self.assertEqual(self.complete("mp/parallel", created["UploadId"], done)["ETag"], multipart_etag(parts))
+        body = s3().get_object(Bucket=self.bucket, Key="mp/parallel")["Body"].read()
+        self.assertEqual(hashlib.sha256(body).digest(), hashlib.sha256(b"".join(parts)).digest())
+
     def test_small_middle_part_is_entity_too_small(self):
         upload_id, done = self.upload_parts("mp/small", [b"x" * 1000, b"y" * 1000], checksum=False)
         code, status, error = error_of(lambda: self.complete("mp/small", upload_id, done))
@@ -545,6 +582,24 @@ class MultipartTest(unittest.TestCase):
         self.assertEqual(s3().head_object(Bucket=self.bucket, Key="mp/fifty")["ContentLength"], 50 * MIB)
         grown_mib = (peak_rss_kib(pid) - before) / 1024
         self.assertLess(grown_mib, 20, "the endpoint held the body in memory (peak RSS +%.0f MiB)" % grown_mib)
+
+
+@contextlib.contextmanager
+def client_clock(offset_seconds):
+    """Make botocore's signer believe the time is now+offset (a client with a skewed clock)."""
+    real = datetime.datetime
+
+    class Skewed(real):
+        @classmethod
+        def utcnow(cls):
+            return real.utcnow() + datetime.timedelta(seconds=offset_seconds)
+
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) + datetime.timedelta(seconds=offset_seconds)
+
+    with mock.patch.object(botocore.auth.datetime, "datetime", Skewed):
+        yield
 
 
 def peak_rss_kib(pid):
