@@ -667,8 +667,10 @@ class S3Service:
 
     def __init__(self, endpoint, config: dict):
         self.ep = endpoint
-        data_dir = config.get("data_dir") or tempfile.mkdtemp(prefix="s3-endpoint-")
-        os.makedirs(data_dir, exist_ok=True)
+        # Without a data_dir, a fresh path under /tmp, made only once a bucket exists (an endpoint
+        # without buckets leaves nothing behind).
+        data_dir = config.get("data_dir") or os.path.join(tempfile.gettempdir(), "s3-endpoint-%d-%s" % (
+            os.getpid(), secrets.token_hex(4)))
         self.store = Store(os.path.abspath(data_dir), config.get("buckets") or [])
 
     # Entry point ---------------------------------------------------------------------------
@@ -719,6 +721,15 @@ class S3Service:
     def _finish(self, h, response: Response, log: dict) -> None:
         log["status"] = response.status
         self.ep.log(log)
+        try:
+            self._send(h, response, log)
+        except (ConnectionError, OSError):        # the client went away; nobody to tell
+            h.close_connection = True
+        finally:
+            if response.file:
+                response.file.close()
+
+    def _send(self, h, response: Response, log: dict) -> None:
         h.send_response(response.status)
         headers = dict(response.headers)
         headers.setdefault("x-amz-request-id", log["request_id"])
@@ -732,8 +743,6 @@ class S3Service:
         h.end_headers()
         if h.command != "HEAD":
             self._write_body(h, response)
-        if response.file:
-            response.file.close()
 
     @staticmethod
     def _write_body(h, response: Response) -> None:
@@ -835,6 +844,8 @@ class S3Service:
 
     def _receive(self, call: Call):
         """Streams the body to a temporary file -> (path, Digests, checksums the client sent)."""
+        if not call.body.chunked and call.headers.get("Content-Length") is None:
+            raise S3Error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
         wanted = list(body_checksums(call.headers)) + trailer_checksum_names(call.headers)
         digests = Digests(wanted)
         path = self.store.temp_file(call.bucket["name"])
