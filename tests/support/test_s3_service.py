@@ -448,6 +448,26 @@ class ObjectTest(unittest.TestCase):
         code, status, _ = error_of(lambda: wrong_token.list_objects_v2(Bucket="assetctl-foreign-bucket"))
         self.assertEqual((code, status), ("InvalidToken", 400))
 
+    def test_put_without_content_length_is_411(self):
+        status, _, body = signed_raw_request("PUT", "/%s/nolength" % bootstrap_bucket(), b"", {})
+        self.assertEqual(status, 200)                # an empty body with Content-Length: 0 is fine
+        key = info()["keys"][0]
+        request = AWSRequest(method="PUT", url=info()["endpoint_url"] + "/%s/nolength2" % bootstrap_bucket(),
+                             data=b"")
+        botocore.auth.S3SigV4Auth(Credentials(key["access_key_id"], key["secret_access_key"]), "s3",
+                                  "us-east-1").add_auth(request)
+        parts = urlsplit(request.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            conn.putrequest("PUT", parts.path, skip_accept_encoding=True)
+            for name, value in request.headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            resp = conn.getresponse()
+            self.assertEqual((resp.status, xml_code(resp.read())), (411, "MissingContentLength"))
+        finally:
+            conn.close()
+
     def test_bad_signature_is_403_signature_does_not_match(self):
         wrong = {"access_key_id": info()["keys"][0]["access_key_id"], "secret_access_key": "not-the-secret"}
         code, status, error = error_of(lambda: s3(key=wrong).put_object(Bucket=bootstrap_bucket(), Key="sig",
@@ -721,6 +741,17 @@ class AwsCliTest(unittest.TestCase):
             run_cli("s3", "cp", "s3://%s/cli/bundle.zip" % bootstrap_bucket(), back, "--only-show-errors")
             with open(back, "rb") as handle:
                 self.assertEqual(hashlib.sha256(handle.read()).digest(), hashlib.sha256(data).digest())
+
+    def test_stack_exec_with_buckets_json(self):
+        buckets = json.dumps([{"name": "assetctl-exec-bucket", "encryption": "AES256", "region": "eu-west-1"}])
+        script = ('aws s3api get-bucket-encryption --endpoint-url "$AWS_ENDPOINT_URL_S3" --region eu-west-1 '
+                  '--bucket assetctl-exec-bucket')
+        env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+        result = subprocess.run([sys.executable, os.path.join(HERE, "stack.py"), "exec", "--buckets-json", buckets,
+                                 "--", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        rule = json.loads(result.stdout)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        self.assertEqual(rule["ApplyServerSideEncryptionByDefault"], {"SSEAlgorithm": "AES256"})
 
     def test_cli_sees_errors(self):
         result = run_cli("s3api", "head-object", "--bucket", "assetctl-no-such-bucket", "--key", "x", check=False)
