@@ -317,6 +317,15 @@ class PublishFiles(FilesCase):
             self.assertIn(expected, kinds)
         self.assertGreater((self.app / self.targets_of(LARGE)[0]["source"]["path"]).stat().st_size, 16 << 20)
 
+    def test_selectors_select_exactly_the_file_assets(self):
+        """`assetctl ls --json` with the test's selectors lists every file target and no image."""
+        proc = subprocess.run([BIN, "ls", "--json", "--path", str(self.app), *self.selectors], capture_output=True,
+                              text=True, env=self.env(), timeout=60)
+        self.assertEqual(proc.returncode, OK, proc.stderr)
+        listed = json.loads(proc.stdout)["assets"]
+        self.assertEqual({a["type"] for a in listed}, {"file"})
+        self.assertEqual({(a["id"], d["id"]) for a in listed for d in a["destinations"]}, set(self.targets))
+
     def targets_of(self, asset):
         return [t for (a, _), t in sorted(self.targets.items()) if a == asset]
 
