@@ -2,7 +2,7 @@
 # Benchmark: Node's cdk-assets 4.7.3 vs assetctl, on the same cloud assemblies, against the same
 # local stack (TLS registry + ECR/STS endpoint from tests/support), in one run. Not a CI test.
 #
-#   bench/run.sh [--runs N] [--only cold|noop|noop50]... [--stock-endpoint] [--keep]
+#   bench/run.sh [--runs N] [--only cold|noop|noop50|files|files-noop]... [--stock-endpoint] [--keep]
 #                [--assetctl-args "--build-jobs 2"]
 #
 # Scenarios (N runs per tool each, the tools alternating; medians, min and max):
@@ -10,6 +10,10 @@
 #           BuildKit cache and DOCKER_CONFIG wiped before every run
 #   noop    the same assembly, everything already published
 #   noop50  gen_many.py's assembly (one manifest, 50 images), everything already published
+#   files   gen_files.py's assembly (one manifest, 20 file assets: 12 templates, 8 Lambda-like
+#           folders of 5-50 MiB, zip packaging, 186 MiB); bucket emptied and .cache removed
+#           before every run
+#   files-noop  the same, every object already in the bucket
 # Prints a table (medians, ratio assetctl/cdk-assets, target, met?) and the AWS calls each tool
 # made per run (from the endpoint's request log). Logs and results.json stay in the state dir
 # with --keep or when a run failed; the results are also copied to bench/out/.
@@ -76,12 +80,14 @@ fi
 say "synthesizing bench/app (aws-cdk-lib $(node -p "require('$bench/app/node_modules/aws-cdk-lib/package.json').version"))"
 CDK_OUTDIR=$state/app.out node app/app.js
 /usr/bin/python3 gen_many.py "$state/many.out" --count 50 >/dev/null
+/usr/bin/python3 gen_files.py "$state/files.out" >/dev/null
 
 # --- the stack, the daemon, and measuring -------------------------------------------------
 say "starting the registry and the ECR/STS endpoint ($endpoint_kind), and a private dockerd;"
 say "measuring, $runs runs per tool and scenario"
 # Default config: CDK roles and repositories for 111111111111 and 222222222222 in us-east-1,
-# us-west-2 and eu-west-1. Repository URIs point at the local registry.
+# us-west-2 and eu-west-1, and 111111111111's bootstrap buckets (S3, default encryption
+# aws:kms) there. Repository URIs point at the local registry.
 echo '{"repository_uri_host": "registry"}' > "$state/endpoint.json"
 # stack.py exec gives both tools the same environment: AWS keys, region, endpoint overrides
 # (AWS_ENDPOINT_URL is honoured by the AWS SDK for JavaScript v3 in cdk-assets and by assetctl),
@@ -95,7 +101,7 @@ keep_stack=()
   "${fast[@]}" --dockerd-state-dir "$state/dockerd" --import-busybox --docker-config "$state/docker-config" \
   "${keep_stack[@]}" -- \
   /usr/bin/python3 lib/measure.py --state "$state" --assetctl "$assetctl" --cdk-assets "$cdk_assets" \
-    --app "$state/app.out" --many "$state/many.out" --runs "$runs" --endpoint "$endpoint_kind" \
+    --app "$state/app.out" --many "$state/many.out" --files "$state/files.out" --runs "$runs" --endpoint "$endpoint_kind" \
     --assetctl-args="$assetctl_args" --results "$state/results.json" "${only[@]}"
 mkdir -p out
 cp "$state/results.json" "out/results-$(date -u +%Y%m%dT%H%M%SZ)-$endpoint_kind.json"

@@ -11,16 +11,22 @@ the two tools alternating (cdk-assets first in odd repetitions, assetctl first i
             and DOCKER_CONFIG is emptied
   noop      the same assembly with everything already in the registry
   noop50    the gen_many.py assembly (one manifest, 50 images), everything in the registry
+  files     the gen_files.py assembly (one manifest, 20 file assets: 12 templates, 8 zipped
+            Lambda-like folders of 5-50 MiB); before every run the bucket is emptied (objects
+            and unfinished multipart uploads) and the assembly's .cache (both tools' zips) removed
+  files-noop  the same assembly with every object in the bucket and the zips cached
 
 cdk-assets 4.7.3 reads one asset manifest per call (`--path` is a file, or a directory holding
 `assets.json`), so its "run" is one `node cdk-assets.js publish --path M <image ids>` per
 manifest, one after the other, as a pipeline script would do it. The image ids are passed as
 selectors because each manifest also holds the stack template as a file asset (S3), which the
-local stack does not serve and assetctl leaves alone (it warns). node runs the bundled
+image scenarios leave out; assetctl gets the same ids as selectors in its one call (the files
+scenarios: every file asset id). node runs the bundled
 bin/cdk-assets.js directly: `npx cdk-assets` would add npx's own start-up to every call.
 
 Every run's AWS calls are counted from the endpoint's request log (cleared before the run), and
-after every cold run the registry is checked for every expected tag.
+after every run the registry is checked for every expected tag (the bucket for every expected
+object, with botocore's S3 client: list-objects-v2, sizes > 22 bytes).
 """
 
 import argparse
@@ -83,6 +89,69 @@ class Assembly:
         self.images = sum(len(ids) for _, ids in self.manifests)
 
 
+class FileAssembly:
+    """The file assets of an assembly (gen_files.py's): per manifest its file ids, the
+    expected objects, and the zip cache both tools keep next to the manifest (.cache/)."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.manifests = []     # (path, [file asset ids])
+        self.objects = set()    # (region, bucket, key)
+        self.source_bytes = 0
+        for path in asset_manifests(root):
+            with open(path) as handle:
+                files = json.load(handle).get("files", {})
+            if files:
+                self.manifests.append((path, sorted(files)))
+            for asset in files.values():
+                self.source_bytes += tree_size(os.path.join(os.path.dirname(path), asset["source"]["path"]))
+                for dest in asset["destinations"].values():
+                    self.objects.add((dest.get("region") or "us-east-1", dest["bucketName"], dest["objectKey"]))
+        self.images = sum(len(ids) for _, ids in self.manifests)   # "assets", for the report's titles
+        self.caches = sorted({os.path.join(os.path.dirname(path), ".cache") for path, _ in self.manifests})
+
+
+def tree_size(path: str) -> int:
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
+
+
+class Buckets:
+    """The stack's S3, read and emptied with botocore (an independent client), as account A."""
+
+    def __init__(self, info: dict):
+        import botocore.config
+        import botocore.session
+        key = info["keys"][0]
+        self.session = botocore.session.get_session()
+        self.clients = {}
+        self.options = {"endpoint_url": info["endpoint_url"], "aws_access_key_id": key["access_key_id"],
+                        "aws_secret_access_key": key["secret_access_key"],
+                        "config": botocore.config.Config(s3={"addressing_style": "path"})}
+
+    def client(self, region: str):
+        if region not in self.clients:
+            self.clients[region] = self.session.create_client("s3", region_name=region, **self.options)
+        return self.clients[region]
+
+    def sizes(self, region: str, bucket: str) -> dict:
+        found, token = {}, None
+        while True:
+            page = self.client(region).list_objects_v2(Bucket=bucket, **({"ContinuationToken": token} if token else {}))
+            found.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+            token = page.get("NextContinuationToken")
+            if not token:
+                return found
+
+    def empty(self, region: str, bucket: str) -> None:
+        s3 = self.client(region)
+        for key in self.sizes(region, bucket):
+            s3.delete_object(Bucket=bucket, Key=key)
+        for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+
+
 # The stack --------------------------------------------------------------------------------
 class Stack:
     def __init__(self, stack_json: str, dockerd_json: str):
@@ -98,6 +167,7 @@ class Stack:
         self.registry_auth = "Basic " + base64.b64encode(
             ("%s:%s" % (reg["admin_user"], reg["admin_password"])).encode()).decode()
         self.endpoint = self.info["endpoint_url"]
+        self.buckets = Buckets(self.info) if "s3" in self.info else None
 
     def _endpoint(self, method: str, path: str) -> bytes:
         req = urllib.request.Request(self.endpoint + path, method=method)
@@ -164,9 +234,11 @@ class Runner:
         self.log_dir = os.path.join(args.state, "logs")
         os.makedirs(self.log_dir, exist_ok=True)
 
-    def commands(self, tool: str, assembly: Assembly) -> list:
-        if tool == "assetctl":
-            return [[self.args.assetctl, "publish", "--path", assembly.root, *shlex.split(self.args.assetctl_args)]]
+    def commands(self, tool: str, assembly) -> list:
+        if tool == "assetctl":  # the same selection: every id of the scenario's kind, in one call
+            ids = sorted({asset for _, manifest_ids in assembly.manifests for asset in manifest_ids})
+            return [[self.args.assetctl, "publish", "--path", assembly.root, *shlex.split(self.args.assetctl_args),
+                     *ids]]
         return [["node", self.args.cdk_assets, "publish", "--path", path, *ids] for path, ids in assembly.manifests]
 
     def run(self, tool: str, assembly: Assembly, label: str) -> tuple:
@@ -200,19 +272,45 @@ class Runner:
             handle.writelines(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
         return seconds, cpu, entries
 
-    def check_published(self, assembly: Assembly, label: str) -> None:
+    def check_published(self, assembly, label: str) -> None:
+        if isinstance(assembly, FileAssembly):
+            return self.check_objects(assembly, label)
         missing = [d for d in sorted(assembly.destinations) if not self.stack.registry_has(*d)]
         if missing:
             raise BenchError("%s: %d of %d images are missing from the registry, e.g. %s:%s"
                              % (label, len(missing), len(assembly.destinations), *missing[0]))
 
-    def reset_cold(self, assembly: Assembly) -> None:
+    def check_objects(self, assembly: FileAssembly, label: str) -> None:
+        if self.stack.buckets is None:
+            raise BenchError("the local stack has no S3 (tests/support/s3_service.py)")
+        listed = {}
+        for region, bucket in sorted({(r, b) for r, b, _ in assembly.objects}):
+            listed.update({(bucket, key): size for key, size in self.stack.buckets.sizes(region, bucket).items()})
+        missing = sorted((b, k) for _, b, k in assembly.objects if listed.get((b, k), 0) <= 22)
+        if missing:
+            raise BenchError("%s: %d of %d objects are missing from S3, e.g. s3://%s/%s"
+                             % (label, len(missing), len(assembly.objects), *missing[0]))
+
+    def reset_cold(self, assembly) -> None:
+        if isinstance(assembly, FileAssembly):
+            return self.reset_files(assembly)
         self.stack.wipe_registry()
         wipe_local(self.env)
         reset_docker_config(self.env)
         present = [d for d in sorted(assembly.destinations) if self.stack.registry_has(*d)]
         if present:
             raise BenchError("registry wipe left %d images" % len(present))
+
+
+    def reset_files(self, assembly: FileAssembly) -> None:
+        if self.stack.buckets is None:
+            raise BenchError("the local stack has no S3 (tests/support/s3_service.py)")
+        for region, bucket in sorted({(r, b) for r, b, _ in assembly.objects}):
+            self.stack.buckets.empty(region, bucket)
+            if self.stack.buckets.sizes(region, bucket):
+                raise BenchError("emptying s3://%s left objects" % bucket)
+        for cache in assembly.caches:
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 def summarize_calls(entries: list) -> dict:
@@ -239,7 +337,7 @@ def summarize_calls(entries: list) -> dict:
             "server_ms": round(sum(timed), 1) if timed and len(timed) == len(entries) else None}
 
 
-def scenario(runner: Runner, name: str, assembly: Assembly, runs: int, cold: bool) -> dict:
+def scenario(runner: Runner, name: str, assembly, runs: int, cold: bool) -> dict:
     times = {tool: [] for tool in TOOLS}
     cpu = {tool: [] for tool in TOOLS}
     calls = {tool: [] for tool in TOOLS}
@@ -264,6 +362,8 @@ SCENARIOS = {
     "cold": ("cold publish, {images} images / {manifests} manifests", 0.5),
     "noop": ("no-op publish, {images} images / {manifests} manifests", None),
     "noop50": ("no-op publish, {images} images / {manifests} manifest", 0.1),
+    "files": ("cold publish, {images} file assets ({mib} MiB) / {manifests} manifest", 0.5),
+    "files-noop": ("no-op publish, {images} file assets ({mib} MiB) / {manifests} manifest", 0.1),
 }
 
 
@@ -282,7 +382,8 @@ def report(results: list, assemblies: dict, meta: dict) -> str:
     for res in results:
         title, target = SCENARIOS[res["name"]]
         asm = assemblies[res["name"]]
-        title = title.format(images=asm.images, manifests=len(asm.manifests))
+        title = title.format(images=asm.images, manifests=len(asm.manifests),
+                             mib=round(getattr(asm, "source_bytes", 0) / (1 << 20)))
         cells = []
         medians = {}
         for tool in TOOLS:
@@ -352,6 +453,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cdk-assets", required=True, help="cdk-assets' bin/cdk-assets.js")
     parser.add_argument("--app", required=True, help="the CDK app's cloud assembly")
     parser.add_argument("--many", required=True, help="gen_many.py's cloud assembly")
+    parser.add_argument("--files", help="gen_files.py's cloud assembly (the files scenarios)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--assetctl-args", default="", help="extra options for assetctl publish (one string)")
     parser.add_argument("--endpoint", default="fast", help="recorded in the results")
@@ -366,7 +468,12 @@ def main(argv=None) -> int:
     runner = Runner(args, stack, env)
     app, many = Assembly(args.app), Assembly(args.many)
     assemblies = {"cold": app, "noop": app, "noop50": many}
-    wanted = args.only or ["cold", "noop", "noop50"]
+    wanted = args.only or ["cold", "noop", "noop50"] + (["files", "files-noop"] if args.files else [])
+    if args.files:
+        files = FileAssembly(args.files)
+        assemblies.update({"files": files, "files-noop": files})
+    elif set(wanted) & {"files", "files-noop"}:
+        parser.error("the files scenarios need --files")
 
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -388,6 +495,16 @@ def main(argv=None) -> int:
             runner.check_published(many, "noop50-seed")
             runner.run("cdk-assets", many, "noop50-warmup")
             results.append(scenario(runner, "noop50", many, args.runs, cold=False))
+        if "files" in wanted:
+            log("files: %d file assets (%.0f MiB of sources); bucket emptied and .cache removed before every run"
+                % (files.images, files.source_bytes / (1 << 20)))
+            results.append(scenario(runner, "files", files, args.runs, cold=True))
+        if "files-noop" in wanted:
+            log("files-noop: warming up (one untimed publish per tool)")
+            for tool in TOOLS:
+                runner.run(tool, files, "files-noop-warmup")
+            runner.check_published(files, "files-noop-warmup")
+            results.append(scenario(runner, "files-noop", files, args.runs, cold=False))
     except BenchError as err:
         log("FAILED: %s" % err)
         return 1

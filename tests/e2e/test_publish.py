@@ -92,6 +92,12 @@ def manifest_targets(root):
     return targets
 
 
+def image_selectors(root):
+    """Every image asset id of root, as selectors: the publish-app also has file assets, which
+    this file leaves to test_publish_files.py."""
+    return sorted({asset for asset, _ in manifest_targets(root)})
+
+
 def directory_assets(root):
     return sorted({asset for (asset, _), source in manifest_targets(root).items() if "directory" in source})
 
@@ -325,7 +331,7 @@ class PublishApp(PublishCase):
         cls.targets = manifest_targets(PUBLISH_APP)
         cls.user_config_before = snapshot(cls.user_docker_config)
         cls.clear_log()
-        cls.first = cls.assetctl("publish", "--json", "--path", PUBLISH_APP)
+        cls.first = cls.assetctl("publish", "--json", "--path", PUBLISH_APP, *image_selectors(PUBLISH_APP))
         cls.first_log = cls.log()
         cls.user_config_after = snapshot(cls.user_docker_config)
         cls.tmpdir_after = sorted(os.listdir(cls.tmpdir))
@@ -401,7 +407,7 @@ class PublishApp(PublishCase):
     def test_second_publish_finds_everything(self):
         self.assertEqual(self.first.code, OK, self.first.describe())
         self.clear_log()
-        run = self.assetctl("publish", "--json", "--path", PUBLISH_APP)
+        run = self.assetctl("publish", "--json", "--path", PUBLISH_APP, *image_selectors(PUBLISH_APP))
         log = self.log()
         self.assertEqual(run.code, OK, run.describe())
         self.assertEqual((run.summary["builds"], run.summary["pushes"]), (0, 0))
@@ -439,7 +445,8 @@ class BuildOnly(PublishCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.clear_log()
-        cls.first = cls.assetctl("build", "--json", "--path", PUBLISH_APP, env=cls.env(credentials=False))
+        cls.first = cls.assetctl("build", "--json", "--path", PUBLISH_APP, *image_selectors(PUBLISH_APP),
+                                env=cls.env(credentials=False))
         cls.first_log = cls.log()
 
     def test_build_without_credentials(self):
@@ -462,7 +469,7 @@ class BuildOnly(PublishCase):
         self.assertNotIn(None, before.values())
         self.clear_log()
         # With credentials this time: --force must not consult ECR all the same.
-        run = self.assetctl("build", "--force", "--json", "--path", PUBLISH_APP)
+        run = self.assetctl("build", "--force", "--json", "--path", PUBLISH_APP, *image_selectors(PUBLISH_APP))
         self.assertEqual(run.code, OK, run.describe())
         self.assertEqual(run.of("cached"), [])
         for asset in before:
@@ -480,7 +487,7 @@ class DryRun(PublishCase):
     def test_dry_run_plans_and_changes_nothing(self):
         images_before = self.local_images()
         self.clear_log()
-        run = self.assetctl("publish", "--dry-run", "--json", "--path", PUBLISH_APP)
+        run = self.assetctl("publish", "--dry-run", "--json", "--path", PUBLISH_APP, *image_selectors(PUBLISH_APP))
         log = self.log()
         self.assertEqual(run.code, OK, run.describe())
         self.assertEqual(set(run.states()), set(manifest_targets(PUBLISH_APP)))
