@@ -120,16 +120,22 @@ std::string_view level_of(publish::EventType type) {
     }
 }
 
-std::string message_of(const publish::Event& event) {
-    switch (event.type) {
-        case publish::EventType::start:
-            return "Publishing " + target_label(event);
-        case publish::EventType::success:
-            return "Published " + target_label(event);
-        case publish::EventType::fail:
-            return event.message;
-        default:
-            return "[" + target_label(event) + "] " + event.message;
+// What cdk-assets calls the number of assets: targets (asset x destination).
+std::size_t target_count(const manifest::Selection& selection) {
+    std::size_t count = 0;
+    for (const auto& image : selection.docker_images) {
+        count += image.asset.destinations.size();
+    }
+    for (const auto& file : selection.files) {
+        count += file.asset.destinations.size();
+    }
+    return count;
+}
+
+// cdk-assets' own `verbose` lines (no percentage), shown with -v.
+void log_verbose(std::ostream& err, int verbose, const std::string& message) {
+    if (verbose > 0) {
+        err << "verbose: " << message << "\n" << std::flush;
     }
 }
 
@@ -149,13 +155,20 @@ int run_publish(const CdkAssetsArgs& args, std::ostream& out, std::ostream& err,
     publish_args.profile = args.profile;
     publish_args.verbose = args.verbose > 0;
     publish_args.summary = false;  // cdk-assets prints no report on stdout
-    if (!patterns.empty()) {
-        publish_args.refine = [&patterns](manifest::Selection& selection) {
-            keep_matching(selection, patterns);
-        };
-    }
     CdkAssetsEventSink events(err, args.verbose > 0);
     publish_args.events = &events;
+    publish_args.refine = [&](manifest::Selection& selection) {
+        log_verbose(err, args.verbose,
+                    "Loaded manifest from " + args.path + ": " +
+                        std::to_string(target_count(selection)) + " assets found");
+        if (!patterns.empty()) {
+            keep_matching(selection, patterns);
+            log_verbose(err, args.verbose,
+                        "Applied selection: " + std::to_string(target_count(selection)) +
+                            " assets selected.");
+        }
+        events.name_assets(selection);
+    };
     const int code = run_publish_command(publish::Mode::publish, publish_args, env, out, false);
     for (const auto& failure : events.failures()) {
         err << "Failure: " << failure << "\n";
@@ -320,6 +333,29 @@ void print_cdk_assets_listing(const fs::path& manifest_file, std::ostream& out) 
 CdkAssetsEventSink::CdkAssetsEventSink(std::ostream& err, bool verbose)
     : err_(err), verbose_(verbose) {}
 
+void CdkAssetsEventSink::name_assets(const manifest::Selection& selection) {
+    std::lock_guard lock(mutex_);
+    const auto name = [this](const auto& asset) {
+        if (asset.display_name) {
+            display_names_[asset.id] = *asset.display_name;
+        }
+    };
+    for (const auto& image : selection.docker_images) {
+        name(image.asset);
+    }
+    for (const auto& file : selection.files) {
+        name(file.asset);
+    }
+}
+
+std::string CdkAssetsEventSink::display_name(const publish::Event& event) const {
+    const auto found = display_names_.find(event.asset);
+    if (found == display_names_.end() || event.destination.empty()) {
+        return target_label(event);
+    }
+    return found->second + " (" + event.destination + ")";
+}
+
 void CdkAssetsEventSink::emit(const publish::Event& event) {
     std::lock_guard lock(mutex_);
     const bool per_target = !event.destination.empty();
@@ -338,7 +374,21 @@ void CdkAssetsEventSink::emit(const publish::Event& event) {
     if (level == "verbose" && !verbose_) {
         return;
     }
-    print(level, event, message_of(event));
+    std::string message;
+    switch (event.type) {
+        case publish::EventType::start:
+            message = "Publishing " + display_name(event);
+            break;
+        case publish::EventType::success:
+            message = "Published " + display_name(event);
+            break;
+        case publish::EventType::fail:
+            message = event.message;
+            break;
+        default:
+            message = "[" + target_label(event) + "] " + event.message;
+    }
+    print(level, event, message);
 }
 
 void CdkAssetsEventSink::print(std::string_view level, const publish::Event& event,

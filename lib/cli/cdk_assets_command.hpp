@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <ostream>
@@ -76,16 +77,20 @@ void print_cdk_assets_listing(const std::filesystem::path& manifest_file, std::o
 // Events as cdk-assets' console progress prints them: `<level padded to 7>: [<pct>%] <event>:
 // <message>`; start and success are `info`, fail is `error`, the rest `verbose` (shown only
 // with `verbose`). The percentage is finished targets over started ones, as cdk-assets counts
-// (every start comes before the first node runs).
+// (every start comes before the first node runs). Start and success name a target as
+// cdk-assets does: `<display name> (<dest>)`, or `<asset>:<dest>` for an asset without one.
 class CdkAssetsEventSink final : public publish::EventSink {
   public:
     CdkAssetsEventSink(std::ostream& err, bool verbose);
+    // The display names of the selected assets (before the run).
+    void name_assets(const manifest::Selection& selection);
     void emit(const publish::Event& event) override;
     // `<asset>:<dest>: <error>` of every failed target, in the order they failed.
     std::vector<std::string> failures() const;
 
   private:
     void print(std::string_view level, const publish::Event& event, const std::string& message);
+    std::string display_name(const publish::Event& event) const;
 
     mutable std::mutex mutex_;
     std::ostream& err_;
@@ -93,6 +98,7 @@ class CdkAssetsEventSink final : public publish::EventSink {
     std::size_t started_ = 0;
     std::size_t finished_ = 0;
     std::vector<std::string> failures_;
+    std::map<std::string, std::string, std::less<>> display_names_;
 };
 
 // Runs a cdk-assets command line (`args` without the program name); the exit code is 0, 1 for

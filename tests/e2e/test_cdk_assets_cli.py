@@ -210,6 +210,7 @@ class CdkAssetsCli(CdkAssetsCase):
     def test_publish_all_then_again_with_verbose(self):
         repo_a, repo_b = self.fresh_repository(), self.fresh_repository()
         root, asset_id, tag, destinations = self.new_assembly([repo_a, repo_b])
+        display_name = json.loads((root / "assets.json").read_text())["dockerImages"][asset_id]["displayName"]
         proc = self.cdk_assets("--path", root, "publish")
         self.assertEqual(proc.returncode, 0, self.describe(proc))
         self.assertEqual(proc.stdout, "", "cdk-assets prints nothing on stdout when publishing")
@@ -218,7 +219,7 @@ class CdkAssetsCli(CdkAssetsCase):
         events = event_lines(proc.stderr)
         self.assertEqual({e[0] for e in events}, {"info"}, "without -v only info lines:\n" + proc.stderr)
         self.assertEqual(sorted(e[3] for e in events if e[2] == "start"),
-                         ["Publishing %s:%s" % (asset_id, dest) for dest in sorted(destinations)])
+                         ["Publishing %s (%s)" % (display_name, dest) for dest in sorted(destinations)])
         successes = [e for e in events if e[2] == "success"]
         self.assertEqual(len(successes), len(destinations), proc.stderr)
         self.assertEqual(successes[-1][1], 100, proc.stderr)
@@ -228,6 +229,8 @@ class CdkAssetsCli(CdkAssetsCase):
         kinds = {(e[0], e[2]) for e in event_lines(again.stderr)}
         for expected in (("info", "start"), ("verbose", "check"), ("verbose", "found"), ("info", "success")):
             self.assertIn(expected, kinds, again.stderr)
+        self.assertIn("verbose: Loaded manifest from %s: 2 assets found\n" % (root / "Test.assets.json"),
+                      again.stderr)
         self.assertNotIn(("verbose", "upload"), kinds, "a present tag is not pushed again")
 
     def test_publish_one_destination_by_id(self):
@@ -346,6 +349,9 @@ class CdkAssetsReference(CdkAssetsCase):
                 self.assertIn(("info", "success"), their_kinds, report)
             if os.environ.get("CDK_ASSETS_E2E_SHOW"):
                 print(report, file=sys.stderr)
+            self.assertEqual(sorted(e[3] for e in event_lines(ours.stderr) if e[2] in ("start", "success")),
+                             sorted(e[3] for e in event_lines(theirs.stderr) if e[2] in ("start", "success")),
+                             report)
             our_percents = sorted(e[1] for e in event_lines(ours.stderr) if e[2] in ("success", "fail"))
             their_percents = sorted(e[1] for e in event_lines(theirs.stderr) if e[2] in ("success", "fail"))
             self.assertEqual(our_percents, their_percents, report)

@@ -311,3 +311,24 @@ TEST_CASE("cdk-assets: events print as `<level padded to 7>: [<pct>%] <event>: <
           "verbose: [0%] found: [abc:d1] found uri\n"
           "info   : [100%] success: Published abc:d1\n");
 }
+
+TEST_CASE("cdk-assets: start and success name a target by its display name, as cdk-assets does") {
+    test::TempDir dir;
+    const auto selection = manifest_selection(dir);  // img1 is displayed as "img2"
+    std::ostringstream err;
+    cli::CdkAssetsEventSink sink(err, false);
+    sink.name_assets(selection);
+    using publish::EventType;
+    auto named = event(EventType::start, "d1", "starting");
+    named.asset = "img1";
+    sink.emit(named);
+    auto unnamed = event(EventType::start, "aa-eu-west-1", "starting");
+    unnamed.asset = "img2";
+    sink.emit(unnamed);
+    named.type = EventType::success;
+    sink.emit(named);
+    CHECK(err.str() ==
+          "info   : [0%] start: Publishing img2 (d1)\n"
+          "info   : [0%] start: Publishing img2:aa-eu-west-1\n"
+          "info   : [50%] success: Published img2 (d1)\n");
+}
