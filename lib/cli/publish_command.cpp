@@ -152,6 +152,9 @@ namespace {
 // The selected assets, their sources checked on disk before any work starts.
 manifest::Selection select_and_check(const manifest::Assembly& assembly, const PublishArgs& args) {
     auto selection = manifest::select_assets(assembly, {args.selectors, args.stacks});
+    if (args.refine) {
+        args.refine(selection);
+    }
     for (const auto& selected : selection.docker_images) {
         manifest::check_docker_source(selected.origin, selected.asset, assembly.root);
     }
@@ -226,7 +229,7 @@ int report(const publish::Summary& summary, publish::Mode mode, const PublishArg
            util::PrivateDirectory& logs, std::ostream& out) {
     if (args.json) {
         out << summary_json(summary).dump() << "\n";
-    } else {
+    } else if (args.summary) {
         print_summary(summary, mode, out);
     }
     if (util::interrupted()) {
@@ -266,8 +269,9 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
 
     publish::TextEventSink text_events(std::cerr, color);
     publish::JsonEventSink json_events(out);
-    publish::EventSink& events = args.json ? static_cast<publish::EventSink&>(json_events)
-                                           : static_cast<publish::EventSink&>(text_events);
+    publish::EventSink& events = args.events ? *args.events
+                                 : args.json ? static_cast<publish::EventSink&>(json_events)
+                                             : static_cast<publish::EventSink&>(text_events);
     const auto retry = setup.retry();
     publish::Dependencies deps{.aws = setup.services(),
                                .engine = engine,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -20,6 +21,12 @@ struct PublishArgs {
     publish::Options options;
     bool json = false;
     bool verbose = false;  // stream build output with an asset prefix
+    // For front ends with conventions of their own (`assetctl cdk-assets`): `refine` narrows
+    // the selection after `selectors`/`stacks` and before the source checks; `events`, when
+    // set, replaces the text and JSON sinks; `summary` false leaves the closing report out.
+    std::function<void(manifest::Selection&)> refine;
+    publish::EventSink* events = nullptr;
+    bool summary = true;
 };
 
 // `assetctl build` / `assetctl publish`: the exit code (0 all done, 1 some asset failed, 130

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/aws_setup.hpp"
+#include "cli/cdk_assets_command.hpp"
 #include "cli/doctor_command.hpp"
 #include "cli/ls_command.hpp"
 #include "cli/publish_command.hpp"
@@ -291,9 +292,25 @@ int dispatch(Commands& commands, const util::Environment& env, Streams& streams)
     return util::to_int(ExitCode::usage);
 }
 
+// The cdk-assets command line, when started under that name (a `cdk-assets` symlink) or as
+// `assetctl cdk-assets ...`: its arguments, after the program name and that word.
+std::optional<std::vector<std::string>> cdk_assets_arguments(const std::vector<std::string>& args) {
+    constexpr std::string_view k_cdk_assets = "cdk-assets";
+    if (!args.empty() && std::filesystem::path(args[0]).filename() == k_cdk_assets) {
+        return std::vector<std::string>(args.begin() + 1, args.end());
+    }
+    if (args.size() > 1 && args[1] == k_cdk_assets) {
+        return std::vector<std::string>(args.begin() + 2, args.end());
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& args, Streams streams, const util::Environment& env) {
+    if (const auto cdk_assets_args = cdk_assets_arguments(args)) {
+        return run_cdk_assets(*cdk_assets_args, streams, env);
+    }
     CLI::App app{"Build and publish the container image assets of AWS CDK cloud assemblies.",
                  "assetctl"};
     Commands commands;
