@@ -26,6 +26,7 @@ EndpointSettings endpoint_settings_from(const util::Environment& env) {
     settings.url = env.get_non_empty("AWS_ENDPOINT_URL");
     settings.ecr_url = env.get_non_empty("AWS_ENDPOINT_URL_ECR");
     settings.sts_url = env.get_non_empty("AWS_ENDPOINT_URL_STS");
+    settings.secrets_manager_url = env.get_non_empty("AWS_ENDPOINT_URL_SECRETS_MANAGER");
     return settings;
 }
 
@@ -82,6 +83,19 @@ std::string sts_endpoint(std::string_view region, const EndpointSettings& settin
     const bool gov = partition_for_region(region) == "aws-us-gov";
     const bool fips = settings.use_fips && !gov;
     return "https://" + std::string(fips ? "sts-fips." : "sts.") + r + "." +
+           dns_suffix(region, settings.use_dualstack ? IpStack::dual : IpStack::ipv4);
+}
+
+std::string secrets_manager_endpoint(std::string_view region, const EndpointSettings& settings) {
+    if (settings.secrets_manager_url) {
+        return without_trailing_slash(*settings.secrets_manager_url);
+    }
+    if (settings.url) {
+        return without_trailing_slash(*settings.url);
+    }
+    return "https://" +
+           std::string(settings.use_fips ? "secretsmanager-fips." : "secretsmanager.") +
+           std::string(region) + "." +
            dns_suffix(region, settings.use_dualstack ? IpStack::dual : IpStack::ipv4);
 }
 

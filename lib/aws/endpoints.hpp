@@ -15,6 +15,7 @@ struct EndpointSettings {
     std::optional<std::string> url;      // AWS_ENDPOINT_URL: every service
     std::optional<std::string> ecr_url;  // AWS_ENDPOINT_URL_ECR (wins over AWS_ENDPOINT_URL)
     std::optional<std::string> sts_url;  // AWS_ENDPOINT_URL_STS
+    std::optional<std::string> secrets_manager_url;  // AWS_ENDPOINT_URL_SECRETS_MANAGER
 };
 
 EndpointSettings endpoint_settings_from(const util::Environment& env);
@@ -33,5 +34,8 @@ std::string dns_suffix(std::string_view region, IpStack stack);
 //        regular endpoint is already FIPS); dual-stack https://sts[-fips].<region>.api.aws
 std::string ecr_endpoint(std::string_view region, const EndpointSettings& settings);
 std::string sts_endpoint(std::string_view region, const EndpointSettings& settings);
+// Secrets Manager: https://secretsmanager[-fips].<region>.<suffix>; dual-stack
+// https://secretsmanager[-fips].<region>.api.aws.
+std::string secrets_manager_endpoint(std::string_view region, const EndpointSettings& settings);
 
 }  // namespace assetctl::aws
