@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/aws_setup.hpp"
+#include "cli/credential_helper_command.hpp"
 #include "cli/doctor_command.hpp"
 #include "cli/ls_command.hpp"
 #include "cli/publish_command.hpp"
@@ -294,6 +295,10 @@ int dispatch(Commands& commands, const util::Environment& env, Streams& streams)
 }  // namespace
 
 int run(const std::vector<std::string>& args, Streams streams, const util::Environment& env) {
+    // Started as docker-credential-cdk-assets (a symlink): docker's credential-helper protocol.
+    if (!args.empty() && started_as_credential_helper(args[0])) {
+        return run_credential_helper(args, std::cin, streams.out, streams.err, env);
+    }
     CLI::App app{"Build and publish the container image assets of AWS CDK cloud assemblies.",
                  "assetctl"};
     Commands commands;
