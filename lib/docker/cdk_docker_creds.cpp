@@ -1,5 +1,6 @@
 #include "docker/cdk_docker_creds.hpp"
 
+#include <algorithm>
 #include <array>
 #include <pwd.h>
 #include <system_error>
@@ -175,10 +176,18 @@ const DomainCredential* find_domain(const CdkDockerCreds& creds, std::string_vie
 
 std::vector<std::string> cred_helper_keys(const CdkDockerCreds& creds) {
     std::vector<std::string> keys;
+    const auto add = [&keys](const std::string& key) {
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            keys.push_back(key);
+        }
+    };
     for (const auto& credential : creds.domains) {
-        keys.push_back(credential.domain);
-        if (is_docker_hub(lower_host(credential.domain)) && credential.domain != k_docker_hub_key) {
-            keys.emplace_back(k_docker_hub_key);
+        add(credential.domain);
+        const std::string host = lower_host(credential.domain);
+        if (is_docker_hub(host)) {
+            add(std::string(k_docker_hub_key));
+        } else if (!host.empty()) {
+            add(host);  // BuildKit's session asks the CLI by `host[:port]` only
         }
     }
     return keys;

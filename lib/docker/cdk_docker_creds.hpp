@@ -62,8 +62,9 @@ std::optional<CdkDockerCreds> load_cdk_docker_creds(const util::Environment& env
 // a key that is the bare host name without the port. nullptr when none.
 const DomainCredential* find_domain(const CdkDockerCreds& creds, std::string_view server_url);
 
-// The docker config `credHelpers` keys for the file's domains: each key as written and, for
-// Docker Hub, also `https://index.docker.io/v1/` (the key the docker CLI looks Docker Hub up by).
+// The docker config `credHelpers` keys for the file's domains, each once: the key as written and
+// its `host[:port]` (what BuildKit asks the CLI for), or for Docker Hub
+// `https://index.docker.io/v1/` (the key the docker CLI looks Docker Hub up by).
 std::vector<std::string> cred_helper_keys(const CdkDockerCreds& creds);
 
 // The credential helper's name in `credHelpers` (docker runs `docker-credential-<name>`).
