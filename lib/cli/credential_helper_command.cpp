@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "aws/aws_error.hpp"
 #include "aws/secrets_manager_client.hpp"
 #include "cli/aws_setup.hpp"
 #include "crypto/crypto.hpp"
@@ -174,6 +175,12 @@ int answer_action(const std::vector<std::string>& args, std::istream& in, std::o
     fail("unknown credential action `" + action + "` (expected get, store, erase or list)");
 }
 
+[[noreturn]] void fail_fetch(const docker::DomainCredential& domain, const std::exception& e) {
+    fail("cannot get the login for " + domain.domain + " (" +
+         (domain.secret_id ? "secret " + *domain.secret_id : std::string("ECR")) +
+         "): " + e.what());
+}
+
 fs::path current_executable() {
     std::error_code ec;
     auto path = fs::read_symlink("/proc/self/exe", ec);
@@ -186,17 +193,21 @@ fs::path current_executable() {
 }  // namespace
 
 DockerLogin fetch_docker_login(const docker::DomainCredential& domain, CredentialHelperAws& aws) {
-    try {
-        if (domain.secret_id) {
-            return login_from_secret(domain, aws);
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return domain.secret_id ? login_from_secret(domain, aws) : login_from_ecr(domain, aws);
+        } catch (const util::Fatal&) {
+            throw;
+        } catch (const aws::AwsError& e) {
+            if (e.code() != "AccessDenied" || attempt >= k_access_denied_attempts) {
+                fail_fetch(domain, e);
+            }
+            spdlog::warn("{}; retrying in {} s (IAM changes take a moment to propagate)", e.what(),
+                         k_access_denied_pause.count());
+            aws.sleeper.sleep_for(k_access_denied_pause);
+        } catch (const std::exception& e) {
+            fail_fetch(domain, e);
         }
-        return login_from_ecr(domain, aws);
-    } catch (const util::Fatal&) {
-        throw;
-    } catch (const std::exception& e) {
-        fail("cannot get the login for " + domain.domain + " (" +
-             (domain.secret_id ? "secret " + *domain.secret_id : std::string("ECR")) +
-             "): " + e.what());
     }
 }
 
@@ -225,8 +236,9 @@ int run_credential_helper(const std::vector<std::string>& args, std::istream& in
     const LoginFetcher fetch = [&env](const docker::DomainCredential& domain) {
         AwsSetup setup(env, std::nullopt);
         aws::SecretsManagerClient secrets(setup.runtime(), aws::endpoint_settings_from(env));
-        CredentialHelperAws helper_aws{setup.credentials(), setup.roles(), secrets, setup.ecr(),
-                                       setup.default_region()};
+        CredentialHelperAws helper_aws{
+            setup.credentials(), setup.roles(),          secrets,
+            setup.ecr(),         setup.default_region(), setup.runtime().sleeper};
         return fetch_docker_login(domain, helper_aws);
     };
     return answer_credential_helper(args, in, out, err, env, fetch);

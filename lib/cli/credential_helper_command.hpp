@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "docker/cdk_docker_creds.hpp"
 #include "docker/engine_client.hpp"
 #include "util/environment.hpp"
+#include "util/sleeper.hpp"
 
 namespace assetctl::cli {
 
@@ -39,11 +41,18 @@ struct CredentialHelperAws {
     aws::SecretsManagerApi& secrets;
     aws::EcrApi& ecr;
     std::optional<std::string> default_region;
+    util::Sleeper& sleeper;  // the pauses between AccessDenied retries
 };
+
+// As cdk-assets' helper: an STS `AccessDenied` (a role or policy made moments ago that IAM has
+// not propagated yet) is retried, k_access_denied_attempts in all, k_access_denied_pause apart.
+inline constexpr int k_access_denied_attempts = 12;
+inline constexpr std::chrono::seconds k_access_denied_pause{5};
 
 // The login for `domain`. Secrets go to the region of the secret's ARN (else the default
 // region); ECR to the region in an ECR registry host (else the default region). Throws
-// util::Fatal (exit 1) naming the domain and the secret id, never a secret.
+// util::Fatal (exit 1) naming the domain and the secret id, never a secret. AccessDenied is
+// retried (k_access_denied_attempts).
 DockerLogin fetch_docker_login(const docker::DomainCredential& domain, CredentialHelperAws& aws);
 
 // Whether argv[0]'s file name is `docker-credential-cdk-assets`.

@@ -1101,7 +1101,7 @@ class Handler(BaseHTTPRequestHandler):
             log["access_key_id"] = err.access_key_id
             log["signature_verified"] = False
             ecr_code, sts_status, sts_code = SIGV4_ERRORS[err.kind]
-            if service != "sts":   # JSON 1.1 services (ECR, Secrets Manager) answer HTTP 400
+            if service in ("ecr", "secretsmanager"):   # JSON 1.1 services answer HTTP 400
                 raise ApiError(400, ecr_code, err.message)
             message = STS_MISSING_TOKEN_MESSAGE if err.kind == sigv4.MISSING else err.message
             raise ApiError(sts_status, sts_code, message)

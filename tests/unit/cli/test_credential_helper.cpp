@@ -10,6 +10,7 @@
 #include "support/fake_credentials.hpp"
 #include "support/fake_ecr.hpp"
 #include "support/fake_secrets_manager.hpp"
+#include "support/fake_sleeper.hpp"
 #include "support/fake_sts.hpp"
 #include "support/temp_dir.hpp"
 #include "util/clock.hpp"
@@ -30,7 +31,9 @@ struct Harness {
     aws::AssumedRoleCache roles{sts, clock, "assetctl-test"};
     test::FakeSecretsManager secrets;
     test::FakeEcr ecr;
-    cli::CredentialHelperAws aws{credentials, roles, secrets, ecr, std::string("us-west-2")};
+    test::FakeSleeper sleeper;
+    cli::CredentialHelperAws aws{credentials, roles, secrets, ecr, std::string("us-west-2"),
+                                 sleeper};
 };
 
 docker::DomainCredential secret_domain(std::string id) {
@@ -137,6 +140,24 @@ TEST_CASE("a secret that cannot be a login fails naming the field, never the val
     CHECK_THAT(failure("number"), Catch::Contains("\"secret\""));
     CHECK_THAT(failure("denied"), Catch::Contains("AccessDeniedException"));
     CHECK_THAT(failure("denied"), Catch::Contains("index.docker.io"));
+}
+
+TEST_CASE("AccessDenied is retried 5 s apart, 12 attempts in all; other errors are not") {
+    Harness h;
+    h.secrets.secrets["new"] = R"({"username": "u", "secret": "t"})";
+    h.secrets.access_denied_first["new"] = 2;
+    CHECK(cli::fetch_docker_login(secret_domain("new"), h.aws).secret == "t");
+    CHECK(h.sleeper.sleeps() == std::vector<std::chrono::milliseconds>(2, std::chrono::seconds(5)));
+    CHECK(h.secrets.calls().size() == 3);
+
+    h.secrets.access_denied_first["new"] = 100;
+    CHECK_THROWS_AS(cli::fetch_docker_login(secret_domain("new"), h.aws), util::Fatal);
+    CHECK(h.secrets.calls().size() == 3 + 12);
+    CHECK(h.sleeper.sleeps().size() == 2 + 11);
+
+    h.secrets.denied = {"denied"};
+    CHECK_THROWS_AS(cli::fetch_docker_login(secret_domain("denied"), h.aws), util::Fatal);
+    CHECK(h.sleeper.sleeps().size() == 2 + 11);  // AccessDeniedException: not retried
 }
 
 TEST_CASE("without a region for a plain secret name the helper says what to set") {
