@@ -37,6 +37,7 @@ EndpointSettings endpoint_settings_from(const util::Environment& env) {
     settings.s3_url = env.get_non_empty("AWS_ENDPOINT_URL_S3");
     settings.s3_force_path_style = truthy_or_one(env.get("AWS_S3_FORCE_PATH_STYLE")) ||
                                    truthy_or_one(env.get("CDK_S3_FORCE_PATH_STYLE"));
+    settings.secrets_manager_url = env.get_non_empty("AWS_ENDPOINT_URL_SECRETS_MANAGER");
     return settings;
 }
 
@@ -158,6 +159,19 @@ S3Address s3_address(std::string_view region, std::string_view bucket, std::stri
         return {"https://" + host, "/" + std::string(bucket) + object, false};
     }
     return {"https://" + std::string(bucket) + "." + host, "/" + std::string(key), true};
+}
+
+std::string secrets_manager_endpoint(std::string_view region, const EndpointSettings& settings) {
+    if (settings.secrets_manager_url) {
+        return without_trailing_slash(*settings.secrets_manager_url);
+    }
+    if (settings.url) {
+        return without_trailing_slash(*settings.url);
+    }
+    return "https://" +
+           std::string(settings.use_fips ? "secretsmanager-fips." : "secretsmanager.") +
+           std::string(region) + "." +
+           dns_suffix(region, settings.use_dualstack ? IpStack::dual : IpStack::ipv4);
 }
 
 }  // namespace assetctl::aws

@@ -18,6 +18,7 @@ struct EndpointSettings {
     std::optional<std::string> s3_url;   // AWS_ENDPOINT_URL_S3 (wins over AWS_ENDPOINT_URL)
     // AWS_S3_FORCE_PATH_STYLE or CDK_S3_FORCE_PATH_STYLE = true/1: never virtual-hosted.
     bool s3_force_path_style = false;
+    std::optional<std::string> secrets_manager_url;  // AWS_ENDPOINT_URL_SECRETS_MANAGER
 };
 
 EndpointSettings endpoint_settings_from(const util::Environment& env);
@@ -36,6 +37,9 @@ std::string dns_suffix(std::string_view region, IpStack stack);
 //        regular endpoint is already FIPS); dual-stack https://sts[-fips].<region>.api.aws
 std::string ecr_endpoint(std::string_view region, const EndpointSettings& settings);
 std::string sts_endpoint(std::string_view region, const EndpointSettings& settings);
+// Secrets Manager: https://secretsmanager[-fips].<region>.<suffix>; dual-stack
+// https://secretsmanager[-fips].<region>.api.aws.
+std::string secrets_manager_endpoint(std::string_view region, const EndpointSettings& settings);
 
 // Where one S3 request for (bucket, key) goes.
 //   virtual-hosted: https://<bucket>.s3.<region>.<suffix>   path "/<key>"

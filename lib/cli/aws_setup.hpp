@@ -43,6 +43,8 @@ class AwsSetup {
                 .default_region = default_region()};
     }
     process::ProcessRunner& processes() { return *processes_; }
+    // For AWS clients made elsewhere (the credential helper's Secrets Manager client).
+    aws::AwsRuntime& runtime() { return *runtime_; }
     // For other HTTPS clients (the registry): same connections, CA bundle and retry policy.
     http::HttpClient& http() { return *http_; }
     const util::Clock& clock() const { return clock_; }

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/aws_setup.hpp"
+#include "cli/credential_helper_command.hpp"
+#include "docker/cdk_docker_creds.hpp"
 #include "docker/engine.hpp"
 #include "docker/engine_client.hpp"
 #include "image/layer_cache.hpp"
@@ -166,12 +168,14 @@ manifest::Selection select_and_check(const manifest::Assembly& assembly, const P
 
 // Publishing logs in: into a private DOCKER_CONFIG that keeps the user's other settings.
 void make_private_docker_config(publish::Mode mode, const PublishArgs& args,
-                                const util::Environment& env,
+                                const util::Environment& env, bool build_logins,
                                 std::optional<docker::PrivateDockerConfig>& config) {
-    // Native pushes keep the registry login in memory: no docker login, so no config folder.
+    // Native pushes keep the registry login in memory: no docker login, so no config folder;
+    // builds need one for the credential helper of a CDK docker credentials file.
     const bool engine_pushes = args.options.push_mode == publish::PushMode::docker ||
                                args.options.tarball_mode == publish::TarballMode::docker;
-    if (mode != publish::Mode::publish || args.options.dry_run || !engine_pushes) {
+    const bool push_logins = mode == publish::Mode::publish && engine_pushes;
+    if (args.options.dry_run || !(push_logins || build_logins)) {
         return;
     }
     std::optional<fs::path> user_config;
@@ -254,11 +258,16 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     const auto selection = select_and_check(assembly, args);
 
     AwsSetup setup(env, args.profile);
+    // CDK Pipelines' dockerCredentials: base image logins through docker-credential-cdk-assets.
+    const auto docker_creds = docker::load_cdk_docker_creds(env);
     std::optional<docker::PrivateDockerConfig> docker_config;
-    make_private_docker_config(mode, args, env, docker_config);
+    make_private_docker_config(mode, args, env, docker_creds.has_value(), docker_config);
     docker::EngineClient engine(
         setup.processes(), docker::engine_executable(args.docker, env),
         docker_config ? std::optional(docker_config->path()) : std::nullopt);
+    if (docker_creds && docker_config) {
+        use_cdk_docker_creds(*docker_creds, *docker_config, engine, env, args.profile);
+    }
     // Build logs are kept when something failed, so the user can read the full output.
     util::PrivateDirectory logs("assetctl-logs");
     // Decompressed tarballs and compressed layers.

@@ -11,6 +11,7 @@
 
 #include "cli/aws_setup.hpp"
 #include "cli/cdk_assets_command.hpp"
+#include "cli/credential_helper_command.hpp"
 #include "cli/doctor_command.hpp"
 #include "cli/ls_command.hpp"
 #include "cli/publish_command.hpp"
@@ -310,6 +311,10 @@ std::optional<std::vector<std::string>> cdk_assets_arguments(const std::vector<s
 int run(const std::vector<std::string>& args, Streams streams, const util::Environment& env) {
     if (const auto cdk_assets_args = cdk_assets_arguments(args)) {
         return run_cdk_assets(*cdk_assets_args, streams, env);
+    }
+    // Started as docker-credential-cdk-assets (a symlink): docker's credential-helper protocol.
+    if (!args.empty() && started_as_credential_helper(args[0])) {
+        return run_credential_helper(args, std::cin, streams.out, streams.err, env);
     }
     CLI::App app{"Build and publish the container image assets of AWS CDK cloud assemblies.",
                  "assetctl"};

@@ -192,6 +192,7 @@ process::Command EngineClient::command(std::vector<std::string> arguments) const
     if (docker_config_) {
         command.environment.emplace_back("DOCKER_CONFIG", docker_config_->string());
     }
+    command.environment.insert(command.environment.end(), environment_.begin(), environment_.end());
     return command;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // build_arguments (the `docker build` argv) and PrivateDockerConfig live in their own units;
@@ -32,6 +33,11 @@ class EngineClient {
                  std::optional<std::filesystem::path> docker_config = std::nullopt);
 
     const std::string& executable() const { return executable_; }
+    // Passed to every engine command from now on (PATH with the credential helper's folder);
+    // call before commands run on other threads.
+    void add_environment(std::string name, std::string value) {
+        environment_.emplace_back(std::move(name), std::move(value));
+    }
 
     // `inspect <image>`: true when the image exists locally. Exit 1 (docker) and 125 (podman)
     // mean absent, as cdk-assets reads them, except when stderr says the daemon cannot be
@@ -90,6 +96,7 @@ class EngineClient {
     process::ProcessRunner& runner_;
     std::string executable_;
     std::optional<std::filesystem::path> docker_config_;
+    std::vector<std::pair<std::string, std::string>> environment_;
 };
 
 }  // namespace assetctl::docker

@@ -215,6 +215,27 @@ bool remove_host_entries(Json& config, const std::string& wanted) {
     return changed;
 }
 
+// `bin/docker-credential-<name>` -> `executable` in `folder` (bin/ made 0700).
+fs::path link_helper(const fs::path& folder, std::string_view name, const fs::path& executable) {
+    const fs::path bin = folder / "bin";
+    const fs::path link = bin / ("docker-credential-" + std::string(name));
+    std::error_code ec;
+    fs::create_directory(bin, ec);
+    if (!ec) {
+        fs::permissions(bin, fs::perms::owner_all, ec);
+    }
+    if (!ec) {
+        fs::remove(link, ec);
+        fs::create_symlink(executable, link, ec);
+    }
+    if (ec) {
+        throw EngineError(
+            "cannot link " + link.string() + " to " + executable.string() + ": " + ec.message(),
+            {});
+    }
+    return bin;
+}
+
 }  // namespace
 
 PrivateDockerConfig::PrivateDockerConfig(
@@ -248,6 +269,23 @@ void PrivateDockerConfig::forget_host(const std::string& host) {
     if (remove_host_entries(config, key_host(host))) {
         write_config(file, config);
     }
+}
+
+fs::path PrivateDockerConfig::add_credential_helper(const std::vector<std::string>& keys,
+                                                    std::string_view helper_name,
+                                                    const fs::path& helper_executable) {
+    const std::lock_guard lock(mutex_);
+    const fs::path file = path_ / k_config_file;
+    Json config = read_private_config(file);
+    Json& helpers = config["credHelpers"];
+    if (!helpers.is_object()) {
+        helpers = Json::object();
+    }
+    for (const auto& key : keys) {
+        helpers[key] = std::string(helper_name);
+    }
+    write_config(file, config);
+    return link_helper(path_, helper_name, helper_executable);
 }
 
 }  // namespace assetctl::docker

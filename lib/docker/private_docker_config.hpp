@@ -4,6 +4,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "docker/engine_error.hpp"
 
@@ -33,6 +35,14 @@ class PrivateDockerConfig {
     // several threads, but not while a `login` through this folder is running (the caller
     // serialises logins with it).
     void forget_host(const std::string& host);
+    // Makes docker ask `docker-credential-<helper_name>` for each of `keys` (credHelpers
+    // entries, replacing the user's for those keys) and puts that program into a 0700 folder
+    // `bin/` of this config as a symlink to `helper_executable`. Returns the folder: the caller
+    // prepends it to the engine's PATH, since the CLI finds helpers on its PATH. The helper
+    // answers from elsewhere (cdk_docker_creds.hpp): no secret is written here.
+    std::filesystem::path add_credential_helper(const std::vector<std::string>& keys,
+                                                std::string_view helper_name,
+                                                const std::filesystem::path& helper_executable);
 
   private:
     std::filesystem::path path_;

@@ -44,6 +44,7 @@ from xml.sax.saxutils import escape as xml_escape
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import registry as registry_support  # noqa: E402  (same directory)
 import s3_service  # noqa: E402
+import secrets_service  # noqa: E402
 import sigv4_verify as sigv4  # noqa: E402
 
 ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
@@ -1078,6 +1079,8 @@ class Handler(BaseHTTPRequestHandler):
             if parts.path.startswith("/__control/"):
                 return Control(self, body, parts).handle()
             target = self.headers.get("X-Amz-Target")
+            if target is not None and target.startswith(secrets_service.TARGET_PREFIX):
+                return secrets_service.handle(sys.modules[__name__], self, target, body, parts)
             if target is not None:
                 return self.handle_ecr(target, body, parts)
             return self.handle_sts(body, parts)
@@ -1105,7 +1108,7 @@ class Handler(BaseHTTPRequestHandler):
             log["access_key_id"] = err.access_key_id
             log["signature_verified"] = False
             ecr_code, sts_status, sts_code = SIGV4_ERRORS[err.kind]
-            if service == "ecr":
+            if service in ("ecr", "secretsmanager"):   # JSON 1.1 services answer HTTP 400
                 raise ApiError(400, ecr_code, err.message)
             message = STS_MISSING_TOKEN_MESSAGE if err.kind == sigv4.MISSING else err.message
             raise ApiError(sts_status, sts_code, message)

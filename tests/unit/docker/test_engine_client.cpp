@@ -120,6 +120,21 @@ TEST_CASE("an engine that cannot be started says how to choose another") {
                           Catch::Contains("CDK_DOCKER (or --docker)"));
 }
 
+TEST_CASE("added environment (the credential helper's PATH) reaches every later command") {
+    FakeProcessRunner runner;
+    runner.expect({"docker", "inspect", "x"}, FakeProcessRunner::exited(0, ""));
+    runner.expect({"docker", "tag", "a", "b"}, FakeProcessRunner::exited(0, ""));
+    docker::EngineClient client(runner, "docker", std::filesystem::path("/tmp/cfg"));
+    client.add_environment("PATH", "/tmp/cfg/bin:/usr/bin");
+    client.image_exists("x");
+    client.tag("a", "b");
+    for (const auto& command : runner.commands()) {
+        CHECK(has_env(command, "PATH", "/tmp/cfg/bin:/usr/bin"));
+        CHECK(has_env(command, "DOCKER_CONFIG", "/tmp/cfg"));
+    }
+    CHECK(runner.all_used());
+}
+
 TEST_CASE("every command carries DOCKER_CONFIG when a private config is set, and only then") {
     FakeProcessRunner runner;
     runner.expect({"docker", "inspect", "x"}, FakeProcessRunner::exited(0, ""));
