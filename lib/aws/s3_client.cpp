@@ -172,6 +172,7 @@ http::Response S3Client::send(const AwsCredentials& caller, const BucketRef& buc
     call.signing.normalize_path = false;
     call.signing.add_content_sha256_header = true;
     call.error_in_success_body = request.error_in_success_body;
+    call.survives_interrupt = request.survives_interrupt;
     return call_service(runtime_, call, &caller);
 }
 
@@ -308,6 +309,8 @@ void S3Client::abort_multipart_upload(const AwsCredentials& caller, const Bucket
     request.method = "DELETE";
     request.key = key;
     request.query = {{"uploadId", upload_id}};
+    // Ctrl-C is what often leads here: the abort must still go out, or the parts stay billed.
+    request.survives_interrupt = true;
     send(caller, bucket, std::move(request));
 }
 

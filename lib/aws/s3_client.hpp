@@ -47,6 +47,7 @@ class S3Client final : public S3Api {
         std::string body;
         std::optional<FileSlice> slice;  // streamed body
         bool error_in_success_body = false;
+        bool survives_interrupt = false;
     };
 
     http::Response send(const AwsCredentials& caller, const BucketRef& bucket, S3Request request);

@@ -67,6 +67,7 @@ http::Request unsigned_request(const ServiceRequest& request, const Target& targ
     http_request.url = target.url;
     http_request.body = request.body;
     http_request.stream = request.stream;
+    http_request.survives_interrupt = request.survives_interrupt;
     return http_request;
 }
 

@@ -55,6 +55,8 @@ struct ServiceRequest {
     // S3's CompleteMultipartUpload may answer 200 with an <Error> document: treat that as the
     // error it names (retried as its code says).
     bool error_in_success_body = false;
+    // Sent even after SIGINT (http::Request::survives_interrupt): AbortMultipartUpload.
+    bool survives_interrupt = false;
 };
 
 // Sends one AWS API call: signs every attempt afresh (when credentials are given; STS

@@ -173,9 +173,11 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* use
 }
 
 // Ends a transfer in flight once SIGINT/SIGTERM arrived (util/interrupt.hpp), so a large
-// upload or a slow answer does not keep the process running after Ctrl-C.
-int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    return util::interrupted() ? 1 : 0;
+// upload or a slow answer does not keep the process running after Ctrl-C - unless the request
+// is the cleanup of such an interruption (Request::survives_interrupt).
+int on_progress(void* data, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* request = static_cast<const Request*>(data);
+    return util::interrupted() && !request->survives_interrupt ? 1 : 0;
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -301,6 +303,7 @@ class CurlClient final : public HttpClient {
         curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.list);
         curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &on_progress);
+        curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &request);
     }
 
     // The method and body: a streamed upload (read through `upload`), HEAD, a bodiless GET,

@@ -70,6 +70,9 @@ struct Request {
     // store, or ClientOptions::ca_bundle): a registry's CA from docker's certs.d. Shared, so
     // copies of a request do not copy the text.
     std::shared_ptr<const std::string> extra_ca_pem;
+    // Cleanup that must still go out after SIGINT/SIGTERM (AbortMultipartUpload, which removes
+    // what an interrupted upload left): the interrupt does not end it; its timeout bounds it.
+    bool survives_interrupt = false;
 };
 
 struct Response {
