@@ -43,6 +43,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import registry as registry_support  # noqa: E402  (same directory)
+import s3_service  # noqa: E402
 import sigv4_verify as sigv4  # noqa: E402
 
 ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
@@ -70,7 +71,7 @@ DEFAULT_CONFIG = {
     "ready_file": None,
     "log_file": None,
     "regions": [],                     # allowed signing regions; [] = any
-    "max_skew_seconds": {"ecr": 300, "sts": 900},   # AWS: JSON services 5 min, STS 15 min
+    "max_skew_seconds": {"ecr": 300, "sts": 900, "s3": 900},   # AWS: JSON services 5 min, STS and S3 15 min
     "keys": {},                        # AKID -> {"secret", "account", "user"?, "arn"?, "deny"?}
     "roles": {},                       # role ARN -> {"external_id"?, "max_session_duration"?,
                                        #              "trusted_accounts"?, "deny"?}
@@ -88,6 +89,7 @@ DEFAULT_CONFIG = {
                                        # "registry", proxyEndpoint), e.g. a fault_proxy.py in front of it;
                                        # None -> registry.url. The endpoint itself talks to registry.url.
     "fast": False,                     # benchmark mode (--fast; stack.py up --fast; bench/), see FAST_MODE
+    "s3": {},                          # {"data_dir", "buckets": [spec]}: S3, see s3_service.py
 }
 
 # What "fast": true changes, so that the fake's own costs do not swamp what bench/run.sh measures:
@@ -345,6 +347,7 @@ class Endpoint:
         for item in self.config["repositories"]:
             spec = {"name": item} if isinstance(item, str) else dict(item)
             self._add_repository(spec.get("account", "*"), spec["name"], spec)
+        self.s3 = s3_service.S3Service(self, self.config["s3"])
 
     # Clock -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -454,9 +457,11 @@ class Endpoint:
 
     # Fault injection ---------------------------------------------------------------------
     def add_injection(self, rule: dict) -> dict:
-        if "op" not in rule:
-            raise ValueError("rule needs 'op' (an ECR operation, an STS action, or '*')")
         rule = dict(rule)
+        if "op" not in rule and "operation" in rule:
+            rule["op"] = rule.pop("operation")
+        if "op" not in rule:
+            raise ValueError("rule needs 'op' (an ECR operation, an STS action, an S3 operation, or '*')")
         rule.setdefault("count", 1)          # null = every matching request, forever
         rule.setdefault("status", 400)
         with self.lock:
@@ -1066,8 +1071,10 @@ class Handler(BaseHTTPRequestHandler):
     # Routing -----------------------------------------------------------------------------
     def dispatch(self) -> None:
         try:
-            body = self.read_body()
             parts = urlsplit(self.path)
+            if s3_service.is_s3_request(parts.path, self.headers):
+                return self.ep.s3.handle(self, parts)      # streams its own bodies
+            body = self.read_body()
             if parts.path.startswith("/__control/"):
                 return Control(self, body, parts).handle()
             target = self.headers.get("X-Amz-Target")
@@ -1280,6 +1287,10 @@ class Control:
             if self.h.command == "DELETE" and self.parts.path.startswith("/__control/repositories/"):
                 removed = self.ep.delete_repository(self.parts.path[len("/__control/repositories/"):])
                 return self.reply(200 if removed else 404, {"removed": removed})
+            if route == ("GET", "/__control/s3"):
+                return self.reply(200, self.ep.s3.store.describe())
+            if route == ("POST", "/__control/s3/buckets"):
+                return self.reply(201, self.ep.s3.store.add_bucket(self.json_body()))
             if route == ("GET", "/__control/sessions"):
                 with self.ep.lock:
                     sessions = [{"access_key_id": k, "expiration": iso8601(v["expiration"]),

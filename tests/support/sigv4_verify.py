@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
@@ -36,6 +36,7 @@ EXPIRED_TOKEN = "expired_token"  # session credentials past their Expiration
 MISMATCH = "mismatch"          # recomputed signature differs
 SKEW = "skew"                  # X-Amz-Date too far from the server clock
 SCOPE = "scope"                # wrong region/service/date in the credential scope
+MISSING_CONTENT_SHA256 = "missing_content_sha256"   # S3 only: no x-amz-content-sha256 header
 
 
 class SigV4Error(Exception):
@@ -64,6 +65,7 @@ class VerifiedRequest:
     signed_headers: List[str]
     principal: object = None
     canonical_request: str = ""
+    payload_hash: Optional[str] = None        # S3: x-amz-content-sha256 as received
 
 
 @dataclass
@@ -175,9 +177,14 @@ def check_skew(timestamp: str, now: float, max_skew_seconds: int) -> None:
                          % (timestamp, _fmt(server + window), _fmt(server), minutes))
 
 
+class _ReceivedHeadersS3SigV4(_ReceivedHeadersSigV4, S3SigV4Auth):
+    """botocore's S3 signer (no path normalisation, payload hash from x-amz-content-sha256) over
+    the headers the client said it signed."""
+
+
 def compute_signature(method: str, raw_path: str, raw_query: str, headers: HTTPHeaders, body: bytes,
                       timestamp: str, secret: str, region: str, service: str,
-                      signed_headers: Sequence[str]) -> Tuple[str, str]:
+                      signed_headers: Sequence[str], signer_class=_ReceivedHeadersSigV4) -> Tuple[str, str]:
     """Return (canonical_request, signature) as botocore computes them for this request."""
     # The scheme only matters to botocore's payload decision: over 'http' it always hashes the
     # body (unless X-Amz-Content-SHA256 says otherwise), which is what we want.
@@ -185,22 +192,17 @@ def compute_signature(method: str, raw_path: str, raw_query: str, headers: HTTPH
                          params=parse_query(raw_query), data=body)
     request.headers = headers
     request.context["timestamp"] = timestamp
-    signer = _ReceivedHeadersSigV4(Credentials("unused", secret), service, region, list(signed_headers))
+    signer = signer_class(Credentials("unused", secret), service, region, list(signed_headers))
     canonical = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical)
     return canonical, signer.signature(string_to_sign, request)
 
 
-def verify_request(method: str, raw_path: str, raw_query: str, headers: HTTPHeaders, body: bytes, *,
-                   lookup: Callable[[str], Optional[Secret]], now: float,
-                   expected_service: str, allowed_regions: Sequence[str] = (),
-                   max_skew_seconds: int = 300, check_clock: bool = True) -> VerifiedRequest:
-    """Verify one received request; raise SigV4Error on any failure.
-
-    headers: all received headers (duplicates kept, original case irrelevant).
-    lookup: access key id -> Secret or None.
-    allowed_regions: empty means any region.
-    """
+def _checked_authorization(headers: HTTPHeaders, now: float, expected_service: str,
+                           allowed_regions: Sequence[str], max_skew_seconds: int,
+                           check_clock: bool) -> Tuple[ParsedAuthorization, str]:
+    """The parsed Authorization header and the request timestamp, after the checks AWS makes
+    before it looks at the key: header shape, signed headers present, clock skew, scope."""
     authorization = headers.get("authorization")
     if not authorization:
         raise SigV4Error(MISSING, "Missing Authentication Token")
@@ -236,7 +238,11 @@ def verify_request(method: str, raw_path: str, raw_query: str, headers: HTTPHead
                          "from HTTP: '%s' != '%s', from '%s'." % (auth.date, timestamp[0:8],
                                                                    "X-Amz-Date" if headers.get("x-amz-date") else "Date"),
                          auth.access_key_id)
+    return auth, timestamp
 
+
+def _checked_secret(auth: ParsedAuthorization, headers: HTTPHeaders, lookup: Callable[[str], Optional[Secret]],
+                    now: float) -> Secret:
     secret = lookup(auth.access_key_id)
     if secret is None:
         raise SigV4Error(UNKNOWN_KEY, "The security token included in the request is invalid.", auth.access_key_id)
@@ -249,6 +255,27 @@ def verify_request(method: str, raw_path: str, raw_query: str, headers: HTTPHead
         if secret.expiration is not None and now >= secret.expiration:
             raise SigV4Error(EXPIRED_TOKEN, "The security token included in the request is expired",
                              auth.access_key_id)
+    return secret
+
+
+SIGNATURE_MISMATCH_MESSAGE = ("The request signature we calculated does not match the signature you provided. "
+                              "Check your AWS Secret Access Key and signing method. Consult the service "
+                              "documentation for details.")
+
+
+def verify_request(method: str, raw_path: str, raw_query: str, headers: HTTPHeaders, body: bytes, *,
+                   lookup: Callable[[str], Optional[Secret]], now: float,
+                   expected_service: str, allowed_regions: Sequence[str] = (),
+                   max_skew_seconds: int = 300, check_clock: bool = True) -> VerifiedRequest:
+    """Verify one received request; raise SigV4Error on any failure.
+
+    headers: all received headers (duplicates kept, original case irrelevant).
+    lookup: access key id -> Secret or None.
+    allowed_regions: empty means any region.
+    """
+    auth, timestamp = _checked_authorization(headers, now, expected_service, allowed_regions, max_skew_seconds,
+                                             check_clock)
+    secret = _checked_secret(auth, headers, lookup, now)
 
     declared = headers.get("x-amz-content-sha256")
     if declared and declared.strip() != UNSIGNED_PAYLOAD and declared.strip() != hashlib.sha256(body).hexdigest():
@@ -260,12 +287,35 @@ def verify_request(method: str, raw_path: str, raw_query: str, headers: HTTPHead
                                             secret.secret_access_key, auth.region, auth.service,
                                             auth.signed_headers)
     if not hmac.compare_digest(expected, auth.signature):
-        raise SigV4Error(MISMATCH, "The request signature we calculated does not match the signature you provided. "
-                         "Check your AWS Secret Access Key and signing method. Consult the service documentation "
-                         "for details.", auth.access_key_id)
+        raise SigV4Error(MISMATCH, SIGNATURE_MISMATCH_MESSAGE, auth.access_key_id)
     return VerifiedRequest(access_key_id=auth.access_key_id, region=auth.region, service=auth.service,
                            timestamp=timestamp, signed_headers=auth.signed_headers,
                            principal=secret.principal, canonical_request=canonical)
+
+
+def verify_s3_request(method: str, raw_path: str, raw_query: str, headers: HTTPHeaders, *,
+                      lookup: Callable[[str], Optional[Secret]], now: float, allowed_regions: Sequence[str] = (),
+                      max_skew_seconds: int = 900, check_clock: bool = True) -> VerifiedRequest:
+    """Verify an S3 request from its headers alone, with botocore's S3SigV4Auth (S3's rules: the
+    path exactly as received, no normalisation or double encoding; the payload hash is the
+    x-amz-content-sha256 header, which S3 requires). The body is not looked at: the caller streams
+    it and checks its SHA-256 against VerifiedRequest.payload_hash (unless UNSIGNED-PAYLOAD).
+    A signature mismatch carries the canonical request we computed (S3 returns it, too)."""
+    if headers.get("authorization") and headers.get("x-amz-content-sha256") is None:
+        raise SigV4Error(MISSING_CONTENT_SHA256, "Missing required header for this request: x-amz-content-sha256")
+    auth, timestamp = _checked_authorization(headers, now, "s3", allowed_regions, max_skew_seconds, check_clock)
+    secret = _checked_secret(auth, headers, lookup, now)
+    canonical, expected = compute_signature(method, raw_path, raw_query, headers, b"", timestamp,
+                                            secret.secret_access_key, auth.region, "s3", auth.signed_headers,
+                                            signer_class=_ReceivedHeadersS3SigV4)
+    if not hmac.compare_digest(expected, auth.signature):
+        error = SigV4Error(MISMATCH, SIGNATURE_MISMATCH_MESSAGE, auth.access_key_id)
+        error.canonical_request = canonical
+        raise error
+    return VerifiedRequest(access_key_id=auth.access_key_id, region=auth.region, service="s3",
+                           timestamp=timestamp, signed_headers=auth.signed_headers,
+                           principal=secret.principal, canonical_request=canonical,
+                           payload_hash=headers.get("x-amz-content-sha256").strip())
 
 
 def headers_from_pairs(pairs: Sequence[Tuple[str, str]]) -> HTTPHeaders:

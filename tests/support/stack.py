@@ -78,6 +78,7 @@ def default_endpoint_config(region: str) -> dict:
     for account in (ACCOUNT_A, ACCOUNT_B):
         for reg in DEFAULT_REGIONS:
             roles["arn:aws:iam::%s:role/cdk-%s-image-publishing-role-%s-%s" % (account, qualifier, account, reg)] = {}
+            roles["arn:aws:iam::%s:role/cdk-%s-file-publishing-role-%s-%s" % (account, qualifier, account, reg)] = {}
             repositories.append({"name": "cdk-%s-container-assets-%s-%s" % (qualifier, account, reg),
                                  "account": account})
     roles["arn:aws:iam::%s:role/assetctl-publisher-with-external-id" % ACCOUNT_B] = {"external_id": EXTERNAL_ID}
@@ -92,6 +93,25 @@ def default_endpoint_config(region: str) -> dict:
         "web_identity_tokens": {"assetctl-test-web-identity-token": {"subject": "system:serviceaccount:ci:assetctl"}},
         "repositories": repositories,
     }
+
+
+def bootstrap_bucket(account: str, region: str) -> dict:
+    """The bucket `cdk bootstrap` makes: default encryption aws:kms with the AWS-managed key."""
+    return {"name": "cdk-hnb659fds-assets-%s-%s" % (account, region), "region": region, "account": account,
+            "encryption": {"kms": None}, "deny_get_encryption": False}
+
+
+def s3_buckets(regions: list, account: str, extra: list) -> list:
+    """A bootstrap bucket of `account` in every region, then `extra` (which may replace one by name)."""
+    buckets = {b["name"]: b for b in (bootstrap_bucket(account, region) for region in regions)}
+    for spec in extra or []:
+        spec = dict(spec)
+        spec.setdefault("account", account)
+        spec.setdefault("region", "us-east-1")
+        spec.setdefault("encryption", "none")
+        spec.setdefault("deny_get_encryption", False)
+        buckets[spec["name"]] = spec
+    return list(buckets.values())
 
 
 def _deep_merge(base: dict, extra: dict) -> dict:
@@ -123,8 +143,9 @@ class Stack:
 
     def __init__(self, state_dir: str = None, extra_config: dict = None, region: str = "us-east-1",
                  detach: bool = False, fault_proxy: bool = False, fast: bool = False, regions: list = None,
-                 proxied_regions: list = None):
+                 proxied_regions: list = None, buckets: list = None):
         self.fault_proxy = fault_proxy
+        self.extra_buckets = list(buckets or [])
         self.own_regions = list(regions or [])
         self.proxied_regions = list(proxied_regions or [])
         unknown = set(self.proxied_regions) - set(self.own_regions)
@@ -174,6 +195,9 @@ class Stack:
         config["registries"] = {region: self._registry_spec(region) for region in self.region_registries}
         if self.fast:
             config["fast"] = True
+        main_account = str(next(iter(config["keys"].values()))["account"])
+        config["s3"] = {"data_dir": os.path.join(self.state_dir, "s3"),
+                        "buckets": s3_buckets(config["regions"], main_account, self.extra_buckets)}
         return config
 
     def _start_region_registries(self) -> None:
@@ -255,6 +279,7 @@ class Stack:
             "external_id": EXTERNAL_ID,
             "web_identity_token": next(iter(config.get("web_identity_tokens") or {}), None),
             "repositories": config["repositories"],
+            "s3": {"buckets": {b["name"]: b for b in config["s3"]["buckets"]}, "data_dir": config["s3"]["data_dir"]},
             "log_file": config["log_file"],
             "endpoint_config": config_path,
             "pids": self._pids(),
@@ -265,7 +290,7 @@ class Stack:
                     "AWS_SECRET_ACCESS_KEY": keys[0]["secret_access_key"],
                     "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
                     "AWS_ENDPOINT_URL": state["url"], "AWS_ENDPOINT_URL_ECR": state["url"],
-                    "AWS_ENDPOINT_URL_STS": state["url"]},
+                    "AWS_ENDPOINT_URL_STS": state["url"], "AWS_ENDPOINT_URL_S3": state["url"]},
         }
         if self.proxy_info:
             self.info["registry_proxy"] = self.proxy_info
@@ -380,7 +405,7 @@ def exec_in_stack(args, extra: dict) -> int:
     signal.signal(signal.SIGTERM, _raise_terminated)     # so that `finally` stops what we started
     stack = Stack(args.state_dir and os.path.abspath(args.state_dir), extra, args.region,
                   fault_proxy=args.fault_proxy, fast=args.fast, regions=_region_list(args.regions),
-                  proxied_regions=args.fault_proxy_region)
+                  proxied_regions=args.fault_proxy_region, buckets=_bucket_list(args.buckets_json))
     daemon = None
     try:
         info = stack.start()
@@ -400,6 +425,15 @@ def exec_in_stack(args, extra: dict) -> int:
         stack.stop(remove_files=False if args.keep else None)
 
 
+def _bucket_list(text: str) -> list:
+    """--buckets-json: a JSON list of bucket specs, or @FILE holding one."""
+    if not text:
+        return []
+    if text.startswith("@"):
+        return _read_json(text[1:])
+    return json.loads(text)
+
+
 def _region_list(text: str) -> list:
     return [region.strip() for region in (text or "").split(",") if region.strip()]
 
@@ -414,6 +448,8 @@ def _add_up_options(parser) -> None:
     parser.add_argument("--regions", help="comma-separated regions that get a registry of their own each")
     parser.add_argument("--fault-proxy-region", action="append", default=[], metavar="REGION",
                         help="a fault_proxy.py in front of that region's own registry (one of --regions)")
+    parser.add_argument("--buckets-json", metavar="JSON|@FILE",
+                        help='extra S3 buckets: [{"name", "region", "account", "encryption", "deny_get_encryption"}]')
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -455,7 +491,8 @@ def main(argv=None) -> int:
         return 0
     if args.command_name == "up":
         stack = Stack(state_dir, extra, args.region, detach=True, fault_proxy=args.fault_proxy, fast=args.fast,
-                      regions=_region_list(args.regions), proxied_regions=args.fault_proxy_region)
+                      regions=_region_list(args.regions), proxied_regions=args.fault_proxy_region,
+                      buckets=_bucket_list(args.buckets_json))
         info = stack.start()
         # Let the processes outlive us without Popen warnings; `down` stops them by pid.
         stack.endpoint_process = None
