@@ -2,6 +2,8 @@
 // run_with_s3_endpoint.py): every request is verified there with botocore's S3 signer; the aws
 // CLI reads the objects back.
 #define CATCH_CONFIG_RUNNER
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +33,7 @@ using nlohmann::json;
 namespace {
 
 constexpr std::uint64_t k_mib = 1 << 20;
+constexpr std::size_t k_default_jobs_for_bench = aws::k_default_part_jobs;
 
 std::string env(const char* name) {
     const char* value = std::getenv(name);
@@ -250,6 +253,55 @@ TEST_CASE("a throttled PutObject is retried and lands") {
         file);
     CHECK(w.log_of("PutObject", "throttled.bin").size() == 3);
     CHECK(w.object_bytes("assetctl-it-aes", "throttled.bin") == bytes);
+}
+
+// Not a test: the measurement behind k_default_multipart_threshold and k_default_part_size
+// (bench/README.md, "S3 multipart threshold"). Run it with the tag:
+//   run_with_s3_endpoint.py --support-dir tests/support -- s3_client_test "[bench]"
+// One JSON line per (size, mode): the median wall time of three uploads.
+TEST_CASE("bench: PutObject against multipart uploads by size and part size", "[.][bench]") {
+    World w;
+    const auto bucket = w.bucket("assetctl-it-plain");
+    // ASSETCTL_TEST_S3_BENCH_DELAY_MS: every S3 request is held that long first (a round trip
+    // to a real region).
+    if (const auto delay = env("ASSETCTL_TEST_S3_BENCH_DELAY_MS"); !delay.empty()) {
+        w.control("POST", "/__control/inject",
+                  {{"service", "s3"},
+                   {"op", "*"},
+                   {"status", nullptr},
+                   {"delay_ms", std::stoi(delay)},
+                   {"count", 100000}});
+    }
+    const std::vector<std::uint64_t> sizes{4 * k_mib,  8 * k_mib,  16 * k_mib,
+                                           32 * k_mib, 64 * k_mib, 128 * k_mib};
+    const std::vector<std::uint64_t> part_sizes{0, 5 * k_mib, 8 * k_mib, 16 * k_mib};
+    for (const auto size : sizes) {
+        const auto file = w.dir.write("bench.bin", pattern(size, 'b'));
+        for (const auto part_size : part_sizes) {
+            if (part_size >= size) {
+                continue;
+            }
+            auto settings = five_mib_parts(k_default_jobs_for_bench);
+            settings.part_size = part_size == 0 ? size : part_size;
+            settings.multipart_threshold = part_size == 0 ? size + 1 : 1;
+            std::vector<double> seconds;
+            for (int run = 0; run < 3; ++run) {
+                const auto start = std::chrono::steady_clock::now();
+                aws::upload_file(w.s3, w.caller, bucket,
+                                 {"bench.bin", "application/octet-stream", {}}, file, settings);
+                seconds.push_back(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                        .count());
+            }
+            std::sort(seconds.begin(), seconds.end());
+            std::cout << json{{"mib", size / k_mib},
+                              {"mode", part_size == 0 ? "put" : "multipart"},
+                              {"part_mib", part_size / k_mib},
+                              {"seconds", seconds[1]}}
+                             .dump()
+                      << std::endl;
+        }
+    }
 }
 
 int main(int argc, char* argv[]) {
