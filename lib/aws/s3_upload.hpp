@@ -10,9 +10,9 @@
 namespace assetctl::aws {
 
 // Files of at least this size go up as a multipart upload, in parts of k_default_part_size.
-// (The values are chosen by measurement: bench/README.md.)
-inline constexpr std::uint64_t k_default_multipart_threshold = 16ull << 20;
-inline constexpr std::uint64_t k_default_part_size = 8ull << 20;
+// (Chosen by measurement: bench/README.md, "S3 multipart threshold".)
+inline constexpr std::uint64_t k_default_multipart_threshold = 64ull << 20;
+inline constexpr std::uint64_t k_default_part_size = 16ull << 20;
 inline constexpr std::size_t k_default_part_jobs = 4;
 
 struct UploadSettings {

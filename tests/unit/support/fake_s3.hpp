@@ -25,7 +25,7 @@ namespace assetctl::test {
 //
 // It answers like S3 where S3 has an answer: an unknown bucket is 404 NoSuchBucket, a bucket
 // whose owner is not BucketRef.expected_owner is 403 AccessDenied, a call signed for another
-// region than the bucket's is 301 PermanentRedirect (GetBucketLocation answers from any
+// region than the bucket's is 400 AuthorizationHeaderMalformed (GetBucketLocation answers from any
 // region), aborting an unknown upload is 404 NoSuchUpload. What only a bug in the caller would
 // do is a surprise (support/surprises.hpp; it fails the test even when caught): a body whose
 // bytes do not match its sha256_hex or that runs past the end of the file, a part number
@@ -333,7 +333,7 @@ class FakeS3 final : public aws::S3Api {
             throw error(call.operation, 403, "AccessDenied");
         }
         if (check_region && call.region != found->second.region) {
-            throw error(call.operation, 301, "PermanentRedirect");
+            throw error(call.operation, 400, "AuthorizationHeaderMalformed");
         }
         return found->second;
     }
