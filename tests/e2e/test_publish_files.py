@@ -55,7 +55,7 @@ REGIONS = ("us-east-1", "eu-west-1")  # the publish-app's file destinations
 API_CODE = "7e005a22c63da5e3a8089a2f1dcf62a23fe48b1a4d14b0d42f0a908b0d4115e2"      # zip, us-east-1
 WORKER_CODE = "c1b9fd3be76ab0f13263050ed8842580519a6f9687eebaacf3cd0b1c647a4ed1"   # zip, Stage, eu-west-1
 TEMPLATE = "9c4e83926faa506e70705379bda8b8e77f992aaf88a3605a936dca96f4402ea5"      # file, both regions
-LARGE = "aa74b2227d99fe3a1ee4ca7380fa305c339f345c71f9ea8395479ede2936f5a3"         # file, 24 MiB, us-east-1
+LARGE = "80d1b9da909853e3b80b43c152f86851278032c1de40c60f4cd1b4f3c64ede48"         # file, 64 MiB + 4097, us-east-1
 EXECUTABLE = "cf5d209a47c9cd52a1e9763db6002a68c6d3fabcc1e520f27df73ffa59095071"    # executable, eu-west-1
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 

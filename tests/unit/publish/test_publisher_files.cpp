@@ -125,7 +125,7 @@ TEST_CASE("a missing file is put with its content type and the bucket's encrypti
     CHECK(h.s3.surprises().list().empty());
 }
 
-TEST_CASE("a present object is not packaged or uploaded; an empty zip counts as missing") {
+TEST_CASE("a present object is not packaged or uploaded, and an empty zip counts as missing") {
     Harness h;
     const auto selection = h.zip_asset(
         "code", {R"("a": )" + file_destination("a.zip"), R"("b": )" + file_destination("b.zip")});
@@ -245,7 +245,7 @@ TEST_CASE("encryption the caller may not read means no header") {
     CHECK(puts[0].write->encryption.kind == Kind::access_denied);
 }
 
-TEST_CASE("a throttled check fails the target with S3's words; others go on") {
+TEST_CASE("a refused check fails the target with S3's words while the others go on") {
     Harness h;
     h.dir.write("a.txt", "a");
     h.dir.write("b.txt", "b");
