@@ -6,13 +6,27 @@
 namespace assetctl::publish {
 namespace {
 
-std::string source_of(const SelectedFile& selected) {
-    const auto& source = selected.asset.source;
-    if (source.executable) {
-        return "running " + util::shell_join(*source.executable);
+std::string describe_source(const SelectedFile& selected) {
+    return "running " +
+           util::shell_join(selected.asset.source.executable.value_or(std::vector<std::string>{}));
+}
+
+// As cdk-assets reports packaging: `build` for a zip written now, `cached` for a zip made by
+// an earlier run; a file taken as it is is no event of its own (debug).
+void report_package(RunState& run, const SelectedFile& selected,
+                    const packaging::PackagedFile& packaged, std::chrono::milliseconds took) {
+    const bool zip = selected.asset.source.packaging == manifest::FilePackaging::zip &&
+                     !selected.asset.source.executable;
+    const std::string what =
+        packaged.path.string() + " (" + std::to_string(packaged.size) + " bytes)";
+    if (packaged.zipped) {
+        run.emit_asset(EventType::build, selected.asset.id,
+                       "zipped " + *selected.asset.source.path + " -> " + what, took);
+    } else if (zip) {
+        run.emit_asset(EventType::cached, selected.asset.id, "from cache " + what);
+    } else {
+        run.emit_asset(EventType::debug, selected.asset.id, "uploading " + what, took);
     }
-    return std::string(source.packaging == manifest::FilePackaging::zip ? "zipping " : "taking ") +
-           source.path.value_or("");
 }
 
 // --dry-run: what would happen, as events; the targets are planned.
@@ -43,15 +57,13 @@ void package_file_asset(RunState& run, FileState& file) {
     }
     const auto started = Clock::now();
     try {
-        run.emit_asset(EventType::build, selected.asset.id, source_of(selected));
+        if (selected.asset.source.executable) {
+            run.emit_asset(EventType::build, selected.asset.id, describe_source(selected));
+        }
         file.packaged = packaging::package_file(selected.asset, selected.origin.directory,
                                                 selected.origin.directory / ".cache",
                                                 run.deps().processes, run.plan().root);
-        run.emit_asset(
-            file.packaged->zipped ? EventType::build : EventType::cached, selected.asset.id,
-            (file.packaged->zipped ? "zipped " : "using ") + file.packaged->path.string() + " (" +
-                std::to_string(file.packaged->size) + " bytes)",
-            since(started));
+        report_package(run, selected, *file.packaged, since(started));
     } catch (const util::Interrupted& e) {
         for (auto* target : waiting) {
             run.skip(*target, e.what());

@@ -13,8 +13,8 @@ arguments and compares exit codes, ls lines and event lines; it is its own CTest
 (e2e_cdk_assets_reference), skipped without node and npm.
 
 The manifests say version 48.0.0: cdk-assets 4.7.3 refuses schema 55 (newer than it knows).
-Once assetctl publishes file assets, set CDK_ASSETS_E2E_FILES=1 to add a file asset to every
-manifest (the local endpoint must then answer S3).
+Every manifest also holds a file asset (a template into the local endpoint's S3 bucket);
+CDK_ASSETS_E2E_FILES=0 leaves it out.
 """
 import json
 import os
@@ -51,7 +51,7 @@ RUN_TIMEOUT = 120
 NO_DAEMON = {"CDK_DOCKER": "/nonexistent/docker", "DOCKER_HOST": "unix:///nonexistent.sock"}
 CDK_LOAD_SCRIPT = "docker load -i \"$1\" | tail -n 1 | sed \"s/Loaded image[^:]*: //g\""
 SCHEMA_VERSION = "48.0.0"
-WITH_FILES = os.environ.get("CDK_ASSETS_E2E_FILES") == "1"
+WITH_FILES = os.environ.get("CDK_ASSETS_E2E_FILES", "1") == "1"
 
 # cdk-assets' log line: level padded to 7, the percentage, the event type.
 EVENT_LINE = re.compile(r"^(info   |verbose|error  ): \[(\d{1,3})%\] (\w+): (.*)$")
@@ -162,7 +162,8 @@ class CdkAssetsCase(unittest.TestCase):
                                     "assumeRoleArn": publishing_role_arn(ACCOUNT_A)}
                              for dest, repo in destinations.items()}}}}
         if WITH_FILES:
-            (root / "template.json").write_text('{"Resources": {}}\n')
+            # More than 22 bytes: an object that small counts as an empty zip, uploaded again.
+            (root / "template.json").write_text('{"Resources": {}, "Seed": "%s"}\n' % seed)
             manifest["files"] = {"file" + seed: {
                 "source": {"path": "template.json", "packaging": "file"},
                 "destinations": {"dest0": {"bucketName": "cdk-hnb659fds-assets-%s-%s" % (ACCOUNT_A, REGION),
@@ -218,10 +219,14 @@ class CdkAssetsCli(CdkAssetsCase):
         self.assertEqual(self.remote_tags(repo_b), [tag])
         events = event_lines(proc.stderr)
         self.assertEqual({e[0] for e in events}, {"info"}, "without -v only info lines:\n" + proc.stderr)
+        # Targets with a display name are named by it; the file asset has none: <id>:<dest>.
+        files = json.loads((root / "assets.json").read_text()).get("files", {})
+        file_targets = ["%s:%s" % (asset, dest) for asset, body in files.items() for dest in body["destinations"]]
         self.assertEqual(sorted(e[3] for e in events if e[2] == "start"),
-                         ["Publishing %s (%s)" % (display_name, dest) for dest in sorted(destinations)])
+                         sorted(["Publishing %s (%s)" % (display_name, dest) for dest in destinations] +
+                                ["Publishing " + target for target in file_targets]))
         successes = [e for e in events if e[2] == "success"]
-        self.assertEqual(len(successes), len(destinations), proc.stderr)
+        self.assertEqual(len(successes), len(destinations) + len(file_targets), proc.stderr)
         self.assertEqual(successes[-1][1], 100, proc.stderr)
 
         again = self.assetctl_cdk_assets("--verbose", "--path", root / "Test.assets.json", "publish")
@@ -229,8 +234,8 @@ class CdkAssetsCli(CdkAssetsCase):
         kinds = {(e[0], e[2]) for e in event_lines(again.stderr)}
         for expected in (("info", "start"), ("verbose", "check"), ("verbose", "found"), ("info", "success")):
             self.assertIn(expected, kinds, again.stderr)
-        self.assertIn("verbose: Loaded manifest from %s: 2 assets found\n" % (root / "Test.assets.json"),
-                      again.stderr)
+        self.assertIn("verbose: Loaded manifest from %s: %d assets found\n"
+                      % (root / "Test.assets.json", len(destinations) + len(file_targets)), again.stderr)
         self.assertNotIn(("verbose", "upload"), kinds, "a present tag is not pushed again")
 
     def test_publish_one_destination_by_id(self):
