@@ -1,6 +1,7 @@
 #include "aws/endpoints.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <stdexcept>
 
 #include "aws/partitions.hpp"
@@ -140,10 +141,24 @@ bool is_virtual_hostable_bucket(std::string_view bucket) {
                        [&](char c) { return lower_or_digit(c) || c == '-'; });
 }
 
+namespace {
+
+// "/" + the parts joined, built by appending: GCC 12 -O3 warns -Wrestrict (a false positive)
+// on `"literal" + std::string&&` once inlined.
+std::string joined_path(std::initializer_list<std::string_view> parts) {
+    std::string path;
+    for (const auto part : parts) {
+        path.append(part);
+    }
+    return path;
+}
+
+}  // namespace
+
 S3Address s3_address(std::string_view region, std::string_view bucket, std::string_view key,
                      const EndpointSettings& settings) {
     // A bucket operation (empty key) is "/" virtual-hosted and "/<bucket>" in path style.
-    const std::string object = key.empty() ? "" : "/" + std::string(key);
+    const std::string object = key.empty() ? std::string() : joined_path({"/", key});
     const auto& custom = settings.s3_url ? settings.s3_url : settings.url;
     if (custom) {
         const std::string base = without_trailing_slash(*custom);
@@ -152,13 +167,13 @@ S3Address s3_address(std::string_view region, std::string_view bucket, std::stri
             throw std::invalid_argument("invalid S3 endpoint URL '" + base + "'");
         }
         const std::string prefix = url->path == "/" ? "" : without_trailing_slash(url->path);
-        return {url->origin(), prefix + "/" + std::string(bucket) + object, false};
+        return {url->origin(), joined_path({prefix, "/", bucket, object}), false};
     }
     const std::string host = s3_regional_host(region, settings);
     if (settings.s3_force_path_style || !is_virtual_hostable_bucket(bucket)) {
-        return {"https://" + host, "/" + std::string(bucket) + object, false};
+        return {joined_path({"https://", host}), joined_path({"/", bucket, object}), false};
     }
-    return {"https://" + std::string(bucket) + "." + host, "/" + std::string(key), true};
+    return {joined_path({"https://", bucket, ".", host}), joined_path({"/", key}), true};
 }
 
 std::string secrets_manager_endpoint(std::string_view region, const EndpointSettings& settings) {

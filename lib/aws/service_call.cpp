@@ -35,7 +35,7 @@ std::string query_suffix(const std::vector<QueryParameter>& query) {
         out += out.empty() ? "?" : "&";
         out += uri_encode(parameter.key);
         if (!parameter.value.empty()) {
-            out += "=" + uri_encode(parameter.value);
+            out.append("=").append(uri_encode(parameter.value));
         }
     }
     return out;
