@@ -448,6 +448,11 @@ class Encryption(FilesCase):
         head = self.head(KMS_BUCKET, key)
         self.assertEqual(head.get("ServerSideEncryption"), "aws:kms", head)
         self.assertEqual(head.get("SSEKMSKeyId"), KMS_KEY, head)
+        # The endpoint applies a bucket's default encryption to any write, as S3 does: that the
+        # object has it does not show the header was sent. The request itself must carry it.
+        (put,) = [e for e in self.s3_calls(self.log(), "PutObject") if e.get("bucket") == KMS_BUCKET]
+        self.assertEqual(put.get("sse_requested"), "aws:kms", put)
+        self.assertEqual(put.get("sse_kms_key_requested"), KMS_KEY, put)
         self.assertEqual(sha256(self.get(KMS_BUCKET, key)),
                          sha256((APP_SOURCE / "templates" / "nested-stack.yaml").read_bytes()))
 
@@ -459,6 +464,9 @@ class Encryption(FilesCase):
         head = self.head(AES_BUCKET, key)
         self.assertEqual(head.get("ServerSideEncryption"), "AES256", head)
         self.assertNotIn("SSEKMSKeyId", head)
+        puts = [e for e in self.s3_calls(self.log(), "PutObject") if e.get("bucket") == AES_BUCKET]
+        self.assertTrue(puts)
+        self.assertEqual({e.get("sse_requested") for e in puts}, {"AES256"}, puts)
 
 
 class Failures(FilesCase):
