@@ -40,7 +40,11 @@ PY
 /usr/bin/python3 tests/support/stack.py exec --state-dir "$state/stack" --config "$state/endpoint.json" \
   --buckets-json "@$state/buckets.json" \
   --dockerd-state-dir "$state/dockerd" -- bash -euo pipefail -c '
+    # assetctl pushes images itself (native push): it trusts the local registry'"'"'s private CA
+    # the way a CI job trusts a private one, through AWS_CA_BUNDLE.
+    AWS_CA_BUNDLE=$(/usr/bin/python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[\"registry\"][\"ca_cert\"])" "$1/stack.json")
+    export AWS_CA_BUNDLE
     echo "==> assetctl publish --path examples/cdk.out"
     "$0" publish --path examples/cdk.out
     echo "==> a second run finds everything published"
-    "$0" publish --path examples/cdk.out' "$assetctl"
+    "$0" publish --path examples/cdk.out' "$assetctl" "$state/stack"
