@@ -1,15 +1,13 @@
 #include "docker/cdk_docker_creds.hpp"
 
 #include <algorithm>
-#include <array>
-#include <pwd.h>
 #include <system_error>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "registry/reference.hpp"
+#include "util/environment.hpp"
 #include "util/files.hpp"
 #include "util/json_node.hpp"
 #include "util/strings.hpp"
@@ -28,17 +26,6 @@ constexpr const char* k_hint =
 std::string message_of(const fs::path& file, const std::string& json_path,
                        const std::string& detail) {
     return file.string() + ": " + (json_path.empty() ? "" : json_path + ": ") + detail;
-}
-
-fs::path passwd_home() {
-    passwd entry{};
-    passwd* found = nullptr;
-    std::array<char, 16384> buffer{};
-    if (::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
-        found != nullptr && found->pw_dir != nullptr) {
-        return found->pw_dir;
-    }
-    return {};
 }
 
 util::JsonNode::Context context_for(const fs::path& file) {
@@ -110,8 +97,7 @@ fs::path cdk_docker_creds_path(const util::Environment& env) {
     if (auto file = env.get_non_empty("CDK_DOCKER_CREDS_FILE")) {
         return *file;
     }
-    const auto home_env = env.get_non_empty("HOME");
-    const fs::path home = home_env ? fs::path(*home_env) : passwd_home();
+    const fs::path home = util::home_directory(env);
     return home.empty() ? fs::path() : home / ".cdk" / "cdk-docker-creds.json";
 }
 

@@ -3,7 +3,6 @@
 #include <array>
 #include <cerrno>
 #include <cstdlib>
-#include <pwd.h>
 #include <string_view>
 #include <sys/stat.h>
 #include <system_error>
@@ -15,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "registry/reference.hpp"
+#include "util/environment.hpp"
 #include "util/fd.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
@@ -35,20 +35,6 @@ constexpr std::array<const char*, 6> k_linked_entries = {"cli-plugins", "context
 // `https://index.docker.io/v1/`. Lower-cased, since host names compare that way.
 std::string key_host(std::string_view key) {
     return util::to_lower(registry::registry_host_of(key));
-}
-
-fs::path home_directory() {
-    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-        return home;
-    }
-    passwd entry{};
-    passwd* found = nullptr;
-    std::array<char, 16384> buffer{};
-    if (::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
-        found != nullptr && found->pw_dir != nullptr) {
-        return found->pw_dir;
-    }
-    return {};
 }
 
 // A new folder `assetctl-docker-XXXXXX` in TMPDIR (else /tmp), exactly 0700.
@@ -244,7 +230,7 @@ PrivateDockerConfig::PrivateDockerConfig(
     try {
         const fs::path user_dir = user_config_dir && !user_config_dir->empty()
                                       ? *user_config_dir
-                                      : home_directory() / ".docker";
+                                      : util::home_directory(util::SystemEnvironment()) / ".docker";
         Json config = read_user_config(user_dir);
         drop_creds_store(config);
         write_config(path_ / k_config_file, config);

@@ -1,6 +1,9 @@
 #include "util/environment.hpp"
 
+#include <array>
 #include <cstdlib>
+#include <pwd.h>
+#include <unistd.h>
 #include <utility>
 
 namespace assetctl::util {
@@ -11,6 +14,20 @@ std::optional<std::string> Environment::get_non_empty(std::string_view name) con
         return std::nullopt;
     }
     return value;
+}
+
+std::filesystem::path home_directory(const Environment& env) {
+    if (auto home = env.get_non_empty("HOME")) {
+        return *home;
+    }
+    passwd entry{};
+    passwd* found = nullptr;
+    std::array<char, 16384> buffer{};
+    if (::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
+        found != nullptr && found->pw_dir != nullptr) {
+        return found->pw_dir;
+    }
+    return {};
 }
 
 std::optional<std::string> SystemEnvironment::get(std::string_view name) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -19,6 +20,10 @@ class Environment {
 };
 
 // The real process environment.
+// The user's home folder: HOME when set and not empty, else the password database's entry for
+// this process's user; empty when neither names one.
+std::filesystem::path home_directory(const Environment& env);
+
 class SystemEnvironment final : public Environment {
   public:
     std::optional<std::string> get(std::string_view name) const override;
