@@ -99,6 +99,16 @@ std::optional<std::string> account_of_role(const std::string& role_arn) {
     return account;
 }
 
+std::string destination_account(const std::optional<aws::RoleTarget>& role,
+                                const std::function<std::string()>& caller_account) {
+    if (role) {
+        if (auto account = account_of_role(role->role_arn)) {
+            return *account;
+        }
+    }
+    return caller_account();
+}
+
 std::string not_bootstrapped_message(const std::string& repository, const std::string& account,
                                      const std::string& region) {
     return "No ECR repository named '" + repository + "' in account " + account + " (" + region +

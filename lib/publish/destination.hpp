@@ -50,6 +50,11 @@ ResolvedFileDestination resolve_file_destination(const manifest::FileDestination
 // The account a role ARN belongs to (`arn:<partition>:iam::<account>:role/...`), if it has one.
 std::optional<std::string> account_of_role(const std::string& role_arn);
 
+// The account a destination publishes into: its role's account, else the caller's (asked of
+// `caller_account` only then; it may throw).
+std::string destination_account(const std::optional<aws::RoleTarget>& role,
+                                const std::function<std::string()>& caller_account);
+
 // What cdk-assets says, plus the command that fixes it.
 std::string not_bootstrapped_message(const std::string& repository, const std::string& account,
                                      const std::string& region);

@@ -165,13 +165,8 @@ void EcrCheck::warm_up(const aws::Repository& repository, const TargetState& tar
 }
 
 std::string EcrCheck::account_or_unknown(const TargetState& target) {
-    if (target.role) {
-        if (auto account = account_of_role(target.role->role_arn)) {
-            return *account;
-        }
-    }
     try {
-        return run_.account();
+        return destination_account(target.role, [this] { return run_.account(); });
     } catch (const std::exception&) {
         return "(unknown)";
     }

@@ -6,15 +6,6 @@
 namespace assetctl::publish {
 namespace {
 
-std::string owner_of(RunState& run, const FileTargetState& target) {
-    if (target.role) {
-        if (auto account = account_of_role(target.role->role_arn)) {
-            return *account;
-        }
-    }
-    return run.account();
-}
-
 aws::S3Api& s3_of(RunState& run) {
     if (run.deps().aws.s3 == nullptr) {
         throw std::logic_error("no S3 client configured for file assets");
@@ -40,7 +31,8 @@ void resolve_file_target(RunState& run, FileTargetState& target) {
         const auto& caller = *run.caller();
         target.credentials =
             target.role ? run.deps().aws.roles.credentials_for(caller, *target.role) : caller;
-        target.bucket.expected_owner = owner_of(run, target);
+        target.bucket.expected_owner =
+            destination_account(target.role, [&run] { return run.account(); });
         run.emit(EventType::check, target, "checking " + target.outcome.object_url);
         target.phase = Phase::resolved;
     } catch (const std::exception& e) {
