@@ -1,6 +1,7 @@
 #include "aws/s3_upload.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <system_error>
@@ -104,13 +105,14 @@ struct UploadTarget {
     const std::string& upload_id;
 };
 
-// Every part, `jobs` at a time, each hashed and streamed from the file; in number order.
+// Every part, `part_jobs` at a time, each hashed and streamed from the file; in number order.
 std::vector<UploadedPart> upload_parts(const UploadTarget& target,
                                        const std::filesystem::path& file, const Plan& plan,
-                                       std::size_t jobs, PartRun& run) {
+                                       const UploadSettings& settings, PartRun& run) {
     std::vector<UploadedPart> parts(plan.parts);
+    std::atomic<std::uint64_t> sent{0};
     {
-        util::ThreadPool pool(std::clamp<std::size_t>(jobs, 1, plan.parts));
+        util::ThreadPool pool(std::clamp<std::size_t>(settings.part_jobs, 1, plan.parts));
         for (std::size_t index = 0; index < plan.parts; ++index) {
             pool.submit([&, index] {
                 if (!run.go_on()) {
@@ -123,6 +125,9 @@ std::vector<UploadedPart> upload_parts(const UploadTarget& target,
                     parts[index] = target.s3.upload_part(target.caller, target.bucket, target.key,
                                                          target.upload_id, number,
                                                          hashed_slice(file, offset, size));
+                    if (settings.moved) {
+                        settings.moved(sent += size);
+                    }
                 } catch (...) {
                     run.fail(std::current_exception());
                 }
@@ -156,7 +161,7 @@ UploadResult upload_multipart(S3Api& s3, const AwsCredentials& caller, const Buc
     const auto upload_id = s3.create_multipart_upload(caller, bucket, write);
     const UploadTarget target{s3, caller, bucket, write.key, upload_id};
     try {
-        const auto parts = upload_parts(target, file, plan, settings.part_jobs, run);
+        const auto parts = upload_parts(target, file, plan, settings, run);
         if (!run.go_on()) {
             run.rethrow();
         }
@@ -176,6 +181,9 @@ UploadResult upload_file(S3Api& s3, const AwsCredentials& caller, const BucketRe
     const auto file_size = size_of(file);
     if (file_size < settings.multipart_threshold) {
         s3.put_object(caller, bucket, write, hashed_slice(file, 0, file_size));
+        if (settings.moved) {
+            settings.moved(file_size);
+        }
         return {false, 0, file_size};
     }
     Plan plan;

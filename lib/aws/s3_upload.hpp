@@ -22,6 +22,9 @@ struct UploadSettings {
     // Polled between parts: true (SIGINT) aborts the multipart upload and throws
     // util::Interrupted. Null: util::interrupted().
     std::function<bool()> stopping = {};
+    // When set, hears the bytes sent so far after each part (or the PutObject), from the
+    // thread that sent it.
+    std::function<void(std::uint64_t total)> moved = {};
 };
 
 struct UploadResult {

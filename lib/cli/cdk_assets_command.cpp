@@ -169,7 +169,8 @@ int run_publish(const CdkAssetsArgs& args, std::ostream& out, std::ostream& err,
         }
         events.name_assets(selection);
     };
-    const int code = run_publish_command(publish::Mode::publish, publish_args, env, out, false);
+    const int code =
+        run_publish_command(publish::Mode::publish, publish_args, env, out, Terminal{});
     for (const auto& failure : events.failures()) {
         err << "Failure: " << failure << "\n";
     }

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/aws_setup.hpp"
+#include "cli/ci_reports.hpp"
 #include "cli/credential_helper_command.hpp"
 #include "docker/cdk_docker_creds.hpp"
 #include "docker/engine.hpp"
@@ -17,137 +18,14 @@
 #include "image/native_pusher.hpp"
 #include "manifest/assembly.hpp"
 #include "manifest/sources.hpp"
+#include "report/json_sink.hpp"
+#include "report/summary.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/interrupt.hpp"
 
 namespace assetctl::cli {
 namespace fs = std::filesystem;
-
-namespace {
-
-void add_image_fields(const publish::Outcome& outcome, nlohmann::ordered_json& entry) {
-    if (!outcome.image_uri.empty()) {
-        entry["imageUri"] = outcome.image_uri;
-    }
-    if (!outcome.digest.empty()) {
-        entry["digest"] = outcome.digest;
-    }
-    if (outcome.upload) {
-        entry["blobs"] = {{"uploaded", outcome.upload->blobs_uploaded},
-                          {"mounted", outcome.upload->blobs_mounted},
-                          {"present", outcome.upload->blobs_present}};
-        entry["bytesUploaded"] = outcome.upload->bytes_uploaded;
-    }
-}
-
-void add_file_fields(const publish::Outcome& outcome, nlohmann::ordered_json& entry) {
-    if (!outcome.object_url.empty()) {
-        entry["objectUrl"] = outcome.object_url;
-    }
-    if (outcome.file_upload) {
-        entry["parts"] = outcome.file_upload->parts;
-        entry["bytesUploaded"] = outcome.file_upload->bytes;
-    }
-}
-
-nlohmann::ordered_json outcome_json(const publish::Outcome& outcome) {
-    const bool file = outcome.kind == publish::Outcome::Kind::file;
-    nlohmann::ordered_json entry{{"asset", outcome.asset},
-                                 {"destination", outcome.destination},
-                                 {"stack", outcome.stack},
-                                 {"type", file ? "file" : "image"},
-                                 {"state", publish::to_string(outcome.state)}};
-    if (file) {
-        add_file_fields(outcome, entry);
-    } else {
-        add_image_fields(outcome, entry);
-    }
-    if (!outcome.error.empty()) {
-        entry["error"] = outcome.error;
-    }
-    if (!outcome.method.empty()) {
-        entry["method"] = outcome.method;
-    }
-    return entry;
-}
-
-}  // namespace
-
-nlohmann::ordered_json summary_json(const publish::Summary& summary) {
-    auto outcomes = nlohmann::ordered_json::array();
-    for (const auto& outcome : summary.outcomes) {
-        outcomes.push_back(outcome_json(outcome));
-    }
-    auto images = nlohmann::ordered_json::array();
-    for (const auto& image : summary.images) {
-        const auto& report = image.report;
-        images.push_back({{"asset", image.asset},
-                          {"imageId", report.image_id},
-                          {"exported", report.exported},
-                          {"compressedBytes", report.compressed_bytes},
-                          {"layers", report.layers},
-                          {"layersCompressed", report.layers_compressed},
-                          {"layersFromCache", report.layers_from_cache}});
-    }
-    auto files = nlohmann::ordered_json::array();
-    for (const auto& file : summary.files) {
-        files.push_back({{"asset", file.asset},
-                         {"path", file.path},
-                         {"zipped", file.zipped},
-                         {"bytes", file.bytes}});
-    }
-    return {{"event", "summary"},          {"ok", summary.ok()},
-            {"builds", summary.builds},    {"pushes", summary.pushes},
-            {"uploads", summary.uploads},  {"assets", std::move(outcomes)},
-            {"images", std::move(images)}, {"files", std::move(files)}};
-}
-
-namespace {
-
-// The image URI or the S3 URL of an outcome, once resolved.
-const std::string& where(const publish::Outcome& outcome) {
-    return outcome.kind == publish::Outcome::Kind::file ? outcome.object_url : outcome.image_uri;
-}
-
-}  // namespace
-
-void print_summary(const publish::Summary& summary, publish::Mode mode, std::ostream& out) {
-    std::size_t failed = 0;
-    for (const auto& outcome : summary.outcomes) {
-        const std::string label = outcome.asset + ":" + outcome.destination;
-        switch (outcome.state) {
-            case publish::Outcome::State::published:
-                out << "published  " << where(outcome);
-                if (!outcome.digest.empty()) {
-                    out << "@" << outcome.digest;
-                }
-                out << "\n";
-                break;
-            case publish::Outcome::State::present:
-                out << "present    " << where(outcome) << "\n";
-                break;
-            case publish::Outcome::State::built:
-                out << "built      " << label << "\n";
-                break;
-            case publish::Outcome::State::planned:
-                out << "planned    " << label << "  " << where(outcome) << "\n";
-                break;
-            case publish::Outcome::State::skipped:
-                ++failed;
-                out << "skipped    " << label << ": " << outcome.error << "\n";
-                break;
-            case publish::Outcome::State::failed:
-                ++failed;
-                out << "FAILED     " << label << ": " << outcome.error << "\n";
-                break;
-        }
-    }
-    out << summary.outcomes.size()
-        << (mode == publish::Mode::publish ? " destinations: " : " targets: ") << summary.builds
-        << " built, " << summary.pushes << " pushed, " << summary.uploads << " uploaded, " << failed
-        << " failed or skipped\n";
-}
 
 namespace {
 
@@ -216,6 +94,19 @@ std::uint64_t cache_limit(const util::Environment& env) {
                       "give the layer cache's size limit in bytes, e.g. 10737418240");
 }
 
+ProgressOutput::Settings progress_settings(const PublishArgs& args, const util::Environment& env,
+                                           const Terminal& terminal) {
+    ProgressOutput::Settings settings;
+    settings.view =
+        args.events ? ProgressView::none
+                    : choose_progress_view(args.progress, args.json, terminal.err_is_terminal, env);
+    settings.color = terminal.color;
+    settings.size = terminal.size;
+    // The closing table follows on the same screen: the board's last state would repeat it.
+    settings.erase_at_end = terminal.out_is_terminal && !args.json && args.summary;
+    return settings;
+}
+
 // Called once before the first engine command: an engine that does not answer ends the run.
 std::function<void()> engine_requirement(AwsSetup& setup, const docker::EngineClient& engine) {
     return [&setup, &engine] {
@@ -230,20 +121,27 @@ std::function<void()> engine_requirement(AwsSetup& setup, const docker::EngineCl
 
 // The closing report, and the exit code (build logs kept when something failed).
 int report(const publish::Summary& summary, publish::Mode mode, const PublishArgs& args,
-           util::PrivateDirectory& logs, std::ostream& out) {
+           const util::Environment& env, util::PrivateDirectory& logs, std::ostream& out) {
     if (args.json) {
-        out << summary_json(summary).dump() << "\n";
+        out << report::summary_json(summary).dump() << "\n";
     } else if (args.summary) {
-        print_summary(summary, mode, out);
+        report::print_summary_table(summary, mode, out);
     }
+    // Annotations stay off stdout when it carries JSON (the runner reads stderr too).
+    write_ci_reports(summary, mode, args.summary_file, env, args.json ? std::cerr : out);
     if (util::interrupted()) {
         throw util::Fatal(util::ExitCode::interrupted,
                           "interrupted: running builds and pushes were stopped and temporary "
                           "files removed; nothing half-pushed is visible (manifests go last)");
     }
     if (!summary.ok()) {
-        logs.keep();
-        spdlog::error("some assets failed; full build logs are in {}", logs.path().string());
+        std::error_code unreadable;
+        if (fs::is_empty(logs.path(), unreadable) && !unreadable) {
+            spdlog::error("some assets failed");
+        } else {
+            logs.keep();
+            spdlog::error("some assets failed; full build logs are in {}", logs.path().string());
+        }
         return util::to_int(util::ExitCode::assets_failed);
     }
     return util::to_int(util::ExitCode::ok);
@@ -252,8 +150,9 @@ int report(const publish::Summary& summary, publish::Mode mode, const PublishArg
 }  // namespace
 
 int run_publish_command(publish::Mode mode, const PublishArgs& args, const util::Environment& env,
-                        std::ostream& out, bool color) {
+                        std::ostream& out, const Terminal& terminal) {
     util::install_interrupt_handlers();
+    const auto cache_max_bytes = cache_limit(env);  // a bad value fails before any work
     const auto assembly = manifest::load_assembly(args.path);
     const auto selection = select_and_check(assembly, args);
 
@@ -276,11 +175,20 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     publish::Options options = args.options;
     options.log_directory = logs.path();
 
-    publish::TextEventSink text_events(std::cerr, color);
-    publish::JsonEventSink json_events(out);
-    publish::EventSink& events = args.events ? *args.events
-                                 : args.json ? static_cast<publish::EventSink&>(json_events)
-                                             : static_cast<publish::EventSink&>(text_events);
+    report::JsonEventSink json_events(out);
+    ProgressOutput progress(progress_settings(args, env, terminal), selection, std::cerr);
+    publish::FanOutEventSink fan_out;
+    if (args.events) {
+        fan_out.add(*args.events);
+    } else {
+        if (args.json) {
+            fan_out.add(json_events);
+        }
+        if (progress.sink()) {
+            fan_out.add(*progress.sink());
+        }
+    }
+    publish::EventSink& events = fan_out;
     const auto retry = setup.retry();
     publish::Dependencies deps{.aws = setup.services(),
                                .engine = engine,
@@ -297,8 +205,9 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
         };
     }
     const auto summary = publish::run(mode, selection, deps, options);
-    native->prune_cache(cache_limit(env));
-    return report(summary, mode, args, logs, out);
+    progress.finish();
+    native->prune_cache(cache_max_bytes);
+    return report(summary, mode, args, env, logs, out);
 }
 
 }  // namespace assetctl::cli

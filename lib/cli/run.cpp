@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -189,6 +190,23 @@ void add_publish_options(CLI::App& command, PublishArgs& publish_args, bool publ
                      "check ECR and print the plan; build and push nothing");
     command.add_flag("--json", publish_args.json,
                      "newline-delimited JSON events and a final summary on stdout");
+    command
+        .add_option("--progress", publish_args.progress,
+                    "progress on stderr: `auto` (a live view on a terminal, plain lines "
+                    "otherwise, none with --json), `tty`, `plain` or `json` (events as "
+                    "NDJSON)")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, ProgressMode>{{"auto", ProgressMode::automatic},
+                                                {"tty", ProgressMode::tty},
+                                                {"plain", ProgressMode::plain},
+                                                {"json", ProgressMode::json}},
+            CLI::ignore_case))
+        ->type_name("MODE");
+    command
+        .add_option("--summary-file", publish_args.summary_file,
+                    "also write the summary to this file: Markdown (.md), JSON (.json) or the "
+                    "text table")
+        ->type_name("PATH");
     if (publishing) {
         add_job_count(command, "--publish-jobs", publish_args.options.publish_jobs,
                       "checks and pushes at once (default 4)");
@@ -274,6 +292,20 @@ std::optional<int> parse_arguments(CLI::App& app, const std::vector<std::string>
     return std::nullopt;
 }
 
+Terminal terminal_of(const Streams& streams, const util::Environment& env) {
+    Terminal terminal;
+    terminal.err_is_terminal = streams.err_is_terminal;
+    terminal.out_is_terminal = streams.out_is_terminal;
+    terminal.color = util::color_wanted(env, streams.err_is_terminal);
+    if (streams.columns > 0) {
+        terminal.size.columns = streams.columns;
+    }
+    if (streams.rows > 0) {
+        terminal.size.rows = streams.rows;
+    }
+    return terminal;
+}
+
 int dispatch(Commands& commands, const util::Environment& env, Streams& streams) {
     if (commands.ls->parsed()) {
         return run_ls(commands.ls_args, commands.ls_json, streams.out);
@@ -283,8 +315,7 @@ int dispatch(Commands& commands, const util::Environment& env, Streams& streams)
         auto& chosen = building ? commands.build_args : commands.publish_args;
         chosen.verbose = commands.verbose > 0;
         return run_publish_command(building ? publish::Mode::build : publish::Mode::publish, chosen,
-                                   env, streams.out,
-                                   util::color_wanted(env, streams.err_is_terminal));
+                                   env, streams.out, terminal_of(streams, env));
     }
     if (commands.doctor->parsed()) {
         const bool path_given = commands.doctor->get_option("--path")->count() > 0;
@@ -341,7 +372,14 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
 int run(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
     util::SystemEnvironment env;
-    return run(args, Streams{std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1}, env);
+    Streams streams{std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1,
+                    ::isatty(STDOUT_FILENO) == 1};
+    winsize size{};
+    if (streams.err_is_terminal && ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0) {
+        streams.columns = size.ws_col;
+        streams.rows = size.ws_row;
+    }
+    return run(args, streams, env);
 }
 
 }  // namespace assetctl::cli

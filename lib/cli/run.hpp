@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -12,6 +13,9 @@ struct Streams {
     std::ostream& out;  // results (listings, JSON)
     std::ostream& err;  // the final error message; logs go through spdlog to stderr
     bool err_is_terminal = false;
+    bool out_is_terminal = false;
+    std::size_t columns = 0;  // stderr's terminal size; 0 when unknown
+    std::size_t rows = 0;
 };
 
 // Runs one assetctl command line (args[0] is the program name) and returns the exit code

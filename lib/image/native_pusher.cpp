@@ -1,6 +1,7 @@
 #include "image/native_pusher.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
@@ -140,7 +141,8 @@ class Pusher final : public NativePusher {
     NativePushReport push(const PreparedImage& prepared, const std::string& registry_host,
                           const std::string& identity,
                           std::shared_ptr<registry::CredentialsSource> credentials,
-                          const std::string& repository, const std::string& tag) override {
+                          const std::string& repository, const std::string& tag,
+                          const BytesMoved& moved) override {
         const auto& image = dynamic_cast<const Pushable&>(prepared);
         const std::vector<std::size_t> order = largest_first(image);
         auto& client = client_for(registry_host, identity, std::move(credentials));
@@ -153,6 +155,14 @@ class Pusher final : public NativePusher {
         makers.emplace_back([&image]() -> registry::MadeBlob { return image.config_blob(); });
         registry::PushOptions push_options;
         push_options.jobs = options_.upload_jobs;
+        std::atomic<std::uint64_t> sent{0};
+        if (moved) {
+            push_options.on_blob = [&sent, &moved](const registry::BlobProgress& blob) {
+                if (blob.bytes_sent > 0) {
+                    moved(sent += blob.bytes_sent);
+                }
+            };
+        }
         const auto report = registry::push_made_image(
             client, repository, tag, makers,
             [&image, &order](const std::vector<std::shared_ptr<const registry::BlobSource>>& made) {

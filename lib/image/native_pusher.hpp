@@ -49,6 +49,9 @@ struct NativePushReport {
     std::uint64_t bytes_uploaded = 0;
 };
 
+// Hears how many bytes an upload has sent so far.
+using BytesMoved = std::function<void(std::uint64_t total)>;
+
 // Publishes images with assetctl's own registry client: image tarballs and OCI layouts without
 // any engine, and images the engine built, exported from it at most once. An interface so the
 // publisher's unit tests can fake it.
@@ -88,10 +91,19 @@ class NativePusher {
     // per host and identity). Throws registry::RegistryError / ProtocolError /
     // PushInterrupted, http::TransportError, ImageError (a layer that no longer matches, a bad
     // save stream), docker's EngineError from `save`.
+    // `moved`, when set, hears the blob bytes this push has sent so far after each blob (from
+    // the worker thread that sent it).
     virtual NativePushReport push(const PreparedImage& image, const std::string& registry_host,
                                   const std::string& identity,
                                   std::shared_ptr<registry::CredentialsSource> credentials,
-                                  const std::string& repository, const std::string& tag) = 0;
+                                  const std::string& repository, const std::string& tag,
+                                  const BytesMoved& moved) = 0;
+    NativePushReport push(const PreparedImage& image, const std::string& registry_host,
+                          const std::string& identity,
+                          std::shared_ptr<registry::CredentialsSource> credentials,
+                          const std::string& repository, const std::string& tag) {
+        return push(image, registry_host, identity, std::move(credentials), repository, tag, {});
+    }
 
     // Keeps the layer cache's blobs under `max_bytes` (least recently used go first); the
     // bytes removed. Called once at the end of a run.

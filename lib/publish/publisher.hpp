@@ -59,6 +59,7 @@ struct Outcome {
 
     Kind kind = Kind::image;
     std::string asset;
+    std::string display_name;  // the manifest's displayName, if any
     std::string destination;
     std::string stack;
     State state = State::skipped;

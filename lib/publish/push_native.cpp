@@ -12,7 +12,8 @@ void push(RunState& run, const ImageState& image, TargetState& target) {
     run.emit(EventType::upload, target, "pushing " + remote + " natively");
     const auto report = run.deps().native->push(
         *image.prepared, target.registry_host, target.credentials.keys.access_key_id,
-        run.registry_login(target), target.repository, target.tag);
+        run.registry_login(target), target.repository, target.tag,
+        [&run, &target](std::uint64_t sent) { run.report_bytes(target, sent); });
     target.outcome.digest = report.digest.str();
     target.outcome.upload = report;
     target.phase = Phase::finished;

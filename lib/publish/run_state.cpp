@@ -39,8 +39,10 @@ RunState::RunState(Mode mode, const Plan& plan, Dependencies& deps, const Option
         TargetState target;
         target.plan = &planned;
         target.outcome.asset = planned.selected->asset.id;
+        target.outcome.display_name = planned.selected->asset.display_name.value_or("");
         target.outcome.destination = planned.destination->id;
         target.outcome.stack = planned.selected->origin.stack;
+        display_names_.emplace(target.outcome.asset, target.outcome.display_name);
         targets_.push_back(std::move(target));
     }
     for (const auto& planned : plan.images) {
@@ -53,8 +55,10 @@ RunState::RunState(Mode mode, const Plan& plan, Dependencies& deps, const Option
         target.plan = &planned;
         target.outcome.kind = Outcome::Kind::file;
         target.outcome.asset = planned.selected->asset.id;
+        target.outcome.display_name = planned.selected->asset.display_name.value_or("");
         target.outcome.destination = planned.destination->id;
         target.outcome.stack = planned.selected->origin.stack;
+        display_names_.emplace(target.outcome.asset, target.outcome.display_name);
         file_targets_.push_back(std::move(target));
     }
     for (const auto& planned : plan.files) {
@@ -88,6 +92,7 @@ void RunState::emit(EventType type, const TargetProgress& target, std::string me
     Event event;
     event.type = type;
     event.asset = target.outcome.asset;
+    event.display_name = target.outcome.display_name;
     event.destination = target.outcome.destination;
     event.message = std::move(message);
     event.duration = duration;
@@ -105,8 +110,21 @@ void RunState::emit_asset(EventType type, const std::string& asset, std::string 
     Event event;
     event.type = type;
     event.asset = asset;
+    if (const auto found = display_names_.find(asset); found != display_names_.end()) {
+        event.display_name = found->second;
+    }
     event.message = std::move(message);
     event.duration = duration;
+    deps_.events.emit(event);
+}
+
+void RunState::report_bytes(const TargetProgress& target, std::uint64_t bytes) {
+    Event event;
+    event.type = EventType::progress;
+    event.asset = target.outcome.asset;
+    event.display_name = target.outcome.display_name;
+    event.destination = target.outcome.destination;
+    event.bytes = bytes;
     deps_.events.emit(event);
 }
 
@@ -165,6 +183,7 @@ void RunState::check_failed(TargetProgress& target, const std::string& error) {
 void RunState::mark_built(TargetProgress& target) {
     target.phase = Phase::finished;
     target.outcome.state = State::built;
+    emit(EventType::success, target, "built");
 }
 
 bool RunState::stopping() const {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -100,6 +101,8 @@ class RunState {
               std::vector<std::string> details = {});
     void emit_asset(EventType type, const std::string& asset, std::string message,
                     std::optional<std::chrono::milliseconds> duration = {});
+    // A `progress` event: the target's upload has moved `bytes` so far.
+    void report_bytes(const TargetProgress& target, std::uint64_t bytes);
     // Final: failed with `error` (and --fail-fast stops the run).
     void fail(TargetProgress& target, const std::string& error,
               std::vector<std::string> details = {});
@@ -145,6 +148,7 @@ class RunState {
     std::vector<ImageState> images_;
     std::vector<FileTargetState> file_targets_;
     std::vector<FileState> files_;
+    std::map<std::string, std::string> display_names_;  // asset id -> displayName ("" if none)
     std::optional<aws::AwsCredentials> caller_;
     std::once_flag identity_once_;
     std::string account_;

@@ -74,8 +74,10 @@ void FileUpload::put(FileTargetState& target, const packaging::PackagedFile& pac
               "uploading " + packaged.path.filename().string() + " (" + megabytes(packaged.size) +
                   ") to " + target.outcome.object_url);
     try {
+        auto settings = run_.deps().uploads;
+        settings.moved = [this, &target](std::uint64_t sent) { run_.report_bytes(target, sent); };
         const auto result = aws::upload_file(*run_.deps().aws.s3, target.credentials, target.bucket,
-                                             write, packaged.path, run_.deps().uploads);
+                                             write, packaged.path, settings);
         target.outcome.method = result.multipart ? "multipart" : "put";
         target.outcome.file_upload = FileUploadReport{result.multipart, result.parts, result.bytes};
         target.phase = Phase::finished;

@@ -1,9 +1,45 @@
 #include "util/logging.hpp"
 
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace assetctl::util {
+namespace {
+
+// The pattern configure_logging chose, for sinks installed later.
+std::string& current_pattern() {
+    static std::string pattern = "%^%l%$: %v";
+    return pattern;
+}
+
+// The sinks a LogRedirect replaced, put back when it ends.
+std::vector<spdlog::sink_ptr>& saved_sinks() {
+    static std::vector<spdlog::sink_ptr> sinks;
+    return sinks;
+}
+
+class FunctionSink final : public spdlog::sinks::base_sink<std::mutex> {
+  public:
+    explicit FunctionSink(std::function<void(std::string_view)> write) : write_(std::move(write)) {}
+
+  protected:
+    void sink_it_(const spdlog::details::log_msg& message) override {
+        spdlog::memory_buf_t formatted;
+        formatter_->format(message, formatted);
+        write_(std::string_view(formatted.data(), formatted.size()));
+    }
+    void flush_() override {}
+
+  private:
+    std::function<void(std::string_view)> write_;
+};
+
+}  // namespace
 
 Verbosity verbosity_from_flags(int verbose_count, bool quiet) {
     if (quiet) {
@@ -43,12 +79,23 @@ void configure_logging(const LogSettings& settings) {
             logger->set_level(spdlog::level::trace);
             break;
     }
-    if (settings.verbosity >= Verbosity::verbose) {
-        logger->set_pattern("%H:%M:%S.%e %^%l%$ %v");
-    } else {
-        logger->set_pattern("%^%l%$: %v");
-    }
+    current_pattern() =
+        settings.verbosity >= Verbosity::verbose ? "%H:%M:%S.%e %^%l%$ %v" : "%^%l%$: %v";
+    logger->set_pattern(current_pattern());
     spdlog::set_default_logger(std::move(logger));
+}
+
+LogRedirect::LogRedirect(std::function<void(std::string_view line)> write) {
+    auto& sinks = spdlog::default_logger()->sinks();
+    saved_sinks() = sinks;
+    auto sink = std::make_shared<FunctionSink>(std::move(write));
+    sink->set_pattern(current_pattern());
+    sinks.assign({std::move(sink)});
+}
+
+LogRedirect::~LogRedirect() {
+    spdlog::default_logger()->sinks() = saved_sinks();
+    saved_sinks().clear();
 }
 
 }  // namespace assetctl::util

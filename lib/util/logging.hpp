@@ -1,5 +1,8 @@
 #pragma once
 
+#include <functional>
+#include <string_view>
+
 #include "util/environment.hpp"
 
 namespace assetctl::util {
@@ -21,5 +24,15 @@ bool color_wanted(const Environment& env, bool stderr_is_terminal);
 
 // Installs the process-wide stderr logger. Safe to call more than once.
 void configure_logging(const LogSettings& settings);
+
+// While alive, every log line (formatted as configured, without colour) goes to `write`
+// instead of stderr: the live terminal view prints it above itself. One at a time.
+class LogRedirect {
+  public:
+    explicit LogRedirect(std::function<void(std::string_view line)> write);
+    ~LogRedirect();
+    LogRedirect(const LogRedirect&) = delete;
+    LogRedirect& operator=(const LogRedirect&) = delete;
+};
 
 }  // namespace assetctl::util

@@ -3,8 +3,10 @@
 // destination into uploads without compression, a stale cache entry corrected, a corrupt layer
 // stopping the push before any manifest; engine images exported at most once (never when the
 // cache and the registry have everything), pushed as Docker v2 schema 2 with the engine's config.
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -103,6 +105,27 @@ struct Harness {
 };
 
 }  // namespace
+
+TEST_CASE("a native push reports the bytes sent so far after each blob, ending at its total") {
+    Harness h;
+    const auto tarball =
+        docker_save(h.dir, {layer_content('a', 300'000), layer_content('k', 70'000)});
+    auto run = h.pusher();
+    const auto prepared = run->prepare(tarball, {}, false);
+    std::mutex mutex;
+    std::vector<std::uint64_t> totals;
+    const auto report =
+        run->push(*prepared, "registry.test", "id",
+                  std::make_shared<registry::StaticCredentials>(registry::Credentials{"AWS", "pw"}),
+                  "app", "v1", [&](std::uint64_t total) {
+                      std::lock_guard lock(mutex);
+                      totals.push_back(total);
+                  });
+    REQUIRE(totals.size() == 3);  // two layers and the config
+    std::sort(totals.begin(), totals.end());
+    CHECK(totals.front() > 0);
+    CHECK(totals.back() == report.bytes_uploaded);
+}
 
 TEST_CASE("tarball pusher compresses each layer once, and a re-push with the cache only HEADs") {
     Harness h;

@@ -450,6 +450,9 @@ TEST_CASE("the engine is only required when something must be built or pushed") 
 namespace {
 
 // Records prepare/push calls; answers with a fixed report or throws what the test asks.
+// What the fake "sends" per push (its report and its one progress call).
+constexpr std::uint64_t k_pushed_bytes = 1234;
+
 class FakeNativePusher final : public image::NativePusher {
   public:
     struct Push {
@@ -490,8 +493,12 @@ class FakeNativePusher final : public image::NativePusher {
     image::NativePushReport push(const image::PreparedImage&, const std::string& host,
                                  const std::string&,
                                  std::shared_ptr<registry::CredentialsSource> credentials,
-                                 const std::string& repository, const std::string& tag) override {
+                                 const std::string& repository, const std::string& tag,
+                                 const image::BytesMoved& moved) override {
         auto login = credentials->get(false);
+        if (moved) {
+            moved(k_pushed_bytes);
+        }
         std::lock_guard lock(mutex_);
         pushes.push_back({host, repository, tag, login});
         if (push_throws) {
@@ -501,7 +508,7 @@ class FakeNativePusher final : public image::NativePusher {
         report.digest = registry::Digest::sha256_of("manifest");
         report.blobs_uploaded = 3;
         report.blobs_present = 1;
-        report.bytes_uploaded = 1234;
+        report.bytes_uploaded = k_pushed_bytes;
         return report;
     }
 
