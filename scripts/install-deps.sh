@@ -12,7 +12,7 @@ packages=(
   # image tarballs without an engine: libarchive reads them, libdeflate gzips layers
   libarchive-dev libdeflate-dev
   # tests and checks
-  catch2 clang-format python3
+  catch2 clang-format python3 python3-yaml
   # integration tests: a real registry (TLS + htpasswd), the local ECR/STS endpoint verifying
   # SigV4 with botocore, and independent clients (AWS CLI, skopeo)
   docker-registry apache2-utils openssl python3-botocore awscli skopeo
