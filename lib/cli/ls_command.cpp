@@ -52,13 +52,17 @@ std::string destination_line(const manifest::AwsDestination& destination,
 }
 
 template <typename Asset>
-void print_asset(const Asset& asset, std::string_view type, const std::string& summary,
-                 std::ostream& out) {
+void print_asset(const Asset& asset, std::string_view type,
+                 const std::optional<manifest::MissingSource>& missing, std::ostream& out) {
     out << "  " << type << " " << asset.id;
     if (asset.display_name) {
         out << "  \"" << *asset.display_name << "\"";
     }
-    out << "\n    source: " << summary << "\n";
+    out << "\n    source: " << source_summary(asset.source);
+    if (missing) {
+        out << "  (missing: " << missing->path.string() << ")";
+    }
+    out << "\n";
     for (std::size_t i = 0; i < asset.destinations.size(); ++i) {
         const auto& destination = asset.destinations[i];
         const bool last = i + 1 == asset.destinations.size();
@@ -72,9 +76,18 @@ void print_asset(const Asset& asset, std::string_view type, const std::string& s
     }
 }
 
+nlohmann::ordered_json missing_json(const std::optional<manifest::MissingSource>& missing) {
+    if (!missing) {
+        return nullptr;
+    }
+    return {{"path", missing->path.string()},
+            {"jsonPath", missing->json_path},
+            {"reason", missing->detail}};
+}
+
 template <typename Asset>
 nlohmann::ordered_json asset_json(const manifest::Selected<Asset>& selected, std::string_view type,
-                                  const std::string& summary) {
+                                  const std::optional<manifest::MissingSource>& missing) {
     nlohmann::ordered_json out;
     out["type"] = type;
     out["id"] = selected.asset.id;
@@ -84,13 +97,14 @@ nlohmann::ordered_json asset_json(const manifest::Selected<Asset>& selected, std
     out["stack"] = selected.origin.stack;
     out["artifactId"] = selected.origin.artifact_id;
     out["manifest"] = selected.origin.file.string();
-    out["summary"] = summary;
+    out["summary"] = source_summary(selected.asset.source);
     out["source"] = manifest::to_json(selected.asset.source);
     auto destinations = nlohmann::ordered_json::array();
     for (const auto& destination : selected.asset.destinations) {
         destinations.push_back(manifest::to_json(destination));
     }
     out["destinations"] = std::move(destinations);
+    out["sourceMissing"] = missing_json(missing);
     return out;
 }
 
@@ -153,43 +167,71 @@ std::string source_summary(const manifest::FileSource& source) {
            *source.path;
 }
 
-void print_listing(const manifest::Selection& selection, std::ostream& out) {
-    // Group by manifest, in assembly order, images before files within a manifest.
-    std::map<std::size_t, std::vector<const manifest::Selected<manifest::DockerImageAsset>*>>
-        images;
-    std::map<std::size_t, std::vector<const manifest::Selected<manifest::FileAsset>*>> files;
-    std::map<std::size_t, const manifest::ManifestOrigin*> origins;
+std::size_t Listing::missing_count() const {
+    const auto present = [](const auto& missing) { return missing.has_value(); };
+    return static_cast<std::size_t>(
+        std::count_if(missing_images.begin(), missing_images.end(), present) +
+        std::count_if(missing_files.begin(), missing_files.end(), present));
+}
+
+Listing make_listing(manifest::Selection selection) {
+    Listing listing;
     for (const auto& selected : selection.docker_images) {
-        images[selected.manifest_index].push_back(&selected);
-        origins.emplace(selected.manifest_index, &selected.origin);
+        listing.missing_images.push_back(
+            manifest::find_missing_docker_source(selected.origin, selected.asset, selection.root));
     }
     for (const auto& selected : selection.files) {
-        files[selected.manifest_index].push_back(&selected);
+        listing.missing_files.push_back(
+            manifest::find_missing_file_source(selected.origin, selected.asset, selection.root));
+    }
+    listing.selection = std::move(selection);
+    return listing;
+}
+
+void print_listing(const Listing& listing, std::ostream& out) {
+    const auto& selection = listing.selection;
+    // Group by manifest, in assembly order, images before files within a manifest.
+    std::map<std::size_t, std::vector<std::size_t>> images;
+    std::map<std::size_t, std::vector<std::size_t>> files;
+    std::map<std::size_t, const manifest::ManifestOrigin*> origins;
+    for (std::size_t i = 0; i < selection.docker_images.size(); ++i) {
+        const auto& selected = selection.docker_images[i];
+        images[selected.manifest_index].push_back(i);
+        origins.emplace(selected.manifest_index, &selected.origin);
+    }
+    for (std::size_t i = 0; i < selection.files.size(); ++i) {
+        const auto& selected = selection.files[i];
+        files[selected.manifest_index].push_back(i);
         origins.emplace(selected.manifest_index, &selected.origin);
     }
     for (const auto& [index, origin] : origins) {
         out << origin->stack << "  (" << origin->file.string() << ")\n";
-        for (const auto* selected : images[index]) {
-            print_asset(selected->asset, "docker-image", source_summary(selected->asset.source),
+        for (const auto i : images[index]) {
+            print_asset(selection.docker_images[i].asset, "docker-image", listing.missing_images[i],
                         out);
         }
-        for (const auto* selected : files[index]) {
-            print_asset(selected->asset, "file", source_summary(selected->asset.source), out);
+        for (const auto i : files[index]) {
+            print_asset(selection.files[i].asset, "file", listing.missing_files[i], out);
         }
     }
     out << counted(selection.docker_images.size(), "docker image asset", "docker image assets")
         << ", " << counted(selection.files.size(), "file asset", "file assets") << " in "
-        << counted(origins.size(), "manifest", "manifests") << "\n";
+        << counted(origins.size(), "manifest", "manifests");
+    if (const auto missing = listing.missing_count(); missing > 0) {
+        out << ", " << counted(missing, "source", "sources") << " missing";
+    }
+    out << "\n";
 }
 
-nlohmann::ordered_json listing_json(const manifest::Selection& selection) {
+nlohmann::ordered_json listing_json(const Listing& listing) {
+    const auto& selection = listing.selection;
     auto assets = nlohmann::ordered_json::array();
-    for (const auto& selected : selection.docker_images) {
+    for (std::size_t i = 0; i < selection.docker_images.size(); ++i) {
         assets.push_back(
-            asset_json(selected, "docker-image", source_summary(selected.asset.source)));
+            asset_json(selection.docker_images[i], "docker-image", listing.missing_images[i]));
     }
-    for (const auto& selected : selection.files) {
-        assets.push_back(asset_json(selected, "file", source_summary(selected.asset.source)));
+    for (std::size_t i = 0; i < selection.files.size(); ++i) {
+        assets.push_back(asset_json(selection.files[i], "file", listing.missing_files[i]));
     }
     return nlohmann::ordered_json{{"assets", std::move(assets)}};
 }

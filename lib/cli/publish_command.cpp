@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/assembly_input.hpp"
 #include "cli/aws_setup.hpp"
 #include "cli/ci_reports.hpp"
 #include "cli/credential_helper_command.hpp"
@@ -31,7 +32,7 @@ namespace {
 
 // The selected assets, their sources checked on disk before any work starts.
 manifest::Selection select_and_check(const manifest::Assembly& assembly, const PublishArgs& args) {
-    auto selection = manifest::select_assets(assembly, {args.selectors, args.stacks});
+    auto selection = select_assets_for(assembly, args.selectors, args.stacks);
     if (args.refine) {
         args.refine(selection);
     }
@@ -153,7 +154,7 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                         std::ostream& out, const Terminal& terminal) {
     util::install_interrupt_handlers();
     const auto cache_max_bytes = cache_limit(env);  // a bad value fails before any work
-    const auto assembly = manifest::load_assembly(args.path);
+    const auto assembly = load_assembly_for(args.path, args.selectors);
     const auto selection = select_and_check(assembly, args);
 
     AwsSetup setup(env, args.profile);

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/assembly_input.hpp"
 #include "cli/aws_setup.hpp"
 #include "cli/cdk_assets_command.hpp"
 #include "cli/credential_helper_command.hpp"
@@ -64,22 +65,36 @@ void add_selection_options(CLI::App& command, SelectionArgs& args) {
         ->allow_extra_args(false);
 }
 
-// Loads the assembly, applies the selection and checks every selected image source on disk.
+// Loads the assembly and applies the selection.
+manifest::Selection select_from_args(const SelectionArgs& args) {
+    const auto assembly = load_assembly_for(args.path, args.selectors);
+    return select_assets_for(assembly, args.selectors, args.stacks);
+}
+
+// The selection, with every selected image source checked on disk (doctor).
 manifest::Selection load_selection(const SelectionArgs& args) {
-    const auto assembly = manifest::load_assembly(args.path);
-    auto selection = manifest::select_assets(assembly, {args.selectors, args.stacks});
+    auto selection = select_from_args(args);
     for (const auto& selected : selection.docker_images) {
-        manifest::check_docker_source(selected.origin, selected.asset, assembly.root);
+        manifest::check_docker_source(selected.origin, selected.asset, selection.root);
     }
     return selection;
 }
 
+// A missing source does not fail `ls` (exit 0): listing an incomplete cloud assembly is how one
+// finds out what it lacks. The warning says that build and publish would stop.
 int run_ls(const SelectionArgs& args, bool json, std::ostream& out) {
-    const auto selection = load_selection(args);
+    const auto listing = make_listing(select_from_args(args));
     if (json) {
-        out << listing_json(selection).dump(2) << "\n";
+        out << listing_json(listing).dump(2) << "\n";
     } else {
-        print_listing(selection, out);
+        print_listing(listing, out);
+    }
+    if (const auto missing = listing.missing_count(); missing > 0) {
+        spdlog::warn(
+            "{} of {} listed assets have a missing source (marked `missing:`); build and "
+            "publish refuse them (exit code {}) until the cloud assembly is complete",
+            missing, listing.selection.docker_images.size() + listing.selection.files.size(),
+            util::to_int(ExitCode::input));
     }
     return util::to_int(ExitCode::ok);
 }

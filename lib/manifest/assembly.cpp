@@ -9,6 +9,7 @@
 #include "manifest/asset_manifest.hpp"
 #include "manifest/errors.hpp"
 #include "manifest/json_reader.hpp"
+#include "util/error.hpp"
 #include "util/files.hpp"
 
 namespace assetctl::manifest {
@@ -19,6 +20,12 @@ namespace fs = std::filesystem;
 constexpr std::string_view k_asset_manifest_type = "cdk:asset-manifest";
 constexpr std::string_view k_nested_assembly_type = "cdk:cloud-assembly";
 constexpr std::string_view k_stack_type = "aws:cloudformation:stack";
+constexpr std::string_view k_legacy_asset_metadata = "aws:cdk:asset";
+
+constexpr std::string_view k_legacy_hint =
+    "synthesize with CDK v2 (or CDK v1's new-style synthesizer: context "
+    "@aws-cdk/core:newStyleStackSynthesis=true; with CDK v2's LegacyStackSynthesizer, the "
+    "DefaultStackSynthesizer) to get asset manifests";
 
 fs::path canonical_or_absolute(const fs::path& path) {
     std::error_code ec;
@@ -60,7 +67,11 @@ class AssemblyReader {
         if (!root.raw().is_object()) {
             root.fail("expected an object, found " + describe_json_value(root.raw()));
         }
-        check_schema_version(root.required("version"));
+        const auto version = root.required("version");
+        check_schema_version(version);
+        if (chain_.size() == 1 && version.raw().is_string()) {
+            schema_version_ = version.raw().get<std::string>();
+        }
 
         const auto artifacts = root.optional("artifacts");
         if (!artifacts) {
@@ -69,6 +80,7 @@ class AssemblyReader {
         }
         const auto members = artifacts->members();
         const auto stack_names = stack_names_by_asset_manifest(members);
+        count_legacy_assets(members);
 
         for (const auto& [id, artifact] : members) {
             const std::string type = artifact.required("type").as_string();
@@ -94,7 +106,49 @@ class AssemblyReader {
         chain_.pop_back();
     }
 
+    // The top-level manifest.json's schema version, as written.
+    const std::string& schema_version() const { return schema_version_; }
+
   private:
+    // CDK's legacy synthesis describes each asset as stack metadata instead of in an asset
+    // manifest: `"metadata": {"/Stack": [{"type": "aws:cdk:asset", "data": {"id": ...}}]}`.
+    // Read leniently (as the names above): this only feeds a diagnosis.
+    void count_legacy_assets(const std::vector<std::pair<std::string, JsonNode>>& artifacts) {
+        for (const auto& [id, artifact] : artifacts) {
+            const auto& raw = artifact.raw();
+            if (!raw.is_object() || raw.value("type", "") != k_stack_type) {
+                continue;
+            }
+            const auto metadata = raw.find("metadata");
+            if (metadata == raw.end() || !metadata->is_object()) {
+                continue;
+            }
+            for (const auto& [construct_path, entries] : metadata->items()) {
+                if (!entries.is_array()) {
+                    continue;
+                }
+                for (std::size_t i = 0; i < entries.size(); ++i) {
+                    add_legacy_asset(entries[i], id + construct_path + "#" + std::to_string(i));
+                }
+            }
+        }
+        out_.legacy_assets = legacy_asset_ids_.size();
+    }
+
+    // One asset per id: a v1 stack lists each asset it uses, shared ones in several stacks.
+    void add_legacy_asset(const nlohmann::json& entry, const std::string& fallback_id) {
+        if (!entry.is_object() || entry.value("type", "") != k_legacy_asset_metadata) {
+            return;
+        }
+        const auto data = entry.find("data");
+        if (data != entry.end() && data->is_object() && data->contains("id") &&
+            data->at("id").is_string()) {
+            legacy_asset_ids_.insert(data->at("id").get<std::string>());
+        } else {
+            legacy_asset_ids_.insert(fallback_id);
+        }
+    }
+
     // A stack artifact lists its asset manifest among its dependencies; that gives the asset
     // manifest the stack's display name (`Stage/Stack` inside stages).
     static std::map<std::string, std::string> stack_names_by_asset_manifest(
@@ -171,7 +225,39 @@ class AssemblyReader {
     std::vector<fs::path> chain_;
     std::set<fs::path> seen_assemblies_;
     std::set<fs::path> seen_manifests_;
+    std::set<std::string> legacy_asset_ids_;
+    std::string schema_version_;
 };
+
+fs::path folder_of(const fs::path& file) {
+    return file.has_parent_path() ? file.parent_path() : fs::path(".");
+}
+
+std::string counted_assets(std::size_t n) {
+    return std::to_string(n) + (n == 1 ? " asset is" : " assets are");
+}
+
+// Legacy assets alone: nothing could be listed or published, so that is an input error rather
+// than an empty listing; beside asset manifests, a warning (the rest can still be published).
+void check_legacy_assets(const fs::path& input, const Assembly& assembly,
+                         const std::string& schema_version) {
+    if (assembly.legacy_assets == 0) {
+        return;
+    }
+    if (assembly.manifests.empty()) {
+        throw util::Fatal(util::ExitCode::input,
+                          input.string() + " is a CDK v1 assembly (schema " + schema_version +
+                              ", legacy synthesis): its " + counted_assets(assembly.legacy_assets) +
+                              " described by aws:cdk:asset metadata, which cdk-assets and "
+                              "assetctl do not publish",
+                          std::string(k_legacy_hint));
+    }
+    spdlog::warn(
+        "{}: {} described only by aws:cdk:asset metadata (stacks synthesized the CDK v1 "
+        "way), which cdk-assets and assetctl do not publish (the asset manifests' "
+        "assets are read as usual); {}",
+        input.string(), counted_assets(assembly.legacy_assets), k_legacy_hint);
+}
 
 }  // namespace
 
@@ -184,14 +270,13 @@ Assembly load_assembly(const fs::path& input) {
                             "or an *.assets.json file");
     }
     Assembly assembly;
-    if (fs::is_directory(status)) {
-        assembly.root = input;
-        AssemblyReader(assembly).read(input, "");
-    } else if (input.filename() == "manifest.json") {
-        assembly.root = input.has_parent_path() ? input.parent_path() : fs::path(".");
-        AssemblyReader(assembly).read(assembly.root, "");
+    if (fs::is_directory(status) || input.filename() == "manifest.json") {
+        assembly.root = fs::is_directory(status) ? input : folder_of(input);
+        AssemblyReader reader(assembly);
+        reader.read(assembly.root, "");
+        check_legacy_assets(input, assembly, reader.schema_version());
     } else {
-        assembly.root = input.has_parent_path() ? input.parent_path() : fs::path(".");
+        assembly.root = folder_of(input);
         AssetManifest manifest = load_asset_manifest(input);
         std::string stack = input.filename().string();
         constexpr std::string_view suffix = ".assets.json";

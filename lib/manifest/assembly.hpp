@@ -14,6 +14,10 @@ struct Assembly {
     // own folder).
     std::filesystem::path root;
     std::vector<AssetManifest> manifests;
+    // Assets described only by `aws:cdk:asset` stack metadata (CDK v1's legacy synthesis, or
+    // CDK v2's LegacyStackSynthesizer), counted by asset id over every stack, nested
+    // assemblies included. Neither cdk-assets nor assetctl publishes them.
+    std::size_t legacy_assets = 0;
 };
 
 // The input is one of:
@@ -22,7 +26,10 @@ struct Assembly {
 //  - a cloud assembly's manifest.json;
 //  - a single `*.assets.json` file.
 // Throws ManifestError (exit code `input`) for a missing input, malformed files, unknown
-// schema versions, missing nested assemblies and loops between nested assemblies.
+// schema versions, missing nested assemblies and loops between nested assemblies, and
+// util::Fatal (exit code `input`) for a legacy-synthesized (CDK v1) assembly: stacks with
+// `aws:cdk:asset` metadata and no asset manifest at all, where listing nothing would look like
+// "nothing to publish". Beside asset manifests, such assets are counted and logged as a warning.
 Assembly load_assembly(const std::filesystem::path& input);
 
 }  // namespace assetctl::manifest

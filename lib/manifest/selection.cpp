@@ -1,6 +1,8 @@
 #include "manifest/selection.hpp"
 
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "util/error.hpp"
 #include "util/glob.hpp"
@@ -20,7 +22,8 @@ bool matches_asset(const Selector& selector, const std::string& id,
 
 class Matcher {
   public:
-    explicit Matcher(const SelectionCriteria& criteria) {
+    Matcher(const SelectionCriteria& criteria, NamesExistingPath names_existing_path)
+        : names_existing_path_(std::move(names_existing_path)) {
         for (const auto& text : criteria.selectors) {
             selectors_.push_back(parse_selector(text));
         }
@@ -79,18 +82,39 @@ class Matcher {
                     std::string(k_ls_hint));
             }
         }
-        for (std::size_t i = 0; i < selectors_.size(); ++i) {
-            if (!selector_used_[i]) {
-                throw util::Fatal(util::ExitCode::input,
-                                  "selector '" + selectors_[i].text + "' matches no asset" +
-                                      (stacks_.empty() ? "" : " in the selected stacks") + " of " +
-                                      assembly.root.string(),
-                                  std::string(k_ls_hint));
-            }
+        if (const auto unused = first_unused_selector()) {
+            const auto& selector = selectors_[*unused];
+            throw util::Fatal(
+                util::ExitCode::input,
+                "selector '" + selector.text + "' matches no asset" +
+                    (stacks_.empty() ? "" : " in the selected stacks") + " of " +
+                    assembly.root.string(),
+                names_path(selector) ? did_you_mean_path(selector.text) : std::string(k_ls_hint));
         }
     }
 
   private:
+    bool names_path(const Selector& selector) const {
+        return names_existing_path_ && names_existing_path_(selector.text);
+    }
+
+    // The first selector that matched nothing, preferring one that names a file or folder.
+    std::optional<std::size_t> first_unused_selector() const {
+        std::optional<std::size_t> first;
+        for (std::size_t i = 0; i < selectors_.size(); ++i) {
+            if (selector_used_[i]) {
+                continue;
+            }
+            if (names_path(selectors_[i])) {
+                return i;
+            }
+            if (!first) {
+                first = i;
+            }
+        }
+        return first;
+    }
+
     template <typename Asset, typename DestinationTest>
     bool any_selector_takes(const Asset& asset, DestinationTest destination_matches) {
         bool taken = false;
@@ -104,6 +128,7 @@ class Matcher {
         return taken;
     }
 
+    NamesExistingPath names_existing_path_;
     std::vector<Selector> selectors_;
     std::vector<bool> selector_used_;
     std::vector<std::string> stacks_;
@@ -111,6 +136,11 @@ class Matcher {
 };
 
 }  // namespace
+
+std::string did_you_mean_path(const std::string& text) {
+    return "did you mean --path " + util::shell_quote(text) +
+           "? (positional arguments are ASSET[:DEST] selectors)";
+}
 
 Selector parse_selector(std::string_view text) {
     Selector selector;
@@ -124,8 +154,9 @@ Selector parse_selector(std::string_view text) {
     return selector;
 }
 
-Selection select_assets(const Assembly& assembly, const SelectionCriteria& criteria) {
-    Matcher matcher(criteria);
+Selection select_assets(const Assembly& assembly, const SelectionCriteria& criteria,
+                        const NamesExistingPath& names_existing_path) {
+    Matcher matcher(criteria, names_existing_path);
     Selection selection;
     selection.root = assembly.root;
     for (std::size_t index = 0; index < assembly.manifests.size(); ++index) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,10 +21,19 @@ struct Selector {
 
 Selector parse_selector(std::string_view text);
 
+// The hint for a positional argument that names a file or folder: `did you mean --path X?`
+// with X as the user wrote it (shell-quoted when it needs quotes).
+std::string did_you_mean_path(const std::string& text);
+
 struct SelectionCriteria {
     std::vector<std::string> selectors;  // union; none selects everything
     std::vector<std::string> stacks;     // globs over stack display names and artifact ids
 };
+
+// Whether a selector's text names an existing file or folder (the caller looks at the disk;
+// selection stays pure). One that does and matches no asset was most likely meant as the
+// assembly, so the error's hint says `did you mean --path X?`. Empty: never.
+using NamesExistingPath = std::function<bool(const std::string&)>;
 
 template <typename Asset>
 struct Selected {
@@ -44,7 +54,9 @@ struct Selection {
 
 // Applies the criteria in manifest order. Every selector and every stack pattern must match
 // something, otherwise a util::Fatal (exit code `input`) names the one that did not: a typo in
-// a CI job should fail loudly, not publish less.
-Selection select_assets(const Assembly& assembly, const SelectionCriteria& criteria);
+// a CI job should fail loudly, not publish less. Of several selectors matching nothing, one
+// naming an existing path is named first.
+Selection select_assets(const Assembly& assembly, const SelectionCriteria& criteria,
+                        const NamesExistingPath& names_existing_path = {});
 
 }  // namespace assetctl::manifest

@@ -115,14 +115,27 @@ std::string docker_image_json_path(const std::string& asset_id) {
     return json_path_child("dockerImages", asset_id);
 }
 
+ManifestError MissingSource::error() const {
+    return ManifestError(manifest, json_path, detail, hint);
+}
+
 namespace {
 
+std::optional<MissingSource> missing(const ManifestOrigin& origin, std::string json_path,
+                                     fs::path path, std::string detail,
+                                     std::string_view hint = k_resynth_hint) {
+    return MissingSource{origin.file, std::move(json_path), std::move(path), std::move(detail),
+                         std::string(hint)};
+}
+
 // A CDK tarball asset: the tarball its command loads exists inside the assembly.
-void check_cdk_tarball(const ManifestOrigin& origin, const std::vector<std::string>& executable,
-                       const fs::path& assembly_root, const std::string& json_path) {
+std::optional<MissingSource> find_missing_cdk_tarball(const ManifestOrigin& origin,
+                                                      const std::vector<std::string>& executable,
+                                                      const fs::path& assembly_root,
+                                                      const std::string& json_path) {
     const auto tarball = cdk_tarball_path(executable);
     if (!tarball) {
-        return;
+        return std::nullopt;
     }
     const fs::path file = origin.directory / *tarball;
     if (!util::is_within(file, assembly_root)) {
@@ -133,17 +146,19 @@ void check_cdk_tarball(const ManifestOrigin& origin, const std::vector<std::stri
     }
     std::error_code ec;
     if (!fs::is_regular_file(file, ec)) {
-        throw ManifestError(
-            origin.file, json_path,
-            "image tarball '" + *tarball + "' not found (looked for " + file.string() + ")",
-            std::string(k_resynth_hint));
+        return missing(
+            origin, json_path, file,
+            "image tarball '" + *tarball + "' not found (looked for " + file.string() + ")");
     }
+    return std::nullopt;
 }
 
 // An image tarball or layout named by `directory`: inside the assembly, and there.
-void check_image_archive(const ManifestOrigin& origin, const ImageArchiveSource& archive,
-                         const std::string& directory, const fs::path& assembly_root,
-                         const std::string& json_path) {
+std::optional<MissingSource> find_missing_image_archive(const ManifestOrigin& origin,
+                                                        const ImageArchiveSource& archive,
+                                                        const std::string& directory,
+                                                        const fs::path& assembly_root,
+                                                        const std::string& json_path) {
     if (!util::is_within(archive.path, assembly_root)) {
         throw ManifestError(origin.file, json_path,
                             "image archive '" + directory + "' is outside the cloud assembly " +
@@ -152,18 +167,25 @@ void check_image_archive(const ManifestOrigin& origin, const ImageArchiveSource&
     }
     std::error_code ec;
     if (!fs::exists(archive.path, ec)) {
-        throw ManifestError(origin.file, json_path,
-                            "image archive '" + directory + "' not found (looked for " +
-                                archive.path.string() + ")",
-                            std::string(k_resynth_hint));
+        return missing(origin, json_path, archive.path,
+                       "image archive '" + directory + "' not found (looked for " +
+                           archive.path.string() + ")");
     }
+    return std::nullopt;
+}
+
+BuildLocation build_location(const ManifestOrigin& origin, const DockerImageSource& source) {
+    const fs::path context = origin.directory / *source.directory;
+    return BuildLocation{context, context / source.docker_file.value_or("Dockerfile")};
 }
 
 // A build context inside the assembly, with its Dockerfile.
-BuildLocation check_build_context(const ManifestOrigin& origin, const DockerImageSource& source,
-                                  const fs::path& assembly_root, const std::string& source_path) {
-    const fs::path context = origin.directory / *source.directory;
-    if (!util::is_within(context, assembly_root)) {
+std::optional<MissingSource> find_missing_build_context(const ManifestOrigin& origin,
+                                                        const DockerImageSource& source,
+                                                        const fs::path& assembly_root,
+                                                        const std::string& source_path) {
+    const auto location = build_location(origin, source);
+    if (!util::is_within(location.context, assembly_root)) {
         throw ManifestError(origin.file, source_path + ".directory",
                             "build context '" + *source.directory +
                                 "' is outside the cloud assembly " + assembly_root.string(),
@@ -171,48 +193,46 @@ BuildLocation check_build_context(const ManifestOrigin& origin, const DockerImag
                             "with asset staging enabled (the default)");
     }
     std::error_code ec;
-    if (!fs::is_directory(context, ec)) {
-        throw ManifestError(origin.file, source_path + ".directory",
-                            "build context '" + *source.directory +
-                                "' does not exist or is not a folder (looked for " +
-                                context.string() + ")",
-                            std::string(k_resynth_hint));
+    if (!fs::is_directory(location.context, ec)) {
+        return missing(origin, source_path + ".directory", location.context,
+                       "build context '" + *source.directory +
+                           "' does not exist or is not a folder (looked for " +
+                           location.context.string() + ")");
     }
-    const std::string dockerfile_name = source.docker_file.value_or("Dockerfile");
-    const fs::path dockerfile = context / dockerfile_name;
-    if (!fs::is_regular_file(dockerfile, ec)) {
-        throw ManifestError(origin.file, source_path + ".dockerFile",
-                            "Dockerfile '" + dockerfile_name +
-                                (source.docker_file ? "'" : "' (the default)") +
-                                " not found in build context '" + *source.directory + "'",
-                            "check the DockerImageAsset's `file` property and re-synthesize");
+    if (!fs::is_regular_file(location.dockerfile, ec)) {
+        const std::string dockerfile_name = source.docker_file.value_or("Dockerfile");
+        return missing(origin, source_path + ".dockerFile", location.dockerfile,
+                       "Dockerfile '" + dockerfile_name +
+                           (source.docker_file ? "'" : "' (the default)") +
+                           " not found in build context '" + *source.directory + "'",
+                       "check the DockerImageAsset's `file` property and re-synthesize");
     }
-    return BuildLocation{context, dockerfile};
+    return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
-                                                 const DockerImageAsset& asset,
-                                                 const fs::path& assembly_root) {
+std::optional<MissingSource> find_missing_docker_source(const ManifestOrigin& origin,
+                                                        const DockerImageAsset& asset,
+                                                        const fs::path& assembly_root) {
     const std::string source_path = docker_image_json_path(asset.id) + ".source";
     const auto& source = asset.source;
     if (source.executable) {
-        check_cdk_tarball(origin, *source.executable, assembly_root, source_path + ".executable");
-        return std::nullopt;
+        return find_missing_cdk_tarball(origin, *source.executable, assembly_root,
+                                        source_path + ".executable");
     }
     if (auto archive = image_archive_source(origin, source)) {
-        check_image_archive(origin, *archive, *source.directory, assembly_root,
-                            source_path + ".directory");
-        return std::nullopt;
+        return find_missing_image_archive(origin, *archive, *source.directory, assembly_root,
+                                          source_path + ".directory");
     }
-    return check_build_context(origin, source, assembly_root, source_path);
+    return find_missing_build_context(origin, source, assembly_root, source_path);
 }
 
-void check_file_source(const ManifestOrigin& origin, const FileAsset& asset,
-                       const fs::path& assembly_root) {
+std::optional<MissingSource> find_missing_file_source(const ManifestOrigin& origin,
+                                                      const FileAsset& asset,
+                                                      const fs::path& assembly_root) {
     if (!asset.source.path) {
-        return;  // an executable: its output is known only once it ran
+        return std::nullopt;  // an executable: its output is known only once it ran
     }
     const std::string json_path = json_path_child("files", asset.id) + ".source.path";
     const fs::path path = origin.directory / *asset.source.path;
@@ -229,11 +249,31 @@ void check_file_source(const ManifestOrigin& origin, const FileAsset& asset,
                             ? fs::is_directory(status) || fs::is_regular_file(status)
                             : fs::is_regular_file(status);
     if (!usable) {
-        throw ManifestError(origin.file, json_path,
-                            "file asset source '" + *asset.source.path + "' " +
-                                (fs::exists(status) ? "is not a file" : "not found") +
-                                " (looked for " + path.string() + ")",
-                            std::string(k_resynth_hint));
+        return missing(origin, json_path, path,
+                       "file asset source '" + *asset.source.path + "' " +
+                           (fs::exists(status) ? "is not a file" : "not found") + " (looked for " +
+                           path.string() + ")");
+    }
+    return std::nullopt;
+}
+
+std::optional<BuildLocation> check_docker_source(const ManifestOrigin& origin,
+                                                 const DockerImageAsset& asset,
+                                                 const fs::path& assembly_root) {
+    if (const auto missing_source = find_missing_docker_source(origin, asset, assembly_root)) {
+        throw missing_source->error();
+    }
+    const auto& source = asset.source;
+    if (source.executable || image_archive_source(origin, source)) {
+        return std::nullopt;
+    }
+    return build_location(origin, source);
+}
+
+void check_file_source(const ManifestOrigin& origin, const FileAsset& asset,
+                       const fs::path& assembly_root) {
+    if (const auto missing_source = find_missing_file_source(origin, asset, assembly_root)) {
+        throw missing_source->error();
     }
 }
 

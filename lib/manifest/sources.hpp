@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "manifest/errors.hpp"
 #include "manifest/model.hpp"
 #include "manifest/selection.hpp"
 
@@ -41,6 +42,30 @@ struct BuildLocation {
     std::filesystem::path context;     // the build context folder
     std::filesystem::path dockerfile;  // the Dockerfile inside (or relative to) it
 };
+
+// A selected asset's source that is not on disk: a build context, Dockerfile, tarball, archive
+// or file the manifest names but the folder lacks (an incomplete copy of a cloud assembly, a
+// CI artifact without its asset folders). A value, so `ls` can list the asset and mark it;
+// build, publish and doctor refuse it (`error()`) before any work starts.
+struct MissingSource {
+    std::filesystem::path manifest;  // the asset manifest naming it
+    std::string json_path;           // e.g. `dockerImages.<id>.source.directory`
+    std::filesystem::path path;      // where it was looked for
+    std::string detail;              // one line: what is missing
+    std::string hint;
+
+    ManifestError error() const;
+};
+
+// The source checks of check_docker_source and check_file_source, with a missing source
+// returned instead of thrown. A source outside the cloud assembly still throws ManifestError:
+// then the manifest is wrong, not the copy on disk.
+std::optional<MissingSource> find_missing_docker_source(const ManifestOrigin& origin,
+                                                        const DockerImageAsset& asset,
+                                                        const std::filesystem::path& assembly_root);
+std::optional<MissingSource> find_missing_file_source(const ManifestOrigin& origin,
+                                                      const FileAsset& asset,
+                                                      const std::filesystem::path& assembly_root);
 
 // Checks that a docker image source can be used before anything is built: the build context
 // exists and stays inside the cloud assembly, the Dockerfile exists, a CDK tarball exists.

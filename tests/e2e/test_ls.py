@@ -138,5 +138,129 @@ class LsErrors(unittest.TestCase):
         self.assertIn("--stack", result.out)
 
 
+def write_small_assembly(out, images=("img",), files=("data",)):
+    """A cloud assembly at `out` whose asset folders are absent (as in a CI artifact holding only
+    the manifests): each image builds `asset.<id>`, each file asset zips `asset.<id>`."""
+    out.mkdir(parents=True)
+    (out / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": {
+        "S.assets": {"type": "cdk:asset-manifest", "properties": {"file": "S.assets.json"}},
+    }}))
+    (out / "S.assets.json").write_text(json.dumps({
+        "version": "55.0.0",
+        "dockerImages": {i: {"source": {"directory": f"asset.{i}"}, "destinations": {"d": {
+            "repositoryName": "repo", "imageTag": i}}} for i in images},
+        "files": {f: {"source": {"path": f"asset.{f}", "packaging": "zip"}, "destinations": {
+            "d": {"bucketName": "b", "objectKey": f"{f}.zip"}}} for f in files},
+    }))
+    return out
+
+
+class LsMissingSources(unittest.TestCase):
+    """`ls` lists an assembly whose asset folders are missing (exit 0) and marks each missing
+    source; build and publish refuse it before any work (exit 3)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = write_small_assembly(Path(self.tmp.name) / "cdk.out", images=("img", "kept"))
+        (self.out / "asset.kept").mkdir()
+        (self.out / "asset.kept" / "Dockerfile").write_text("FROM scratch\n")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_json_marks_each_missing_source(self):
+        result = assetctl("ls", "--json", "--path", self.out)
+        self.assertEqual(result.code, OK, result.err)
+        missing = {a["id"]: a["sourceMissing"] for a in result.json()["assets"]}
+        self.assertEqual(set(missing), {"img", "kept", "data"})
+        self.assertIsNone(missing["kept"])
+        self.assertEqual(missing["img"]["path"], str(self.out / "asset.img"))
+        self.assertEqual(missing["img"]["jsonPath"], "dockerImages.img.source.directory")
+        self.assertEqual(missing["data"]["path"], str(self.out / "asset.data"))
+        self.assertEqual(missing["data"]["jsonPath"], "files.data.source.path")
+
+    def test_text_marks_the_source_lines(self):
+        result = assetctl("ls", "--path", self.out)
+        self.assertEqual(result.code, OK, result.err)
+        sources = [line for line in result.out.splitlines() if line.startswith("    source: ")]
+        self.assertEqual(sources, [
+            f"    source: build asset.img (Dockerfile)  (missing: {self.out / 'asset.img'})",
+            "    source: build asset.kept (Dockerfile)",
+            f"    source: zip asset.data  (missing: {self.out / 'asset.data'})"])
+        self.assertTrue(result.out.endswith(", 2 sources missing\n"), result.out)
+        self.assertNotEqual(result.err, "")  # a warning: the listing is not publishable
+
+    def test_build_and_publish_refuse_them(self):
+        for command in ("build", "publish"):
+            with self.subTest(command=command):
+                result = assetctl(command, "--json", "--path", self.out)
+                self.assertEqual(result.code, INPUT, result.err)
+                self.assertEqual(result.out, "")
+                self.assertIn("asset.img", result.err)
+
+
+class LsDidYouMeanPath(unittest.TestCase):
+    """A positional argument naming an existing file or folder, matching no asset, was meant as
+    --path: the hint line (the contract here, there being no structured output) says so."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def hint_lines(self, result):
+        self.assertEqual(result.code, INPUT, result.err)
+        self.assertEqual(result.out, "")
+        return [line for line in result.err.splitlines() if line.startswith("assetctl: hint: ")]
+
+    def test_assembly_folder_given_as_a_selector_without_cdk_out(self):
+        write_small_assembly(self.dir / "cdk.out.prod")
+        hints = self.hint_lines(assetctl("ls", "cdk.out.prod", cwd=self.dir))
+        self.assertEqual(len(hints), 1, hints)
+        self.assertTrue(hints[0].startswith("assetctl: hint: did you mean --path cdk.out.prod?"),
+                        hints)
+
+    def test_relative_folder_and_asset_manifest_beside_a_cdk_out(self):
+        write_small_assembly(self.dir / "cdk.out")
+        write_small_assembly(self.dir / "my" / "cdk.out")
+        (self.dir / "some.assets.json").write_text((self.dir / "cdk.out" / "S.assets.json")
+                                                   .read_text())
+        for command, positional in (("publish", "./my/cdk.out"), ("build", "some.assets.json"),
+                                    ("doctor", "./my/cdk.out")):
+            with self.subTest(command=command):
+                hints = self.hint_lines(assetctl(command, positional, cwd=self.dir))
+                self.assertEqual(hints, [f"assetctl: hint: did you mean --path {positional}? "
+                                         "(positional arguments are ASSET[:DEST] selectors)"])
+
+    def test_a_selector_that_is_no_path_keeps_the_usual_hint(self):
+        hints = self.hint_lines(assetctl("ls", "--path", FIXTURE, "cdk.out.nope"))
+        self.assertFalse(any("did you mean" in h for h in hints), hints)
+
+
+class LsCdkV1(unittest.TestCase):
+    """A CDK v1 assembly (legacy synthesis: aws:cdk:asset metadata, no asset manifest) fails
+    with exit 3 and says what it is, instead of listing nothing."""
+
+    V1 = SOURCE_DIR / "tests" / "fixtures" / "cdk-v1-legacy" / "cdk.out"
+
+    def test_ls_names_it(self):
+        for args in (["ls"], ["ls", "--json"]):
+            with self.subTest(args=args):
+                result = assetctl(*args, "--path", self.V1)
+                self.assertEqual(result.code, INPUT, result.err)
+                self.assertEqual(result.out, "")
+                first = result.err.splitlines()[0]
+                self.assertTrue(first.startswith(
+                    f"assetctl: error: {self.V1} is a CDK v1 assembly (schema 17.0.0"), first)
+                self.assertIn("its 2 assets are described by aws:cdk:asset metadata", first)
+
+    def test_publish_refuses_it_too(self):
+        result = assetctl("publish", "--path", self.V1)
+        self.assertEqual(result.code, INPUT, result.err)
+        self.assertIn("CDK v1 assembly", result.err)
+
+
 if __name__ == "__main__":
     main()

@@ -78,7 +78,7 @@ TEST_CASE("input problems exit 3 with one error line and a hint") {
     CHECK_THAT(empty.err, Catch::StartsWith("assetctl: error: selector 'no-such-asset' matches"));
 }
 
-TEST_CASE("ls checks the selected sources: a missing Dockerfile is an input error") {
+TEST_CASE("build checks the selected sources: a missing Dockerfile is an input error") {
     test::TempDir dir;
     dir.write("cdk.out/manifest.json", R"({"version": "55.0.0", "artifacts": {
         "S.assets": {"type": "cdk:asset-manifest", "properties": {"file": "S.assets.json"}}}})");
@@ -86,7 +86,7 @@ TEST_CASE("ls checks the selected sources: a missing Dockerfile is an input erro
         "source": {"directory": "asset.img"},
         "destinations": {"d": {"repositoryName": "r", "imageTag": "t"}}}}})");
     dir.mkdir("cdk.out/asset.img");
-    const auto result = run_cli({"ls", "-p", (dir.path() / "cdk.out").string()});
+    const auto result = run_cli({"build", "-p", (dir.path() / "cdk.out").string()});
     CHECK(result.code == util::to_int(ExitCode::input));
     CHECK_THAT(result.err, Catch::Contains("S.assets.json: dockerImages.img.source.dockerFile: "
                                            "Dockerfile 'Dockerfile' (the default) not found"));

@@ -190,3 +190,75 @@ TEST_CASE("a nested assembly reached twice is read once") {
     dir.write("a/n/X.assets.json", k_asset_manifest);
     CHECK(load_assembly(dir.path() / "a").manifests.size() == 1);
 }
+
+namespace {
+
+// A stack artifact whose metadata describes assets the legacy (CDK v1) way.
+std::string legacy_stack(const std::vector<std::string>& asset_ids) {
+    std::string entries;
+    for (const auto& id : asset_ids) {
+        entries += std::string(entries.empty() ? "" : ",") +
+                   R"({"type": "aws:cdk:asset", "data": {"id": ")" + id +
+                   R"(", "packaging": "container-image", "path": "asset.)" + id + R"("}})";
+    }
+    return R"({"type": "aws:cloudformation:stack", "metadata": {"/S": [)" + entries +
+           R"(, {"type": "aws:cdk:logicalId", "data": "X"}]}})";
+}
+
+}  // namespace
+
+TEST_CASE("a CDK v1 assembly (aws:cdk:asset metadata, no asset manifest) is an input error") {
+    const fs::path root = fixtures_dir() / "cdk-v1-legacy/cdk.out";
+    for (const auto& input : {root, root / "manifest.json"}) {
+        INFO(input);
+        try {
+            load_assembly(input);
+            FAIL("no error");
+        } catch (const assetctl::util::Fatal& e) {
+            CHECK(e.exit_code() == assetctl::util::ExitCode::input);
+            CHECK_THAT(e.what(),
+                       Catch::StartsWith(input.string() + " is a CDK v1 assembly (schema 17.0.0"));
+            CHECK_THAT(e.what(), Catch::Contains("its 2 assets are described by aws:cdk:asset "
+                                                 "metadata, which cdk-assets and assetctl do "
+                                                 "not publish"));
+            CHECK_THAT(e.hint(), Catch::Contains("@aws-cdk/core:newStyleStackSynthesis"));
+        }
+    }
+}
+
+TEST_CASE("legacy assets are counted once per id, nested assemblies included") {
+    TempDir dir;
+    dir.write("a/manifest.json", R"({"version": "21.0.0", "artifacts": {
+        "S": )" + legacy_stack({"img1", "img2"}) +
+                                     R"(,
+        "assembly-N": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "n"}}}})");
+    dir.write("a/n/manifest.json", R"({"version": "21.0.0", "artifacts": {
+        "T": )" + legacy_stack({"img2", "img3"}) +
+                                       "}}");
+    CHECK_THROWS_WITH(load_assembly(dir.path() / "a"),
+                      Catch::Contains("schema 21.0.0") && Catch::Contains("its 3 assets are"));
+}
+
+TEST_CASE("legacy assets beside asset manifests are counted, and the rest still loads") {
+    TempDir dir;
+    dir.write("a/manifest.json", R"({"version": "21.0.0", "artifacts": {
+        "Old": )" + legacy_stack({"img1"}) +
+                                     R"(,
+        "New.assets": {"type": "cdk:asset-manifest", "properties": {"file": "New.assets.json"}}}})");
+    dir.write("a/New.assets.json", k_asset_manifest);
+    const auto assembly = load_assembly(dir.path() / "a");
+    CHECK(stacks(assembly) == std::vector<std::string>{"New"});
+    CHECK(assembly.legacy_assets == 1);
+}
+
+TEST_CASE("a CDK v2 assembly has no legacy assets") {
+    CHECK(load_assembly(fixtures_dir() / "cdk-app/cdk.out").legacy_assets == 0);
+    TempDir dir;
+    // Stacks without assets in a v1 assembly: nothing to publish, and nothing wrong.
+    dir.write("a/manifest.json", R"({"version": "17.0.0", "artifacts": {
+        "S": {"type": "aws:cloudformation:stack", "metadata": {"/S": [
+            {"type": "aws:cdk:logicalId", "data": "X"}]}}}})");
+    const auto empty = load_assembly(dir.path() / "a");
+    CHECK(empty.manifests.empty());
+    CHECK(empty.legacy_assets == 0);
+}

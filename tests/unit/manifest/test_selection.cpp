@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "manifest/selection.hpp"
@@ -125,4 +127,50 @@ TEST_CASE("the --stack error lists the stacks there are") {
         CHECK_THAT(e.what(), Catch::Contains("AgnosticStack") &&
                                  Catch::Contains("ProdStage/InnerStage/WorkerStack"));
     }
+}
+
+namespace {
+
+// The hint of the input error select_assets raises for `criteria`.
+std::string hint_of_failed_selection(const SelectionCriteria& criteria,
+                                     const NamesExistingPath& names_existing_path = {}) {
+    try {
+        select_assets(fixture(), criteria, names_existing_path);
+    } catch (const Fatal& e) {
+        CHECK(e.exit_code() == ExitCode::input);
+        return e.hint();
+    }
+    FAIL("no error");
+    return {};
+}
+
+// As if these names, and only these, were files or folders on disk.
+NamesExistingPath existing_paths(std::vector<std::string> paths) {
+    return [paths = std::move(paths)](const std::string& text) {
+        return std::find(paths.begin(), paths.end(), text) != paths.end();
+    };
+}
+
+}  // namespace
+
+TEST_CASE("a selector that matches no asset and names a file or folder hints --path") {
+    const auto paths = existing_paths({"cdk.out.prod", "my dir/cdk.out", "SharedImage"});
+    CHECK(hint_of_failed_selection({{"cdk.out.prod"}, {}}, paths) ==
+          "did you mean --path cdk.out.prod? (positional arguments are ASSET[:DEST] selectors)");
+    // Copied into a shell, the hint must work: quoted where the text needs it.
+    CHECK_THAT(hint_of_failed_selection({{"my dir/cdk.out"}, {}}, paths),
+               Catch::StartsWith("did you mean --path 'my dir/cdk.out'?"));
+    // Of two selectors matching nothing, the one naming a path is the likely mistake.
+    CHECK_THAT(hint_of_failed_selection({{"typo", "cdk.out.prod"}, {}}, paths),
+               Catch::StartsWith("did you mean --path cdk.out.prod?"));
+    // Not a path: the usual hint.
+    CHECK_THAT(hint_of_failed_selection({{"typo"}, {}}, paths), Catch::Contains("assetctl ls"));
+    // Without the test (pure callers), never.
+    CHECK_THAT(hint_of_failed_selection({{"cdk.out.prod"}, {}}), Catch::Contains("assetctl ls"));
+}
+
+TEST_CASE("a selector that names a path but matches an asset selects it") {
+    const auto selection =
+        select_assets(fixture(), {{"SharedImage"}, {}}, existing_paths({"SharedImage"}));
+    CHECK(selection.docker_images.size() == 2);
 }

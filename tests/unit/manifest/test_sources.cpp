@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "manifest/assembly.hpp"
@@ -169,4 +171,73 @@ TEST_CASE("image archives: CDK tarballs, tar files and OCI layouts named as dire
     with_build.docker_images.push_back({parse(R"({"directory": "context"})").origin, 0,
                                         parse(R"({"directory": "context"})").docker_images.at(0)});
     CHECK(needs_engine(with_build));
+}
+
+TEST_CASE("a missing source is a value naming where it was looked for") {
+    TempDir dir;
+    const fs::path root = dir.mkdir("cdk.out");
+    dir.write("cdk.out/asset.good/Dockerfile", "FROM scratch\n");
+    dir.mkdir("cdk.out/asset.nodockerfile");
+    dir.write("cdk.out/asset.data.txt", "data");
+    dir.mkdir("cdk.out/asset.folder");
+    const auto manifest = parse_asset_manifest(R"({"version": "55.0.0",
+        "dockerImages": {
+          "good": {"source": {"directory": "asset.good"}, "destinations": {}},
+          "gone": {"source": {"directory": "asset.gone"}, "destinations": {}},
+          "nodf": {"source": {"directory": "asset.nodockerfile"}, "destinations": {}},
+          "tar": {"source": {"executable": ["sh", "-c", "docker load -i \"$1\"",
+                  "cdk-tarball-image-asset", "asset.x.tar"]}, "destinations": {}},
+          "away": {"source": {"directory": "../elsewhere"}, "destinations": {}}},
+        "files": {
+          "data": {"source": {"path": "asset.data.txt"}, "destinations": {}},
+          "lost": {"source": {"path": "asset.lost.zip"}, "destinations": {}},
+          "dir": {"source": {"path": "asset.folder"}, "destinations": {}},
+          "zipdir": {"source": {"path": "asset.folder", "packaging": "zip"}, "destinations": {}},
+          "run": {"source": {"executable": ["./make.sh"]}, "destinations": {}}}})",
+                                               {root / "S.assets.json", root, "", ""});
+    const auto image = [&](const std::string& id) {
+        const auto& images = manifest.docker_images;
+        const auto it = std::find_if(images.begin(), images.end(),
+                                     [&](const auto& asset) { return asset.id == id; });
+        REQUIRE(it != images.end());
+        return find_missing_docker_source(manifest.origin, *it, root);
+    };
+    const auto file = [&](const std::string& id) {
+        const auto& files = manifest.files;
+        const auto it = std::find_if(files.begin(), files.end(),
+                                     [&](const auto& asset) { return asset.id == id; });
+        REQUIRE(it != files.end());
+        return find_missing_file_source(manifest.origin, *it, root);
+    };
+
+    CHECK_FALSE(image("good"));
+    const auto gone = image("gone");
+    REQUIRE(gone);
+    CHECK(gone->manifest == root / "S.assets.json");
+    CHECK(gone->json_path == "dockerImages.gone.source.directory");
+    CHECK(gone->path == root / "asset.gone");
+    // The same error check_docker_source throws.
+    const auto error = gone->error();
+    CHECK(error.exit_code() == assetctl::util::ExitCode::input);
+    CHECK(error.json_path() == gone->json_path);
+    CHECK_THAT(error.detail(), Catch::Contains("build context 'asset.gone' does not exist"));
+    CHECK_FALSE(error.hint().empty());
+
+    const auto nodf = image("nodf");
+    REQUIRE(nodf);
+    CHECK(nodf->json_path == "dockerImages.nodf.source.dockerFile");
+    CHECK(nodf->path == root / "asset.nodockerfile" / "Dockerfile");
+    REQUIRE(image("tar"));
+    CHECK(image("tar")->path == root / "asset.x.tar");
+    // Outside the assembly is the manifest's fault, not the copy's: still thrown.
+    CHECK_THROWS_AS(image("away"), ManifestError);
+
+    CHECK_FALSE(file("data"));
+    REQUIRE(file("lost"));
+    CHECK(file("lost")->json_path == "files.lost.source.path");
+    CHECK(file("lost")->path == root / "asset.lost.zip");
+    REQUIRE(file("dir"));  // a folder where packaging `file` needs a file
+    CHECK_THAT(file("dir")->detail, Catch::Contains("is not a file"));
+    CHECK_FALSE(file("zipdir"));
+    CHECK_FALSE(file("run"));
 }
