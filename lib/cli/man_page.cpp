@@ -1,5 +1,6 @@
 #include "cli/man_page.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <sstream>
@@ -105,6 +106,21 @@ std::string roff_paragraphs(std::string_view text) {
     return out;
 }
 
+// `text` ending in a full stop.
+std::string sentence(std::string_view text) {
+    std::string out = roff_text(text);
+    if (!out.empty() && out.back() != '.') {
+        out += ".";
+    }
+    return out;
+}
+
+// CLI11 calls any string value TEXT; a path option's reads better as PATH.
+std::string shown_value_name(const OptionSpec& option) {
+    return option.value == ValueKind::path && option.value_name == "TEXT" ? "PATH"
+                                                                          : option.value_name;
+}
+
 std::string option_heading(const OptionSpec& option) {
     std::vector<std::string> names;
     for (const auto& name : option.names) {
@@ -112,16 +128,13 @@ std::string option_heading(const OptionSpec& option) {
     }
     std::string heading = util::join(names, ", ");
     if (option.value != ValueKind::none) {
-        heading += " \\fI" + roff_text(option.value_name) + "\\fR";
+        heading += " \\fI" + roff_text(shown_value_name(option)) + "\\fR";
     }
     return heading;
 }
 
 std::string option_body(const OptionSpec& option) {
-    std::string body = roff_text(option.help);
-    if (!body.empty() && body.back() != '.') {
-        body += ".";
-    }
+    std::string body = sentence(option.help);
     if (option.value == ValueKind::choice) {
         body += " One of: " + roff_text(util::join(option.choices, ", ")) + ".";
     }
@@ -140,7 +153,7 @@ std::string positional_heading(const PositionalSpec& positional) {
 }
 
 std::string positional_body(const PositionalSpec& positional) {
-    std::string body = roff_text(positional.help);
+    std::string body = sentence(positional.help);
     if (!positional.choices.empty()) {
         body += " One of: " + roff_text(util::join(positional.choices, ", ")) + ".";
     }
@@ -181,6 +194,12 @@ void write_commands(std::ostream& out, const CommandSpec& root) {
     }
 }
 
+// An option of a command that the root defines the same way (--help): listed once, globally.
+bool is_global(const CommandSpec& root, const OptionSpec& option) {
+    return std::any_of(root.options.begin(), root.options.end(),
+                       [&option](const OptionSpec& global) { return global.names == option.names; });
+}
+
 void write_options(std::ostream& out, const CommandSpec& root) {
     out << ".SH OPTIONS\n"
         << "Global options, taken before or after the command:\n";
@@ -193,7 +212,9 @@ void write_options(std::ostream& out, const CommandSpec& root) {
             write_tagged(out, positional_heading(positional), positional_body(positional));
         }
         for (const auto& option : command.options) {
-            write_tagged(out, option_heading(option), option_body(option));
+            if (!is_global(root, option)) {
+                write_tagged(out, option_heading(option), option_body(option));
+            }
         }
     }
 }

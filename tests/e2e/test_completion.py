@@ -220,7 +220,7 @@ class ManPage(unittest.TestCase):
                         "ENVIRONMENT", "FILES", "SEE ALSO"):
             self.assertRegex(text, r"(?m)^%s$" % heading)
         self.assertIn("--push-mode MODE", text)
-        self.assertRegex(text, r"(?m)^\s+130\s*$")
+        self.assertRegex(text, r"(?m)^\s+130\s+Interrupted")
 
     def test_every_environment_variable_lib_reads_is_documented(self):
         environment = man_section(MAN_PAGE.read_text(), ".SH ENVIRONMENT")
