@@ -196,8 +196,9 @@ void write_commands(std::ostream& out, const CommandSpec& root) {
 
 // An option of a command that the root defines the same way (--help): listed once, globally.
 bool is_global(const CommandSpec& root, const OptionSpec& option) {
-    return std::any_of(root.options.begin(), root.options.end(),
-                       [&option](const OptionSpec& global) { return global.names == option.names; });
+    return std::any_of(
+        root.options.begin(), root.options.end(),
+        [&option](const OptionSpec& global) { return global.names == option.names; });
 }
 
 void write_options(std::ostream& out, const CommandSpec& root) {

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "cli/cli_model.hpp"
-#include "small_app.hpp"
+#include "cli11_definitions.hpp"
 
 using namespace assetctl;
 using cli::ValueKind;

@@ -9,6 +9,8 @@
 
 namespace assetctl::test {
 
+// CLI11 definitions for the tests of the completion and man page generators.
+
 // A small CLI11 definition with one of each thing the completion and man page generators
 // read: a global counting flag (fallthrough), commands, a choice option, a path option, a
 // list option, a word option, a positional with choices, a hidden option and a hidden command.
@@ -43,5 +45,23 @@ struct SmallApp {
         app.add_subcommand("hidden-command", "internal")->group("");
     }
 };
+
+// The names ("-p", "--path") of the visible options of `app`, read with CLI11's own API rather
+// than cli_model, so a kind of option the model misses fails the tests that compare the two.
+inline std::vector<std::string> visible_option_names(const CLI::App& app) {
+    std::vector<std::string> names;
+    for (const CLI::Option* option : app.get_options()) {
+        if (option->get_group().empty() || !option->nonpositional()) {
+            continue;
+        }
+        for (const auto& name : option->get_snames()) {
+            names.push_back("-" + name);
+        }
+        for (const auto& name : option->get_lnames()) {
+            names.push_back("--" + name);
+        }
+    }
+    return names;
+}
 
 }  // namespace assetctl::test
