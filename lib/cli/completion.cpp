@@ -224,6 +224,10 @@ std::string zsh_description(std::string text) {
     return text;
 }
 
+// Completes nothing. (A lone space, which _arguments documents for that, also stops it from
+// completing options in the same word position.)
+constexpr const char* k_zsh_no_completion = "_nothing";
+
 std::string zsh_value_action(const OptionSpec& option) {
     switch (option.value) {
         case ValueKind::choice:
@@ -234,7 +238,7 @@ std::string zsh_value_action(const OptionSpec& option) {
         case ValueKind::none:
             break;
     }
-    return " ";
+    return k_zsh_no_completion;
 }
 
 std::string zsh_message(const std::string& value_name) {
@@ -258,8 +262,9 @@ std::string zsh_option_spec(const OptionSpec& option) {
 }
 
 std::string zsh_positional_spec(const PositionalSpec& positional, std::size_t position) {
-    const std::string action =
-        positional.choices.empty() ? " " : "(" + util::join(positional.choices, " ") + ")";
+    const std::string action = positional.choices.empty()
+                                   ? k_zsh_no_completion
+                                   : "(" + util::join(positional.choices, " ") + ")";
     const std::string where = positional.repeatable ? "*" : std::to_string(position);
     return single_quoted(where + ":" + positional.name + ":" + action);
 }

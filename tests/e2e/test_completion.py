@@ -2,9 +2,10 @@
 command-line definition (cmake/GeneratedDocs.cmake), used by the real shells and man.
 
 bash: the script is sourced and its function called as bash calls it (COMP_WORDS, COMP_CWORD),
-then COMPREPLY read. fish evaluates completions without a terminal (`complete -C`). zsh needs a
-terminal to complete, so its script is syntax-checked and registered through compinit both ways
-it is installed (autoloaded from $fpath, or sourced). The man page renders with groff and man
+then COMPREPLY read. fish evaluates completions without a terminal (`complete -C`). zsh completes
+only in its line editor: an interactive zsh in a pseudo-terminal (zsh/zpty) is sent a line and a
+TAB, then Enter, with `assetctl` a function printing the arguments it got, both ways the script
+is installed (autoloaded from $fpath, or sourced). The man page renders with groff and man
 without a warning, and names every environment variable lib/ reads.
 
 CMake passes the folder of the generated files in ASSETCTL_GENERATED_DOCS.
@@ -116,6 +117,30 @@ def isolated_home(test):
     return home, env
 
 
+# Runs an interactive zsh in a pseudo-terminal: for each line after the first two arguments it
+# types the line, a TAB and Enter, and prints what the completed command line gave `assetctl` (a
+# function here). $1: the completion script, $2: "source" or "fpath". (The result is read
+# between markers the typed text cannot contain: ${(U):-args} prints ARGS.)
+ZSH_DRIVER = r"""
+zmodload zsh/zpty
+script=$1 mode=$2
+shift 2
+if [[ $mode == fpath ]]; then
+  setup="fpath=(${script:h} \$fpath); autoload -Uz compinit; compinit -u -D"
+else
+  setup="autoload -Uz compinit; compinit -u -D; source $script"
+fi
+zpty shell zsh -f -i
+zpty -w shell "PS1='> '; $setup; assetctl() { print -r -- \"\${(U):-args}<\$*>\" }"
+for line in "$@"; do
+  zpty -w -n shell "$line"$'\t\n'
+  zpty -r shell out '*ARGS<*>*'
+  print -r -- "${${out##*ARGS<}%%>*}"
+done
+zpty -d shell
+"""
+
+
 class ZshCompletion(unittest.TestCase):
     def setUp(self):
         self.zsh = shutil.which("zsh")
@@ -126,6 +151,33 @@ class ZshCompletion(unittest.TestCase):
     def test_syntax(self):
         result = run([self.zsh, "-n", str(ZSH_SCRIPT)])
         self.assertEqual(result.returncode, 0, result.stderr)
+
+    def complete(self, mode, *lines, cwd=None):
+        """What each of `lines` became after a TAB in an interactive zsh (without `assetctl `)."""
+        folder = Path(self.home) / "functions"
+        folder.mkdir(exist_ok=True)
+        shutil.copy(ZSH_SCRIPT, folder / "_assetctl")
+        driver = Path(self.home) / "driver.zsh"
+        driver.write_text(ZSH_DRIVER)
+        result = run([self.zsh, "-f", str(driver), str(folder / "_assetctl"), mode, *lines],
+                     env=self.env, cwd=cwd)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.rstrip("\n").split("\n")
+
+    def test_completes_commands_options_choices_and_paths(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "cdk.out").mkdir()
+            for mode in ("fpath", "source"):
+                with self.subTest(mode=mode):
+                    self.assertEqual(
+                        self.complete(mode, "assetctl pu", "assetctl publish --push-mode d",
+                                      "assetctl publish --pub", "assetctl ls --verb",
+                                      "assetctl -q d", "assetctl completion f",
+                                      "assetctl ls --path cd", "assetctl ls --stack pu",
+                                      cwd=tmp),
+                        ["publish", "publish --push-mode docker", "publish --publish-jobs",
+                         "ls --verbose", "-q doctor", "completion fish", "ls --path cdk.out",
+                         "ls --stack pu"])
 
     def test_compinit_finds_it_in_fpath(self):
         fpath = Path(self.home) / "functions"

@@ -152,8 +152,8 @@ TEST_CASE("zsh completion defines a function per command with _arguments specs")
     CHECK_THAT(zsh, Catch::Contains("'--mode[how: `fast` or `slow`]:mode:(fast slow)'"));
     CHECK_THAT(zsh, Catch::Contains("'(-i --input-file)'{-i,--input-file}'[where to read "
                                     "from]:text:_files'"));
-    CHECK_THAT(zsh, Catch::Contains("'*--tag[a tag (repeatable)]:tag: '"));
-    CHECK_THAT(zsh, Catch::Contains("'*:items: '"));
+    CHECK_THAT(zsh, Catch::Contains("'*--tag[a tag (repeatable)]:tag:_nothing'"));
+    CHECK_THAT(zsh, Catch::Contains("'*:items:_nothing'"));
     CHECK_THAT(zsh, Catch::Contains("'1:color:(red green)'"));
     CHECK_THAT(zsh, !Catch::Contains("secret-flag"));
     CHECK_THAT(zsh, !Catch::Contains("hidden-command"));
