@@ -14,7 +14,7 @@ packages=(
   # tests and checks
   catch2 clang-format python3
   # the generated shell completions and man page, used by the real shells and man
-  zsh fish man-db groff-base
+  zsh fish bash-completion man-db groff-base
   # integration tests: a real registry (TLS + htpasswd), the local ECR/STS endpoint verifying
   # SigV4 with botocore, and independent clients (AWS CLI, skopeo)
   docker-registry apache2-utils openssl python3-botocore awscli skopeo

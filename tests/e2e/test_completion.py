@@ -8,7 +8,12 @@ TAB, then Enter, with `assetctl` a function printing the arguments it got, both 
 is installed (autoloaded from $fpath, or sourced). The man page renders with groff and man
 without a warning, and names every environment variable lib/ reads.
 
-CMake passes the folder of the generated files in ASSETCTL_GENERATED_DOCS.
+Installed (`cmake --install` into a temporary DESTDIR), each is found where its tool looks by
+itself: man through MANPATH, bash-completion's loader and fish through XDG_DATA_DIRS, zsh's
+compinit through the vendor-completions folder Debian puts in $fpath.
+
+CMake passes the folder of the generated files in ASSETCTL_GENERATED_DOCS and the build tree in
+ASSETCTL_BUILD_DIR.
 """
 import os
 import re
@@ -27,6 +32,7 @@ BASH_SCRIPT = DOCS / "assetctl.bash"
 ZSH_SCRIPT = DOCS / "_assetctl"
 FISH_SCRIPT = DOCS / "assetctl.fish"
 MAN_PAGE = DOCS / "assetctl.1"
+BUILD_DIR = os.environ.get("ASSETCTL_BUILD_DIR", "")
 
 # Environment variables lib/ reads that the man page leaves out on purpose: the search path
 # and the user name (an assumed role's session name), which no user sets for assetctl.
@@ -179,25 +185,6 @@ class ZshCompletion(unittest.TestCase):
                          "ls --verbose", "-q doctor", "completion fish", "ls --path cdk.out",
                          "ls --stack pu"])
 
-    def test_compinit_finds_it_in_fpath(self):
-        fpath = Path(self.home) / "functions"
-        fpath.mkdir()
-        shutil.copy(ZSH_SCRIPT, fpath / "_assetctl")
-        result = run([self.zsh, "-f", "-c",
-                      'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -D; '
-                      'print -r -- "$_comps[assetctl]"', "zsh", str(fpath)], env=self.env)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.strip(), "_assetctl")
-
-    def test_sourcing_registers_it(self):
-        result = run([self.zsh, "-f", "-c",
-                      'autoload -Uz compinit; compinit -u -D; source "$1"; '
-                      'print -r -- "$_comps[assetctl]"; whence -w _assetctl_publish',
-                      "zsh", str(ZSH_SCRIPT)], env=self.env)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.split("\n")[:2],
-                         ["_assetctl", "_assetctl_publish: function"])
-
 
 class FishCompletion(unittest.TestCase):
     def setUp(self):
@@ -236,6 +223,74 @@ class FishCompletion(unittest.TestCase):
             with_path, with_profile = result.stdout.split("---\n")
             self.assertEqual(with_path.split(), ["cdk.out/"])
             self.assertEqual(with_profile.split(), [])
+
+
+class Installed(unittest.TestCase):
+    """The files `cmake --install` lays out, found by each tool without being told the file."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.destdir = tempfile.mkdtemp()
+        result = run(["cmake", "--install", BUILD_DIR, "--prefix", "/usr"],
+                     env=dict(os.environ, DESTDIR=cls.destdir))
+        if result.returncode != 0:
+            shutil.rmtree(cls.destdir)
+            raise AssertionError("cmake --install failed: " + result.stdout + result.stderr)
+        cls.share = Path(cls.destdir) / "usr" / "share"
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.destdir)
+
+    def setUp(self):
+        self.home, env = isolated_home(self)
+        self.env = dict(env, XDG_DATA_DIRS=str(self.share),
+                        PATH="%s/usr/bin:%s" % (self.destdir, os.environ["PATH"]))
+
+    def test_the_four_files_where_each_tool_looks(self):
+        for installed, generated in (
+                ("man/man1/assetctl.1", MAN_PAGE),
+                ("bash-completion/completions/assetctl", BASH_SCRIPT),
+                ("zsh/vendor-completions/_assetctl", ZSH_SCRIPT),
+                ("fish/vendor_completions.d/assetctl.fish", FISH_SCRIPT)):
+            with self.subTest(installed):
+                self.assertEqual((self.share / installed).read_bytes(), generated.read_bytes())
+
+    def test_man_finds_the_page(self):
+        result = run(["man", "-w", "assetctl"],
+                     env=dict(self.env, MANPATH=str(self.share / "man")))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), str(self.share / "man/man1/assetctl.1"))
+
+    def test_bash_completion_loads_it_on_demand(self):
+        loader = "/usr/share/bash-completion/bash_completion"
+        if not os.path.exists(loader):
+            self.skipTest("bash-completion is not installed (scripts/install-deps.sh)")
+        result = run(["bash", "--norc", "--noprofile", "-c",
+                      'source "$1"; __load_completion assetctl && complete -p assetctl',
+                      "bash", loader], env=self.env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "complete -F _assetctl assetctl")
+
+    def test_fish_loads_it_by_itself(self):
+        fish = shutil.which("fish")
+        if not fish:
+            self.skipTest("fish is not installed (scripts/install-deps.sh)")
+        result = run([fish, "-c", 'complete -C "assetctl pu"'], env=self.env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual([line.split("\t")[0] for line in result.stdout.split("\n") if line],
+                         ["publish"])
+
+    def test_zsh_compinit_finds_it(self):
+        zsh = shutil.which("zsh")
+        if not zsh:
+            self.skipTest("zsh is not installed (scripts/install-deps.sh)")
+        result = run([zsh, "-f", "-c",
+                      'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -D; '
+                      'print -r -- "$_comps[assetctl]"', "zsh",
+                      str(self.share / "zsh/vendor-completions")], env=self.env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "_assetctl")
 
 
 def man_section(roff, heading):
