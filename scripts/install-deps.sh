@@ -13,6 +13,8 @@ packages=(
   libarchive-dev libdeflate-dev
   # tests and checks
   catch2 clang-format python3 python3-yaml
+  # the generated shell completions and man page, used by the real shells and man
+  zsh fish bash-completion man-db groff-base
   # integration tests: a real registry (TLS + htpasswd), the local ECR/STS endpoint verifying
   # SigV4 with botocore, and independent clients (AWS CLI, skopeo)
   docker-registry apache2-utils openssl python3-botocore awscli skopeo

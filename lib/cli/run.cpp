@@ -13,9 +13,12 @@
 #include "cli/assembly_input.hpp"
 #include "cli/aws_setup.hpp"
 #include "cli/cdk_assets_command.hpp"
+#include "cli/completion.hpp"
 #include "cli/credential_helper_command.hpp"
+#include "cli/definition.hpp"
 #include "cli/doctor_command.hpp"
 #include "cli/ls_command.hpp"
+#include "cli/man_page.hpp"
 #include "cli/publish_command.hpp"
 #include "docker/engine.hpp"
 #include "manifest/assembly.hpp"
@@ -31,6 +34,8 @@ namespace {
 using util::ExitCode;
 
 constexpr const char* k_default_input = "cdk.out";
+constexpr const char* k_description =
+    "Build and publish the container image assets of AWS CDK cloud assemblies.";
 
 // What every command that reads an assembly takes.
 struct SelectionArgs {
@@ -247,7 +252,38 @@ struct Commands {
     CLI::App* doctor = nullptr;
     CLI::App* build = nullptr;
     CLI::App* publish = nullptr;
+    // The commands that print the definition itself, and the definition.
+    Shell completion_shell = Shell::bash;
+    CLI::App* completion = nullptr;
+    CLI::App* man = nullptr;
+    const CLI::App* root = nullptr;
 };
+
+// `assetctl completion SHELL` and `assetctl man`: text generated from `app` as it is defined.
+void define_documentation_commands(CLI::App& app, Commands& commands) {
+    commands.root = &app;
+    commands.completion = app.add_subcommand(
+        "completion", "Print the completion script of a shell (see docs/completion.md)");
+    commands.completion->add_option("shell", commands.completion_shell, "bash, zsh or fish")
+        ->required()
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, Shell>{
+                {"bash", Shell::bash}, {"zsh", Shell::zsh}, {"fish", Shell::fish}},
+            CLI::ignore_case))
+        ->type_name("SHELL");
+    commands.man = app.add_subcommand("man", "Print the assetctl(1) manual page (roff)");
+}
+
+// What `completion` or `man` prints, when one of them was chosen.
+std::optional<std::string> documentation_output(const Commands& commands) {
+    if (commands.completion->parsed()) {
+        return completion_script(*commands.root, commands.completion_shell);
+    }
+    if (commands.man->parsed()) {
+        return man_page(*commands.root, util::version());
+    }
+    return std::nullopt;
+}
 
 void define_commands(CLI::App& app, Commands& commands) {
     app.set_version_flag("--version", std::string(util::version()));
@@ -280,6 +316,7 @@ void define_commands(CLI::App& app, Commands& commands) {
     commands.publish = app.add_subcommand(
         "publish", "Build what ECR lacks and push every selected image asset to its destinations");
     add_publish_options(*commands.publish, commands.publish_args, true);
+    define_documentation_commands(app, commands);
 }
 
 // Parses the command line; an exit code when that already ends the run (help, version, a
@@ -322,6 +359,10 @@ Terminal terminal_of(const Streams& streams, const util::Environment& env) {
 }
 
 int dispatch(Commands& commands, const util::Environment& env, Streams& streams) {
+    if (const auto documentation = documentation_output(commands)) {
+        streams.out << *documentation;
+        return util::to_int(ExitCode::ok);
+    }
     if (commands.ls->parsed()) {
         return run_ls(commands.ls_args, commands.ls_json, streams.out);
     }
@@ -362,8 +403,7 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
     if (!args.empty() && started_as_credential_helper(args[0])) {
         return run_credential_helper(args, std::cin, streams.out, streams.err, env);
     }
-    CLI::App app{"Build and publish the container image assets of AWS CDK cloud assemblies.",
-                 "assetctl"};
+    CLI::App app{k_description, "assetctl"};
     Commands commands;
     define_commands(app, commands);
     if (const auto exit_code = parse_arguments(app, args, streams)) {
@@ -382,6 +422,13 @@ int run(const std::vector<std::string>& args, Streams streams, const util::Envir
                        "command line and -v output\n";
         return util::to_int(ExitCode::internal);
     }
+}
+
+void with_cli_definition(const std::function<void(const CLI::App&)>& use) {
+    CLI::App app{k_description, "assetctl"};
+    Commands commands;
+    define_commands(app, commands);
+    use(app);
 }
 
 int run(int argc, char** argv) {
