@@ -54,8 +54,10 @@ constexpr std::array k_environment = std::to_array<EnvironmentVariable>({
     {"ASSETCTL_CACHE_MAX_BYTES",
      "Size above which the least recently used cached layers are removed (default 10 GiB)."},
     {"TMPDIR", "Where private temporary folders are made (default /tmp)."},
-    {"NO_COLOR", "Set and not empty: no colour in logs."},
-    {"TERM", "dumb: no colour in logs."},
+    {"NO_COLOR", "Set and not empty: no colour in logs and progress."},
+    {"TERM", "dumb: no colour, and plain progress lines instead of the live view."},
+    {"GITHUB_ACTIONS", "true: an ::error annotation per failed asset and destination."},
+    {"GITHUB_STEP_SUMMARY", "A file the Markdown summary of build and publish is appended to."},
     {"HOME", "Where ~ is: ~/.aws, ~/.docker, ~/.cache, ~/.cdk."},
 });
 
