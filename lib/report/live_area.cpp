@@ -22,10 +22,13 @@ void LiveArea::show(const std::vector<std::string>& lines) {
     if (closed_) {
         return;
     }
-    erase_locked();
+    // Overwrite in place, line by line, then clear what a longer frame left below: erasing the
+    // whole area first would, from the screen's top row, make some terminals (tmux) push it
+    // into their scrollback.
+    move_to_top_locked();
     lines_ = lines;
     draw_locked();
-    out_ << std::flush;
+    out_ << k_erase_below << std::flush;
 }
 
 void LiveArea::print_above(std::string_view text) {
@@ -54,11 +57,19 @@ void LiveArea::close(bool erase) {
     out_ << k_show_cursor << std::flush;
 }
 
-void LiveArea::erase_locked() {
+void LiveArea::move_to_top_locked() {
     if (drawn_ && !lines_.empty()) {
-        out_ << "\r\033[" << lines_.size() << "A" << k_erase_below;
+        out_ << "\r\033[" << lines_.size() << "A";
     }
     drawn_ = false;
+}
+
+void LiveArea::erase_locked() {
+    const bool shown = drawn_ && !lines_.empty();
+    move_to_top_locked();
+    if (shown) {
+        out_ << k_erase_below;
+    }
 }
 
 void LiveArea::draw_locked() {

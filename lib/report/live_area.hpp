@@ -26,6 +26,7 @@ class LiveArea {
     void close(bool erase);
 
   private:
+    void move_to_top_locked();
     void erase_locked();
     void draw_locked();
 

@@ -228,7 +228,9 @@ class ProgressCase(unittest.TestCase):
         self.assertTrue(screen.endswith("\x1b[?25h"), repr(screen[-80:]))    # ... and shown again
         self.assertIn("\x1b[", screen.replace("\x1b[?25l", "").replace("\x1b[?25h", ""))
         # The last frame: after the last cursor-up, every asset's line says done.
-        last = screen[screen.rfind("A\x1b[J") + 4:] if "A\x1b[J" in screen else screen
+        ups = list(re.finditer(r"\r\x1b\[\d+A", screen))
+        self.assertTrue(ups, repr(screen[:400]))
+        last = screen[ups[-1].end():]
         frame = [CSI.sub("", line) for line in last.replace("\r", "").split("\n") if CSI.sub("", line).strip()]
         self.assertTrue(frame[0].startswith("%d/%d assets done" % (len(SELECTED), len(SELECTED))), frame)
         for asset_id in SELECTED:

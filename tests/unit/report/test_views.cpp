@@ -76,10 +76,11 @@ TEST_CASE("the live area redraws in place and prints other output above itself")
         area.close(false);
     }
     const std::string hide = "\033[?25l";
-    const std::string up2 = "\r\033[2A\033[J";
-    const std::string up1 = "\r\033[1A\033[J";
-    CHECK(out.str() == hide + "one\033[K\ntwo\033[K\n" + up2 + "three\033[K\n" + up1 +
-                           "log line\nthree\033[K\n\033[?25h");
+    const std::string below = "\033[J";  // what a shorter frame leaves is cleared
+    const std::string up2 = "\r\033[2A";
+    const std::string up1 = "\r\033[1A";
+    CHECK(out.str() == hide + "one\033[K\ntwo\033[K\n" + below + up2 + "three\033[K\n" + below +
+                           up1 + below + "log line\nthree\033[K\n\033[?25h");
 }
 
 TEST_CASE("a closed live area that erases leaves nothing of itself") {
@@ -88,5 +89,5 @@ TEST_CASE("a closed live area that erases leaves nothing of itself") {
     area.show({"one"});
     area.close(true);
     area.show({"ignored"});
-    CHECK(out.str() == "\033[?25lone\033[K\n\r\033[1A\033[J\033[?25h");
+    CHECK(out.str() == "\033[?25lone\033[K\n\033[J\r\033[1A\033[J\033[?25h");
 }
