@@ -74,6 +74,16 @@ class TarballInDebian11(PublishChecks, unittest.TestCase):
         self.assertEqual((helper.returncode, helper.stdout.strip()), (0, "{}"), helper.stderr)
         cdk_assets = self.run_in_root(self.top + "/bin/cdk-assets", "--version")
         self.assertEqual(cdk_assets.returncode, 0, cdk_assets.stderr)
+        self.assertIn("assetctl", cdk_assets.stdout)
+
+    def test_links_from_another_folder_on_path(self):
+        # docs/install.md: `ln -sf /opt/assetctl-*/bin/* /usr/local/bin/`, then by name.
+        for name in ("assetctl", "cdk-assets", "docker-credential-cdk-assets"):
+            (self.root.path / "usr/local/bin" / name).symlink_to(self.top + "/bin/" + name)
+        self.assertIn(version(), self.run_in_root("assetctl", "--version").stdout)
+        helper = self.run_in_root("docker-credential-cdk-assets", "list")
+        self.assertEqual((helper.returncode, helper.stdout.strip()), (0, "{}"), helper.stderr)
+        self.assertIn("assetctl", self.run_in_root("cdk-assets", "--version").stdout)
 
     def test_ls_and_publish_the_example(self):
         with Stack(**example_stack_options()) as stack, Dockerd() as dockerd:
