@@ -24,6 +24,9 @@ packages=(
   # the second engine (CDK_DOCKER=podman) in a private environment (tests/support/podman.py);
   # it depends on conmon, runc and containers-common
   podman
+  # package tests (tests/package): Debian 12 and 11 roots to install and run the packages in;
+  # dpkg-shlibdeps (dpkg-dev) computes the .deb's Depends
+  debootstrap dpkg-dev
 )
 
 missing=()

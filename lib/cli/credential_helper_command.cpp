@@ -181,15 +181,6 @@ int answer_action(const std::vector<std::string>& args, std::istream& in, std::o
          "): " + e.what());
 }
 
-fs::path current_executable() {
-    std::error_code ec;
-    auto path = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) {
-        fail("cannot find assetctl's own executable (/proc/self/exe): " + ec.message());
-    }
-    return path;
-}
-
 }  // namespace
 
 DockerLogin fetch_docker_login(const docker::DomainCredential& domain, CredentialHelperAws& aws) {
@@ -209,6 +200,18 @@ DockerLogin fetch_docker_login(const docker::DomainCredential& domain, Credentia
             fail_fetch(domain, e);
         }
     }
+}
+
+fs::path assetctl_executable(const util::Environment& env) {
+    if (auto path = env.get_non_empty(k_executable_variable)) {
+        return *path;
+    }
+    std::error_code ec;
+    auto path = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) {
+        fail("cannot find assetctl's own executable (/proc/self/exe): " + ec.message());
+    }
+    return path;
 }
 
 bool started_as_credential_helper(std::string_view argv0) {
@@ -249,7 +252,7 @@ void use_cdk_docker_creds(const docker::CdkDockerCreds& creds, docker::PrivateDo
                           const std::optional<std::string>& profile) {
     const auto keys = docker::cred_helper_keys(creds);
     const fs::path bin =
-        config.add_credential_helper(keys, docker::k_cred_helper_name, current_executable());
+        config.add_credential_helper(keys, docker::k_cred_helper_name, assetctl_executable(env));
     const auto inherited = env.get_non_empty("PATH");
     engine.add_environment("PATH", bin.string() + (inherited ? ":" + *inherited : ""));
     if (profile) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -54,6 +55,12 @@ inline constexpr std::chrono::seconds k_access_denied_pause{5};
 // util::Fatal (exit 1) naming the domain and the secret id, never a secret. AccessDenied is
 // retried (k_access_denied_attempts).
 DockerLogin fetch_docker_login(const docker::DomainCredential& domain, CredentialHelperAws& aws);
+
+// The program the credential helper link points at: ASSETCTL_EXECUTABLE when set (the
+// self-contained tarball's bin/assetctl wrapper sets it: under its bundled loader
+// /proc/self/exe is the loader), else /proc/self/exe.
+inline constexpr std::string_view k_executable_variable = "ASSETCTL_EXECUTABLE";
+std::filesystem::path assetctl_executable(const util::Environment& env);
 
 // Whether argv[0]'s file name is `docker-credential-cdk-assets`.
 bool started_as_credential_helper(std::string_view argv0);

@@ -13,14 +13,25 @@
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
+#include "http/ca_bundle.hpp"
 #include "http/http_client.hpp"
 #include "http/redact.hpp"
+#include "util/environment.hpp"
 #include "util/interrupt.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::http {
 
 namespace {
+
+// libcurl's compiled-in CA bundle (CURLOPT_CAINFO's default), if it has one.
+std::optional<std::string> compiled_ca_bundle() {
+    const auto* info = curl_version_info(CURLVERSION_NOW);
+    if (info == nullptr || info->cainfo == nullptr) {
+        return std::nullopt;
+    }
+    return std::string(info->cainfo);
+}
 
 void global_init() {
     static std::once_flag once;
@@ -194,7 +205,13 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 class CurlClient final : public HttpClient {
   public:
-    explicit CurlClient(ClientOptions options) : options_(std::move(options)) {}
+    explicit CurlClient(ClientOptions options) : options_(std::move(options)) {
+        if (!options_.ca_bundle) {
+            options_.ca_bundle = discover_ca_bundle(
+                {util::SystemEnvironment().get_non_empty("SSL_CERT_FILE"), compiled_ca_bundle()},
+                is_readable_file);
+        }
+    }
 
     ~CurlClient() override {
         for (CURL* handle : idle_) {

@@ -76,7 +76,9 @@ std::string elapsed_of(const BoardRow& row, SteadyTime now) {
 
 std::string row_line(const BoardRow& row, std::size_t label_columns, SteadyTime now) {
     std::string line = std::string(" ") + mark_of(row.phase) + " ";
-    line += padded(asset_label(row.asset.display_name, row.asset.id), label_columns) + "  ";
+    line += padded(fit_to_width(asset_label(row.asset.display_name, row.asset.id), label_columns),
+                   label_columns) +
+            "  ";
     line += padded(std::string(to_string(row.phase)), 9) + "  ";
     line += padded(std::to_string(row.settled.size()) + "/" +
                        std::to_string(row.asset.destinations.size()),

@@ -256,3 +256,14 @@ TEST_CASE("the helper is recognised by argv[0]'s file name") {
     CHECK_FALSE(cli::started_as_credential_helper("assetctl"));
     CHECK_FALSE(cli::started_as_credential_helper("/usr/bin/docker-credential-cdk-assets-x"));
 }
+
+TEST_CASE("the helper link points at ASSETCTL_EXECUTABLE when set, else at /proc/self/exe") {
+    // The self-contained tarball runs assetctl through its bundled loader, so /proc/self/exe
+    // is the loader; its wrapper names itself in ASSETCTL_EXECUTABLE.
+    const util::MapEnvironment wrapped{{"ASSETCTL_EXECUTABLE", "/opt/assetctl/bin/assetctl"}};
+    CHECK(cli::assetctl_executable(wrapped) == fs::path("/opt/assetctl/bin/assetctl"));
+    const util::MapEnvironment plain;
+    CHECK(cli::assetctl_executable(plain) == fs::read_symlink("/proc/self/exe"));
+    const util::MapEnvironment empty{{"ASSETCTL_EXECUTABLE", ""}};
+    CHECK(cli::assetctl_executable(empty) == fs::read_symlink("/proc/self/exe"));
+}

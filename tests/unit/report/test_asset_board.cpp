@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "report/asset_board.hpp"
@@ -112,6 +114,20 @@ TEST_CASE("board lines fit the terminal: cut to its width, extra assets summed u
         CHECK(line.size() <= 30 * 3);  // bytes; columns checked below
         CHECK(report::fit_to_width(line, 30) == line);
     }
+}
+
+TEST_CASE("a long display name is cut so the columns after it line up") {
+    AssetBoard board({{k_api, std::string(60, 'n'), false, {"d"}}, {k_site, "Short", false, {"d"}}});
+    const auto lines = board.render(t0, 200, 20);
+    REQUIRE(lines.size() == 3);
+    const auto column_of = [](const std::string& line) {
+        const auto bytes = line.substr(0, line.find("waiting"));
+        return std::count_if(bytes.begin(), bytes.end(), [](char c) {
+            return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+        });
+    };
+    CHECK(column_of(lines[1]) == column_of(lines[2]));
+    CHECK_THAT(lines[1], Catch::Contains("n\u2026  "));
 }
 
 TEST_CASE("fit_to_width counts code points and marks a cut") {
