@@ -56,6 +56,8 @@ constexpr std::array k_environment = std::to_array<EnvironmentVariable>({
     {"TMPDIR", "Where private temporary folders are made (default /tmp)."},
     {"NO_COLOR", "Set and not empty: no colour in logs and progress."},
     {"TERM", "dumb: no colour, and plain progress lines instead of the live view."},
+    {"SSL_CERT_FILE",
+     "A CA bundle for TLS when AWS_CA_BUNDLE and the profile's ca_bundle name none."},
     {"GITHUB_ACTIONS", "true: an ::error annotation per failed asset and destination."},
     {"GITHUB_STEP_SUMMARY", "A file the Markdown summary of build and publish is appended to."},
     {"HOME", "Where ~ is: ~/.aws, ~/.docker, ~/.cache, ~/.cdk."},

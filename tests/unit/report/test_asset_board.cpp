@@ -117,7 +117,8 @@ TEST_CASE("board lines fit the terminal: cut to its width, extra assets summed u
 }
 
 TEST_CASE("a long display name is cut so the columns after it line up") {
-    AssetBoard board({{k_api, std::string(60, 'n'), false, {"d"}}, {k_site, "Short", false, {"d"}}});
+    AssetBoard board(
+        {{k_api, std::string(60, 'n'), false, {"d"}}, {k_site, "Short", false, {"d"}}});
     const auto lines = board.render(t0, 200, 20);
     REQUIRE(lines.size() == 3);
     const auto column_of = [](const std::string& line) {
