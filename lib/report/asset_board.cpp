@@ -24,14 +24,8 @@ void add_assets(const std::vector<manifest::Selected<Asset>>& selected, bool fil
     }
 }
 
-std::size_t columns_of(const std::string& text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
-    }));
-}
-
 std::string padded(const std::string& text, std::size_t columns) {
-    const auto have = columns_of(text);
+    const auto have = display_columns(text);
     return have >= columns ? text : text + std::string(columns - have, ' ');
 }
 
@@ -199,8 +193,8 @@ std::vector<std::string> AssetBoard::render(SteadyTime now, std::size_t width,
         done += row.phase == RowPhase::done ? 1U : 0U;
         failed += row.phase == RowPhase::failed ? 1U : 0U;
         moved += row.bytes_moved();
-        label_columns =
-            std::max(label_columns, columns_of(asset_label(row.asset.display_name, row.asset.id)));
+        label_columns = std::max(
+            label_columns, display_columns(asset_label(row.asset.display_name, row.asset.id)));
     }
     label_columns = std::min<std::size_t>(label_columns, 40);
     std::string header = std::to_string(done) + "/" + std::to_string(rows_.size()) + " assets done";
@@ -240,7 +234,7 @@ std::vector<std::string> AssetBoard::render(SteadyTime now, std::size_t width,
 }
 
 std::string fit_to_width(const std::string& text, std::size_t width) {
-    if (columns_of(text) <= width) {
+    if (display_columns(text) <= width) {
         return text;
     }
     if (width == 0) {

@@ -1,5 +1,6 @@
 #include "report/labels.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -15,6 +16,12 @@ std::string asset_label(const std::string& display_name, const std::string& asse
         return short_id(asset_id);
     }
     return display_name + " (" + short_id(asset_id) + ")";
+}
+
+std::size_t display_columns(const std::string& text) {
+    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+    }));
 }
 
 std::string human_bytes(std::uint64_t bytes) {

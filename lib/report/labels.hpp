@@ -13,6 +13,9 @@ std::string short_id(const std::string& asset_id);
 // `Name (3c8fa917)` with a display name, else the short id alone.
 std::string asset_label(const std::string& display_name, const std::string& asset_id);
 
+// The terminal columns `text` takes: one per UTF-8 code point.
+std::size_t display_columns(const std::string& text);
+
 // 512 B, 1.5 KiB, 12.3 MiB, 2.0 GiB.
 std::string human_bytes(std::uint64_t bytes);
 

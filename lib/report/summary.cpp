@@ -156,12 +156,6 @@ std::string escape_command(const std::string& text, bool property) {
     return out;
 }
 
-std::size_t columns_of(const std::string& text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
-    }));
-}
-
 }  // namespace
 
 Totals totals_of(const publish::Summary& summary) {
@@ -258,14 +252,14 @@ void print_summary_table(const publish::Summary& summary, publish::Mode mode, st
     std::array<std::size_t, 3> widths{};
     for (const auto& row : rows) {
         for (std::size_t column = 0; column < widths.size(); ++column) {
-            widths[column] = std::max(widths[column], columns_of(row[column]));
+            widths[column] = std::max(widths[column], display_columns(row[column]));
         }
     }
     for (std::size_t i = 0; i < rows.size(); ++i) {
         std::string line;
         for (std::size_t column = 0; column < widths.size(); ++column) {
             line += rows[i][column] +
-                    std::string(widths[column] - columns_of(rows[i][column]) + 2, ' ');
+                    std::string(widths[column] - display_columns(rows[i][column]) + 2, ' ');
         }
         line += rows[i][3];
         while (!line.empty() && line.back() == ' ') {
