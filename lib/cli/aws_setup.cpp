@@ -45,6 +45,7 @@ AwsSetup::AwsSetup(const util::Environment& env, const std::optional<std::string
         spdlog::debug("AWS configuration: {}", e.what());
     }
 
+    http_options.ssl_cert_file = env.get_non_empty("SSL_CERT_FILE");
     http_ = http::make_curl_client(http_options);
     processes_ = process::make_system_runner();
     runtime_ =

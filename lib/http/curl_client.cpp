@@ -16,7 +16,6 @@
 #include "http/ca_bundle.hpp"
 #include "http/http_client.hpp"
 #include "http/redact.hpp"
-#include "util/environment.hpp"
 #include "util/interrupt.hpp"
 #include "util/strings.hpp"
 
@@ -207,9 +206,8 @@ class CurlClient final : public HttpClient {
   public:
     explicit CurlClient(ClientOptions options) : options_(std::move(options)) {
         if (!options_.ca_bundle) {
-            options_.ca_bundle = discover_ca_bundle(
-                {util::SystemEnvironment().get_non_empty("SSL_CERT_FILE"), compiled_ca_bundle()},
-                is_readable_file);
+            options_.ca_bundle = discover_ca_bundle({options_.ssl_cert_file, compiled_ca_bundle()},
+                                                    is_readable_file);
         }
     }
 

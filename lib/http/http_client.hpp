@@ -130,6 +130,8 @@ struct ClientOptions {
     std::chrono::milliseconds total_timeout = k_default_total_timeout;
     // A PEM bundle to trust instead of the system's (AWS_CA_BUNDLE).
     std::optional<std::string> ca_bundle;
+    // SSL_CERT_FILE, the first candidate when ca_bundle is unset (http/ca_bundle.hpp).
+    std::optional<std::string> ssl_cert_file;
     std::string user_agent;
 };
 
