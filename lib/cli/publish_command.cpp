@@ -108,8 +108,9 @@ ProgressOutput::Settings progress_settings(const PublishArgs& args, const util::
     return settings;
 }
 
-// Called once before the first engine command: an engine that does not answer ends the run.
-std::function<void()> engine_requirement(AwsSetup& setup, const docker::EngineClient& engine) {
+// Called once before the first engine command: an engine that does not answer ends the run;
+// one that does is identified, so builds know which options it honours.
+std::function<void()> engine_requirement(AwsSetup& setup, docker::EngineClient& engine) {
     return [&setup, &engine] {
         const auto status = docker::probe_engine(setup.processes(), engine.executable());
         if (!status.running) {
@@ -117,6 +118,8 @@ std::function<void()> engine_requirement(AwsSetup& setup, const docker::EngineCl
                               "container engine not usable: " + status.problem,
                               "`assetctl doctor` checks the engine, credentials and destinations");
         }
+        engine.set_identity(docker::identify_engine(setup.processes(), engine.executable()));
+        spdlog::debug("container engine: {}", docker::describe(engine.identity()));
     };
 }
 

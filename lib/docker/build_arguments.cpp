@@ -10,7 +10,10 @@ namespace {
 // cdk-assets' cacheOptionToFlag: `type=T` then `,k=v` per param in the manifest's order, no
 // quoting. Divergence: for `"params": {}` cdk-assets writes `type=T,` (an empty object is
 // truthy in JS); the model cannot tell an empty object from no params, so that is `type=T`.
-std::string cache_flag(const manifest::CacheOption& option) {
+std::string cache_flag(const manifest::CacheOption& option, const BuildFeatures& features) {
+    if (!features.cache_csv && is_plain_registry_reference(option)) {
+        return option.params.front().second;
+    }
     std::string flag = "type=" + option.type;
     for (const auto& [key, value] : option.params) {
         flag += ",";
@@ -43,7 +46,8 @@ std::string local_image_tag(std::string_view asset_id) {
 // one-element array (`outputs.map(o => [`--output=${o}`])`, not flattened), which Node turns
 // back into the string `--output=O`: the same argv.
 std::vector<std::string> build_arguments(const manifest::DockerImageSource& source,
-                                         const std::string& local_tag) {
+                                         const std::string& local_tag,
+                                         const BuildFeatures& features) {
     std::vector<std::string> args = {"build"};
     for (const auto& [key, value] : source.docker_build_args) {
         args.emplace_back("--build-arg");
@@ -69,11 +73,11 @@ std::vector<std::string> build_arguments(const manifest::DockerImageSource& sour
     }
     for (const auto& cache : source.cache_from) {
         args.emplace_back("--cache-from");
-        args.push_back(cache_flag(cache));
+        args.push_back(cache_flag(cache, features));
     }
     if (source.cache_to) {
         args.emplace_back("--cache-to");
-        args.push_back(cache_flag(*source.cache_to));
+        args.push_back(cache_flag(*source.cache_to, features));
     }
     if (source.cache_disabled.value_or(false)) {
         args.emplace_back("--no-cache");

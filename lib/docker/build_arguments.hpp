@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "docker/engine_features.hpp"
 #include "manifest/model.hpp"
 
 namespace assetctl::docker {
@@ -17,8 +18,12 @@ std::string local_image_tag(std::string_view asset_id);
 //   --tag <local_tag> [--target T] [--file F] [--network N] [--platform P] [--output=O]...
 //   [--cache-from type=T,k=v...]... [--cache-to type=T,k=v...] [--no-cache] .
 // (`--file` is passed as written in the manifest; the process runs in the build context.)
-// Like cdk-assets, an optional string option that is empty is left out.
+// Like cdk-assets, an optional string option that is empty is left out. For an engine without
+// BuildKit's CSV cache form (`features.cache_csv` false: docker before 23, podman), a
+// `type=registry` cache option whose only parameter is `ref` is passed as that bare reference,
+// which is what such an engine takes (others are refused earlier, by unsupported_options).
 std::vector<std::string> build_arguments(const manifest::DockerImageSource& source,
-                                         const std::string& local_tag);
+                                         const std::string& local_tag,
+                                         const BuildFeatures& features = {});
 
 }  // namespace assetctl::docker

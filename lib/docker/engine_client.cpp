@@ -314,7 +314,14 @@ void EngineClient::save(const std::string& image, const std::function<void(int f
 void EngineClient::build(const manifest::DockerImageSource& source,
                          const std::filesystem::path& context, const std::string& local_tag,
                          const LineSink& output) {
-    auto build = command(build_arguments(source, local_tag));
+    const auto features = build_features(identity_.backend);
+    const auto problems = unsupported_options(source, features);
+    if (!problems.empty()) {
+        throw EngineError(describe(identity_) + " cannot honour " + util::join(problems, ", ") +
+                              "; " + unsupported_hint(identity_),
+                          {});
+    }
+    auto build = command(build_arguments(source, local_tag, features));
     build.working_directory = context;
     // Provenance attestations would turn the image into an index that Lambda and ECS reject.
     build.environment.insert(build.environment.begin(), {"BUILDX_NO_DEFAULT_ATTESTATIONS", "1"});

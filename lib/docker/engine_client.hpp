@@ -12,6 +12,7 @@
 // they are included here so that one include gives a caller the whole docker module.
 #include "docker/build_arguments.hpp"
 #include "docker/engine_error.hpp"
+#include "docker/engine_features.hpp"
 #include "docker/image_inspect.hpp"
 #include "docker/private_docker_config.hpp"
 #include "manifest/model.hpp"
@@ -39,6 +40,12 @@ class EngineClient {
         environment_.emplace_back(std::move(name), std::move(value));
     }
 
+    // What the engine is (identify_engine), so that `build` passes the cache options in the
+    // form it takes and refuses, per asset, the options it cannot honour. Until it is set the
+    // engine counts as unknown: cdk-assets' argv, nothing refused. Call before builds start.
+    void set_identity(EngineIdentity identity) { identity_ = std::move(identity); }
+    const EngineIdentity& identity() const { return identity_; }
+
     // `inspect <image>`: true when the image exists locally. Exit 1 (docker) and 125 (podman)
     // mean absent, as cdk-assets reads them, except when stderr says the daemon cannot be
     // reached (docker exits 1 for that too): that, and any other exit, is an EngineError.
@@ -59,7 +66,9 @@ class EngineClient {
     // normally: it may have read a truncated stream).
     void save(const std::string& image, const std::function<void(int fd)>& consume);
     // `build` in `context` with BUILDX_NO_DEFAULT_ATTESTATIONS=1, streaming stdout and stderr
-    // lines to `output`; throws EngineError with the output's last 20 lines on failure.
+    // lines to `output`; throws EngineError with the output's last 20 lines on failure, and
+    // before starting when the engine cannot honour some of the source's options (naming the
+    // engine, its version and each option).
     void build(const manifest::DockerImageSource& source, const std::filesystem::path& context,
                const std::string& local_tag, const LineSink& output);
     // `load -i <tarball>`: the loaded image's name from the last line that names one:
@@ -97,6 +106,7 @@ class EngineClient {
     std::string executable_;
     std::optional<std::filesystem::path> docker_config_;
     std::vector<std::pair<std::string, std::string>> environment_;
+    EngineIdentity identity_;
 };
 
 }  // namespace assetctl::docker

@@ -146,6 +146,23 @@ class Producer {
             log.write(line);
             output_line(line);
         });
+        check_outputs_left_an_image();
+    }
+
+    // With dockerOutputs the engine writes the result there and stores an image only for an
+    // output that loads one (type=docker, type=image); with none there is nothing to publish.
+    void check_outputs_left_an_image() {
+        if (run_.mode() != Mode::publish || source_.docker_outputs.empty() ||
+            run_.deps().engine.image_exists(image_.local_image)) {
+            return;
+        }
+        throw docker::EngineError(
+            "the build wrote its result to dockerOutputs (" +
+                util::join(source_.docker_outputs, ", ") + ") and stored no image " +
+                image_.local_image +
+                " to publish; add an output that loads the image (type=docker or type=image), "
+                "or use `assetctl build` for outputs only",
+            {});
     }
 
     void load() {

@@ -1,0 +1,197 @@
+#include "docker/engine_features.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "util/strings.hpp"
+
+namespace assetctl::docker {
+namespace {
+
+constexpr std::chrono::milliseconds k_version_timeout{15'000};
+constexpr int k_first_docker_with_buildx_build = 23;
+
+// The leading number of `20.10.24+dfsg1` or `v1.2.0`; -1 when there is none.
+int major_version(std::string_view version) {
+    if (!version.empty() && version.front() == 'v') {
+        version.remove_prefix(1);
+    }
+    int major = -1;
+    const auto [end, error] =
+        std::from_chars(version.data(), version.data() + version.size(), major);
+    return error == std::errc() && end != version.data() ? major : -1;
+}
+
+// Runs a short engine query; nullopt when it cannot start, times out or fails.
+std::optional<std::string> query(process::ProcessRunner& runner, std::vector<std::string> argv) {
+    process::Command command;
+    command.argv = std::move(argv);
+    command.timeout = k_version_timeout;
+    try {
+        const auto result = runner.run(command);
+        if (result.ok()) {
+            return result.out;
+        }
+    } catch (const process::SpawnError&) {
+    }
+    return std::nullopt;
+}
+
+std::string cache_text(const manifest::CacheOption& option) {
+    std::string text = "type=" + option.type;
+    for (const auto& [key, value] : option.params) {
+        text += "," + key + "=" + value;
+    }
+    return text;
+}
+
+// The `type=` of an output such as `type=local,dest=out` (`dest=x` alone: empty).
+std::string output_type(std::string_view output) {
+    const auto first = output.substr(0, output.find(','));
+    return first.rfind("type=", 0) == 0 ? util::to_lower(util::trim(first.substr(5)))
+                                        : std::string();
+}
+
+}  // namespace
+
+bool is_plain_registry_reference(const manifest::CacheOption& option) {
+    return option.type == "registry" && option.params.size() == 1 &&
+           option.params.front().first == "ref";
+}
+
+EngineIdentity parse_version_line(std::string_view line) {
+    const std::string text = util::trim(line);
+    const auto marker = util::to_lower(text).find(" version ");
+    EngineIdentity identity;
+    if (marker == std::string::npos || marker == 0) {
+        return identity;
+    }
+    identity.name = util::to_lower(text.substr(0, marker));
+    std::string rest = text.substr(marker + 9);
+    identity.version = util::trim(rest.substr(0, rest.find(',')));
+    if (identity.name == "docker") {
+        identity.backend = major_version(identity.version) < k_first_docker_with_buildx_build
+                               ? BuildBackend::builtin_buildkit
+                               : BuildBackend::legacy_builder;  // until buildx is found
+    } else if (identity.name == "podman") {
+        identity.backend = BuildBackend::podman;
+    }
+    return identity;
+}
+
+EngineIdentity identify_engine(process::ProcessRunner& runner, const std::string& executable) {
+    const auto version = query(runner, {executable, "--version"});
+    if (!version) {
+        return {};
+    }
+    const auto lines = util::split_lines(*version);
+    auto identity = parse_version_line(lines.empty() ? std::string() : lines.front());
+    if (identity.backend == BuildBackend::builtin_buildkit && major_version(identity.version) < 0) {
+        identity.backend = BuildBackend::unknown;  // a docker that does not say its version
+    }
+    if (identity.backend == BuildBackend::legacy_builder &&
+        query(runner, {executable, "buildx", "version"})) {
+        identity.backend = BuildBackend::buildx;
+    }
+    return identity;
+}
+
+std::string describe(const EngineIdentity& engine) {
+    const std::string name = engine.name.empty() ? std::string("the engine") : engine.name;
+    std::string text = engine.version.empty() ? name : name + " " + engine.version;
+    switch (engine.backend) {
+        case BuildBackend::builtin_buildkit:
+            return text + " (BuildKit built into dockerd, no buildx)";
+        case BuildBackend::legacy_builder:
+            return text + " (no buildx plugin: the classic builder)";
+        case BuildBackend::buildx:
+            return text + " (buildx)";
+        case BuildBackend::podman:
+        case BuildBackend::unknown:
+            break;
+    }
+    return text;
+}
+
+BuildFeatures build_features(BuildBackend backend) {
+    BuildFeatures features;
+    switch (backend) {
+        case BuildBackend::buildx:
+        case BuildBackend::unknown:
+            break;
+        case BuildBackend::builtin_buildkit:
+            features.build_contexts = false;
+            features.cache_to = false;
+            features.cache_csv = false;
+            features.outputs_any_type = false;
+            break;
+        case BuildBackend::legacy_builder:
+            features = BuildFeatures{false, false, false, false, false, false, false};
+            break;
+        case BuildBackend::podman:
+            features.cache_csv = false;
+            features.outputs_any_type = false;
+            break;
+    }
+    return features;
+}
+
+std::vector<std::string> unsupported_options(const manifest::DockerImageSource& source,
+                                             const BuildFeatures& features) {
+    std::vector<std::string> problems;
+    const auto refuse = [&problems](const std::string& field, const std::string& flag) {
+        problems.push_back(field + " (" + flag + ")");
+    };
+    if (!features.ssh && source.docker_build_ssh && !source.docker_build_ssh->empty()) {
+        refuse("dockerBuildSsh", "--ssh " + *source.docker_build_ssh);
+    }
+    if (!features.secrets) {
+        for (const auto& [id, value] : source.docker_build_secrets) {
+            refuse("dockerBuildSecrets." + id, "--secret id=" + id + ",...");
+        }
+    }
+    if (!features.build_contexts) {
+        for (const auto& [name, value] : source.docker_build_contexts) {
+            refuse("dockerBuildContexts." + name, "--build-context " + name + "=" + value);
+        }
+    }
+    for (const auto& output : source.docker_outputs) {
+        const std::string type = output_type(output);
+        const bool basic = type == "local" || type == "tar";
+        if (!features.outputs || (!basic && !features.outputs_any_type)) {
+            refuse("dockerOutputs", "--output=" + output);
+        }
+    }
+    for (const auto& cache : source.cache_from) {
+        if (!features.cache_csv && !is_plain_registry_reference(cache)) {
+            refuse("cacheFrom", "--cache-from " + cache_text(cache));
+        }
+    }
+    if (source.cache_to &&
+        (!features.cache_to ||
+         (!features.cache_csv && !is_plain_registry_reference(*source.cache_to)))) {
+        refuse("cacheTo", "--cache-to " + cache_text(*source.cache_to));
+    }
+    return problems;
+}
+
+std::string unsupported_hint(const EngineIdentity& engine) {
+    switch (engine.backend) {
+        case BuildBackend::builtin_buildkit:
+        case BuildBackend::legacy_builder:
+            return "install docker 23 or later with the buildx plugin (Debian/Ubuntu: "
+                   "docker-buildx), or drop the option from the asset";
+        case BuildBackend::podman:
+            return "podman takes only a plain registry reference (type=registry with just ref) "
+                   "for the cache options and local/tar outputs; use docker with buildx for the "
+                   "others";
+        case BuildBackend::buildx:
+        case BuildBackend::unknown:
+            break;
+    }
+    return "use an engine that supports the option";
+}
+
+}  // namespace assetctl::docker

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manifest/model.hpp"
+#include "process/process_runner.hpp"
+
+namespace assetctl::docker {
+
+// Which engine CLI runs `build`, told apart by its `--version` line, and so which of the
+// manifest's build options it can honour (docs/engines.md).
+enum class BuildBackend {
+    buildx,            // docker 23+ with the buildx plugin: every option
+    builtin_buildkit,  // docker before 23: BuildKit inside dockerd, no buildx flags
+    legacy_builder,    // docker 23+ without buildx: the classic builder, no BuildKit flags
+    podman,            // podman (buildah): bare references for the cache options
+    unknown,           // finch, nerdctl, anything else: given cdk-assets' argv unchanged
+};
+
+struct EngineIdentity {
+    BuildBackend backend = BuildBackend::unknown;
+    std::string name;     // docker, podman, finch, ... as the version line says
+    std::string version;  // the client version, e.g. 20.10.24+dfsg1
+};
+
+// `docker version 20.10.24+dfsg1, build 297e128` / `podman version 4.3.1` /
+// `finch version v1.2.0`: the name and version (a line not of that shape: unknown).
+EngineIdentity parse_version_line(std::string_view line);
+
+// Runs `<executable> --version` and, for docker 23+, `<executable> buildx version`, with
+// timeouts. An engine that does not answer is `unknown` (no option is refused for it).
+EngineIdentity identify_engine(process::ProcessRunner& runner, const std::string& executable);
+
+// `docker 20.10.24+dfsg1 (BuildKit built into dockerd, no buildx)`: for messages.
+std::string describe(const EngineIdentity& engine);
+
+// What a backend can do with the options cdk-assets passes to `build`.
+struct BuildFeatures {
+    bool ssh = true;
+    bool secrets = true;
+    bool build_contexts = true;
+    bool cache_to = true;
+    // `--cache-from type=T,k=v` (BuildKit's CSV form); without it only a plain image reference
+    // is understood, so `type=registry,ref=R` is passed as `R`.
+    bool cache_csv = true;
+    bool outputs = true;           // `--output type=local|tar,dest=...`
+    bool outputs_any_type = true;  // every other output type (docker, oci, image, registry)
+};
+
+BuildFeatures build_features(BuildBackend backend);
+
+// `type=registry` with `ref` as its only parameter: the one cache option an engine without the
+// CSV form can take (as the bare reference).
+bool is_plain_registry_reference(const manifest::CacheOption& option);
+
+// The options of `source` that the engine cannot honour, one line each naming the manifest
+// field, the flag and why, e.g. "cacheTo (--cache-to type=local,dest=x): needs buildx". Empty
+// when the build can run.
+std::vector<std::string> unsupported_options(const manifest::DockerImageSource& source,
+                                             const BuildFeatures& features);
+
+// What to tell the user to do about unsupported options on this engine.
+std::string unsupported_hint(const EngineIdentity& engine);
+
+}  // namespace assetctl::docker
