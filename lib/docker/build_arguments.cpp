@@ -7,21 +7,10 @@
 namespace assetctl::docker {
 namespace {
 
-// cdk-assets' cacheOptionToFlag: `type=T` then `,k=v` per param in the manifest's order, no
-// quoting. Divergence: for `"params": {}` cdk-assets writes `type=T,` (an empty object is
-// truthy in JS); the model cannot tell an empty object from no params, so that is `type=T`.
+// The cache flag in the form the engine takes: the bare reference when it lacks the CSV form.
 std::string cache_flag(const manifest::CacheOption& option, const BuildFeatures& features) {
-    if (!features.cache_csv && is_plain_registry_reference(option)) {
-        return option.params.front().second;
-    }
-    std::string flag = "type=" + option.type;
-    for (const auto& [key, value] : option.params) {
-        flag += ",";
-        flag += key;
-        flag += "=";
-        flag += value;
-    }
-    return flag;
+    return !features.cache_csv && is_plain_registry_reference(option) ? option.params.front().second
+                                                                      : csv_cache_flag(option);
 }
 
 // cdk-assets tests options with JS truthiness, so an empty string is the same as absent.

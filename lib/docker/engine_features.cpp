@@ -39,14 +39,6 @@ std::optional<std::string> query(process::ProcessRunner& runner, std::vector<std
     return std::nullopt;
 }
 
-std::string cache_text(const manifest::CacheOption& option) {
-    std::string text = "type=" + option.type;
-    for (const auto& [key, value] : option.params) {
-        text += "," + key + "=" + value;
-    }
-    return text;
-}
-
 // The `type=` of an output such as `type=local,dest=out` (`dest=x` alone: empty).
 std::string output_type(std::string_view output) {
     const auto first = output.substr(0, output.find(','));
@@ -55,6 +47,17 @@ std::string output_type(std::string_view output) {
 }
 
 }  // namespace
+
+// cdk-assets' cacheOptionToFlag: `type=T` then `,k=v` per param in the manifest's order, no
+// quoting. Divergence: for `"params": {}` cdk-assets writes `type=T,` (an empty object is
+// truthy in JS); the model cannot tell an empty object from no params, so that is `type=T`.
+std::string csv_cache_flag(const manifest::CacheOption& option) {
+    std::string flag = "type=" + option.type;
+    for (const auto& [key, value] : option.params) {
+        flag += "," + key + "=" + value;
+    }
+    return flag;
+}
 
 bool is_plain_registry_reference(const manifest::CacheOption& option) {
     return option.type == "registry" && option.params.size() == 1 &&
@@ -166,13 +169,13 @@ std::vector<std::string> unsupported_options(const manifest::DockerImageSource& 
     }
     for (const auto& cache : source.cache_from) {
         if (!features.cache_csv && !is_plain_registry_reference(cache)) {
-            refuse("cacheFrom", "--cache-from " + cache_text(cache));
+            refuse("cacheFrom", "--cache-from " + csv_cache_flag(cache));
         }
     }
     if (source.cache_to &&
         (!features.cache_to ||
          (!features.cache_csv && !is_plain_registry_reference(*source.cache_to)))) {
-        refuse("cacheTo", "--cache-to " + cache_text(*source.cache_to));
+        refuse("cacheTo", "--cache-to " + csv_cache_flag(*source.cache_to));
     }
     return problems;
 }

@@ -51,6 +51,9 @@ struct BuildFeatures {
 
 BuildFeatures build_features(BuildBackend backend);
 
+// BuildKit's CSV form of a cache option, as cdk-assets writes it: `type=T,k=v,...`.
+std::string csv_cache_flag(const manifest::CacheOption& option);
+
 // `type=registry` with `ref` as its only parameter: the one cache option an engine without the
 // CSV form can take (as the bare reference).
 bool is_plain_registry_reference(const manifest::CacheOption& option);
