@@ -1,0 +1,334 @@
+"""End-to-end (issue #12, "The reference behaviour"): assetctl runs `docker build` exactly as the
+real cdk-assets 4.7.3 does, for every image asset of the fixture apps and of the real-world
+assemblies in ../shared/testdata/realworld-cdk/.
+
+Both tools publish the same asset manifest against the local stack (tests/support/stack.py: the
+ECR/STS endpoint, botocore-verified SigV4, whose default config has every bootstrap role and
+repository the manifests name: `${AWS::AccountId}`/`${AWS::Region}` resolve to account A in
+us-east-1, the fixture apps pin account A in us-east-1 and eu-west-1), each with CDK_DOCKER set
+to argv_recording_engine.py: a stand-in engine that records every call as a JSON line and
+answers like docker 20.10 (no image before its build, then it exists; login, tag, push
+succeed) without running any engine. cdk-assets runs as `cdk-assets -p <manifest> publish`,
+assetctl as `assetctl publish --push-mode docker --path <manifest>` (docker login, tag and push,
+like cdk-assets). Per asset, the `build` call of each must have the same argv (the exact list,
+local tag `cdkasset-<id>` included), the same working folder and the same
+BUILDX_NO_DEFAULT_ATTESTATIONS; a difference fails the test with the asset, the manifest and both
+calls.
+
+The manifests are copies in a temporary copy of each assembly (relative paths resolve as in the
+original): `"version": "48.0.0"` (cdk-assets 4.7.3 refuses schema 55) and only `dockerImages`
+(file assets are not `docker build`). Image assets that are not `docker build` either are
+left out of the copies and so of the comparison: `executable` sources (their command makes the
+image) and tarball or OCI-layout `directory` sources (assetctl reads them without an engine).
+The assemblies are found through manifest.json (asset-manifest artifacts, nested assemblies),
+never a glob (some real-world folders hold asset manifests their manifest.json does not name).
+
+FixtureApps: tests/fixtures/cdk-app and publish-app (tests/fixtures/cdk-v1-legacy has no asset
+manifest: legacy synthesis, nothing either tool would build; checked to stay so). RealWorld: the
+shared snapshots, whose asset folders are absent: each image asset's `directory` gets an empty
+Dockerfile (or its `dockerFile`) in the copy; the class skips when ../shared/testdata is absent.
+Both skip without node and npm (the reference cdk-assets comes from npm; reference_cdk_assets
+of test_cdk_assets_cli.py installs bench/'s lockfile). A skipped class makes the script exit 77.
+
+ARGV_REFERENCE_SHOW=1 prints every compared call.
+"""
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "support"))
+from assetctl_run import BIN, SOURCE_DIR, environment_without, isolated_aws, main, skip  # noqa: E402
+
+if importlib.util.find_spec("botocore") is None:  # the endpoint verifies signatures with it
+    skip("botocore is not installed")
+from stack import Stack  # noqa: E402
+from argv_recording_engine import command_words  # noqa: E402
+from test_cdk_assets_cli import reference_cdk_assets  # noqa: E402
+
+STAND_IN = str(HERE / "argv_recording_engine.py")
+SCHEMA_VERSION = "48.0.0"
+RUN_TIMEOUT = 120
+LOCAL_TAG_PREFIX = "cdkasset-"  # cdk-assets' local tag: cdkasset-<asset id lowercased>
+FIXTURE_APPS = ("cdk-app", "publish-app")
+SHARED = Path(os.environ.get("ASSETCTL_SHARED_TESTDATA") or SOURCE_DIR.parent / "shared" / "testdata")
+REALWORLD = SHARED / "realworld-cdk"
+TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+SHOW = os.environ.get("ARGV_REFERENCE_SHOW") == "1"
+
+STACK = None
+MODULE_DIR = None
+REFERENCE = []  # [argv prefix of cdk-assets 4.7.3], filled once
+
+
+def setUpModule():
+    global STACK, MODULE_DIR
+    MODULE_DIR = tempfile.TemporaryDirectory(prefix="assetctl-e2e-argv-reference-")
+    unittest.addModuleCleanup(MODULE_DIR.cleanup)
+    STACK = Stack()
+    unittest.addModuleCleanup(STACK.stop)
+    STACK.start()
+
+
+def reference():
+    """cdk-assets 4.7.3's argv prefix (npm ci once per run); SkipTest without node and npm."""
+    if not REFERENCE:
+        npm_dir = Path(MODULE_DIR.name) / "npm"
+        npm_dir.mkdir(exist_ok=True)
+        found = reference_cdk_assets(npm_dir)
+        if found is None:
+            raise unittest.SkipTest("node and npm are not installed (the reference cdk-assets comes from npm)")
+        REFERENCE.append(found)
+    return REFERENCE[0]
+
+
+# --- assemblies ---------------------------------------------------------------------------------
+
+def asset_manifests(assembly):
+    """The asset manifests manifest.json names (artifacts of type cdk:asset-manifest), nested
+    assemblies (cdk:cloud-assembly) included, in the manifests' order."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    found = []
+    for artifact in manifest.get("artifacts", {}).values():
+        properties = artifact.get("properties") or {}
+        if artifact.get("type") == "cdk:asset-manifest":
+            found.append(assembly / properties["file"])
+        elif artifact.get("type") == "cdk:cloud-assembly":
+            found.extend(asset_manifests(assembly / properties["directoryName"]))
+    return found
+
+
+def is_docker_build(folder, source):
+    """Whether cdk-assets would `docker build` this image source (not an executable, not a
+    tarball or OCI layout that assetctl reads without an engine)."""
+    if "executable" in source or not source.get("directory"):
+        return False
+    directory = folder / source["directory"]
+    return not (source["directory"].endswith(TARBALL_SUFFIXES) or (directory / "oci-layout").exists())
+
+
+def image_only_copy(path):
+    """Writes <stem>.argref.assets.json beside `path`: schema 48.0.0, only the image assets that
+    are `docker build`. -> (copy path, {asset id: source}, [asset ids left out])."""
+    manifest = json.loads(path.read_text())
+    kept, left_out = {}, []
+    for asset_id, asset in manifest.get("dockerImages", {}).items():
+        if is_docker_build(path.parent, asset["source"]):
+            kept[asset_id] = asset
+        else:
+            left_out.append(asset_id)
+    copy = path.with_name(path.name[:-len(".assets.json")] + ".argref.assets.json")
+    copy.write_text(json.dumps({"version": SCHEMA_VERSION, "dockerImages": kept}, indent=1))
+    return copy, {asset_id: asset["source"] for asset_id, asset in kept.items()}, left_out
+
+
+def stub_build_contexts(path):
+    """Creates the missing `directory` of each image asset of the asset manifest at `path`, with an
+    empty Dockerfile (or its `dockerFile`): the shared snapshots come without asset folders."""
+    made = []
+    for asset in json.loads(path.read_text()).get("dockerImages", {}).values():
+        source = asset["source"]
+        if not is_docker_build(path.parent, source):
+            continue
+        directory = path.parent / source["directory"]
+        dockerfile = directory / (source.get("dockerFile") or "Dockerfile")
+        if not dockerfile.exists():
+            dockerfile.parent.mkdir(parents=True, exist_ok=True)
+            dockerfile.write_text("")
+            made.append(dockerfile)
+    return made
+
+
+# --- the engine calls ---------------------------------------------------------------------------
+
+def read_calls(log):
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def build_tag(argv):
+    for index, word in enumerate(argv):
+        if word == "--tag" and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
+
+
+def builds_by_asset(calls, asset_ids):
+    """{asset id: [build call]} by the local tag, and [build calls whose tag names no asset]."""
+    by_tag = {LOCAL_TAG_PREFIX + asset_id.lower(): asset_id for asset_id in asset_ids}
+    found, stray = {asset_id: [] for asset_id in asset_ids}, []
+    for call in calls:
+        if command_words(call["argv"])[:1] != ["build"]:
+            continue
+        asset_id = by_tag.get(build_tag(call["argv"]))
+        if asset_id is None:
+            stray.append(call)
+        else:
+            found[asset_id].append(call)
+    return found, stray
+
+
+def comparable(call):
+    """What must be the same for both tools: argv, working folder, BUILDX_NO_DEFAULT_ATTESTATIONS."""
+    return {"argv": call["argv"], "cwd": call["cwd"],
+            "BUILDX_NO_DEFAULT_ATTESTATIONS": call["env"]["BUILDX_NO_DEFAULT_ATTESTATIONS"]}
+
+
+def distinct(calls):
+    """The distinct comparable forms of `calls`, in order of first appearance."""
+    forms = []
+    for call in calls:
+        if comparable(call) not in forms:
+            forms.append(comparable(call))
+    return forms
+
+
+class ToolRun:
+    """One tool's publish of one manifest, with its own engine log and tag state."""
+
+    def __init__(self, name, proc, calls):
+        self.name, self.proc, self.calls = name, proc, calls
+
+    def describe(self):
+        return "%s: exit %d\n--- stdout (tail)\n%s\n--- stderr (tail)\n%s" % (
+            self.name, self.proc.returncode, self.proc.stdout[-3000:], self.proc.stderr[-3000:])
+
+
+class BuildArgvCase(unittest.TestCase):
+    """A temporary folder, the stack's environment, both tools on the same manifest copies."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reference = reference()
+        cls.tmp = tempfile.TemporaryDirectory(prefix="assetctl-e2e-argv-", dir=MODULE_DIR.name)
+        cls.addClassCleanup(cls.tmp.cleanup)
+        cls.dir = Path(cls.tmp.name)
+        (cls.dir / "tmpdir").mkdir()
+        cls.runs = 0
+        cls.compared = 0
+        cls.left_out = 0
+        cls.manifests = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        print("\n%s: %d image assets compared in %d asset manifests (%d not `docker build`, left out)"
+              % (cls.__name__, cls.compared, cls.manifests, cls.left_out), file=sys.stderr)
+
+    def env(self, run_dir):
+        env = environment_without(("AWS_", "DOCKER_", "XDG_", "CDK_", "BUILDX_", "ARGV_ENGINE_"), ("TMPDIR",))
+        env.update(STACK.info["env"])
+        env.update(isolated_aws(self.dir))
+        env.update({"AWS_CA_BUNDLE": STACK.info["registry"]["ca_cert"], "XDG_CACHE_HOME": str(self.dir / "cache"),
+                    "TMPDIR": str(self.dir / "tmpdir"), "NO_COLOR": "1", "CDK_DOCKER": STAND_IN,
+                    "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+                    "ARGV_ENGINE_LOG": str(run_dir / "engine.jsonl"), "ARGV_ENGINE_STATE": str(run_dir / "tags")})
+        return env
+
+    def run_tool(self, name, argv):
+        type(self).runs += 1
+        run_dir = self.dir / ("run%03d-%s" % (type(self).runs, name))
+        (run_dir / "tags").mkdir(parents=True)
+        proc = subprocess.run([*map(str, argv)], capture_output=True, text=True, env=self.env(run_dir),
+                              cwd=self.dir, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+        return ToolRun(name, proc, read_calls(run_dir / "engine.jsonl"))
+
+    def compare_manifest(self, manifest, label):
+        """Both tools publish an image-only copy of `manifest`; each asset's build must match."""
+        copy, sources, left_out = image_only_copy(manifest)
+        type(self).manifests += 1
+        type(self).left_out += len(left_out)
+        if not sources:
+            return
+        theirs = self.run_tool("cdk-assets", [*self.reference, "-p", copy, "publish"])
+        ours = self.run_tool("assetctl", [BIN, "publish", "--push-mode", "docker", "--json", "--path", copy])
+        their_builds, their_stray = builds_by_asset(theirs.calls, sources)
+        our_builds, our_stray = builds_by_asset(ours.calls, sources)
+        with self.subTest(manifest=label, check="exit codes and stray builds"):
+            self.assertEqual((theirs.proc.returncode, ours.proc.returncode), (0, 0),
+                             "%s\n%s\n%s" % (label, theirs.describe(), ours.describe()))
+            self.assertEqual((their_stray, our_stray), ([], []), "builds under a tag that names no asset")
+        for asset_id in sources:
+            type(self).compared += 1
+            want, got = distinct(their_builds[asset_id]), distinct(our_builds[asset_id])
+            if SHOW:
+                print("%s %s\n  cdk-assets %s\n  assetctl   %s" % (label, asset_id, want, got), file=sys.stderr)
+            with self.subTest(manifest=label, asset=asset_id):
+                # The stand-in answered cdk-assets well enough for it to build (harness check).
+                self.assertEqual(len(want), 1, "cdk-assets built %s %d ways:\n%s\n%s"
+                                 % (asset_id, len(want), json.dumps(want, indent=1), theirs.describe()))
+                if got != want:
+                    self.fail(self.difference(label, asset_id, sources[asset_id], want, got, ours))
+
+    @staticmethod
+    def difference(label, asset_id, source, want, got, ours):
+        lines = ["docker build differs for asset %s of %s" % (asset_id, label),
+                 "  source:     %s" % json.dumps(source)]
+        for name, forms in (("cdk-assets", want), ("assetctl", got)):
+            if not forms:
+                lines.append("  %-11s no build call" % (name + ":"))
+            for form in forms:
+                lines.append("  %-11s argv %s" % (name + ":", json.dumps(form["argv"])))
+                lines.append("  %-11s cwd %s, BUILDX_NO_DEFAULT_ATTESTATIONS=%s"
+                             % ("", form["cwd"], form["BUILDX_NO_DEFAULT_ATTESTATIONS"]))
+        if want and got and want[0]["argv"] != got[0]["argv"]:
+            a, b = want[0]["argv"], got[0]["argv"]
+            lines.append("  only cdk-assets: %s" % json.dumps([w for w in a if w not in b]))
+            lines.append("  only assetctl:   %s" % json.dumps([w for w in b if w not in a]))
+        if not got:
+            lines.append(ours.describe())
+        return "\n".join(lines)
+
+    def copy_assembly(self, source, name):
+        target = self.dir / name
+        shutil.copytree(source, target, symlinks=True)
+        return target
+
+
+class FixtureApps(BuildArgvCase):
+    """tests/fixtures/cdk-app and publish-app, every asset manifest of each (nested ones too)."""
+
+    def test_each_image_asset_is_built_with_the_argv_of_cdk_assets(self):
+        for app in FIXTURE_APPS:
+            assembly = self.copy_assembly(SOURCE_DIR / "tests" / "fixtures" / app / "cdk.out", app)
+            manifests = asset_manifests(assembly)
+            self.assertNotEqual(manifests, [], app)
+            for manifest in manifests:
+                self.compare_manifest(manifest, "%s/%s" % (app, manifest.relative_to(assembly)))
+        self.assertGreater(type(self).compared, 0)
+
+    def test_the_cdk_v1_legacy_app_has_no_asset_manifest_to_compare(self):
+        # Legacy synthesis: assets only as `aws:cdk:asset` metadata, which neither tool builds
+        # (assetctl refuses the assembly, cdk-assets has no asset manifest to read).
+        self.assertEqual(asset_manifests(SOURCE_DIR / "tests" / "fixtures" / "cdk-v1-legacy" / "cdk.out"), [])
+
+
+class RealWorld(BuildArgvCase):
+    """The real-world snapshots of ../shared/testdata/realworld-cdk (SOURCES.md)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not REALWORLD.is_dir():
+            raise unittest.SkipTest("%s is absent (the shared test data)" % REALWORLD)
+        super().setUpClass()
+
+    def test_each_image_asset_is_built_with_the_argv_of_cdk_assets(self):
+        snapshots = sorted(p for p in REALWORLD.iterdir() if (p / "manifest.json").is_file())
+        self.assertNotEqual(snapshots, [])
+        for snapshot in snapshots:
+            assembly = self.copy_assembly(snapshot, snapshot.name)
+            for manifest in asset_manifests(assembly):
+                stub_build_contexts(manifest)
+                self.compare_manifest(manifest, "%s/%s" % (snapshot.name, manifest.relative_to(assembly)))
+        self.assertGreater(type(self).compared, 0)
+
+
+if __name__ == "__main__":
+    main()
