@@ -12,7 +12,8 @@ with O_CREAT, so parallel calls need no lock). The answers:
   --version                     `Docker version $ARGV_ENGINE_VERSION, build 297e128`
                                 (default 20.10.24+dfsg1: docker before 23, so no buildx query)
   version --format ...          the version alone (assetctl's daemon probe)
-  buildx version                exit 1 (no buildx plugin)
+  buildx version                exit 1 (no buildx plugin); with ARGV_ENGINE_BUILDX=1 a buildx
+                                version line and exit 0 (docker 23+ then builds with buildx)
   build ... --tag T ... .       exit 0; T is known from now on
   inspect [--format F] T        T unknown: exit 1, `Error: No such image: T` on stderr;
   image inspect T               known: exit 0 and a docker-like JSON answer (or the id for
@@ -30,6 +31,7 @@ import os
 import sys
 
 VERSION = os.environ.get("ARGV_ENGINE_VERSION", "20.10.24+dfsg1")
+BUILDX = os.environ.get("ARGV_ENGINE_BUILDX") == "1"
 GLOBAL_WITH_VALUE = {"--config", "--context", "-c", "-H", "--host", "--log-level", "-l"}
 GLOBAL_FLAGS = {"-D", "--debug", "--tls", "--tlsverify"}
 SELECTED_ENV = ("BUILDX_NO_DEFAULT_ATTESTATIONS",)
@@ -128,6 +130,9 @@ def answer(words):
         sys.stdout.write(VERSION + "\n")
         return 0
     if words[:2] == ["buildx", "version"]:
+        if BUILDX:
+            sys.stdout.write("github.com/docker/buildx v0.19.3 48d6a39\n")
+            return 0
         sys.stderr.write("docker: 'buildx' is not a docker command.\n")
         return 1
     if words[:1] == ["build"]:

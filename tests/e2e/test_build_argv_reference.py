@@ -62,6 +62,11 @@ SHARED = Path(os.environ.get("ASSETCTL_SHARED_TESTDATA") or SOURCE_DIR.parent / 
 REALWORLD = SHARED / "realworld-cdk"
 TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 SHOW = os.environ.get("ARGV_REFERENCE_SHOW") == "1"
+# The engine identities assetctl sees (its build options depend on them; cdk-assets' do not):
+# docker 20.10 (BuildKit inside dockerd, no buildx: no `buildx version` query) and docker 27
+# with the buildx plugin.
+ENGINES = (("docker 20.10.24 without buildx", {"ARGV_ENGINE_VERSION": "20.10.24+dfsg1"}),
+           ("docker 27.5.1 with buildx", {"ARGV_ENGINE_VERSION": "27.5.1", "ARGV_ENGINE_BUILDX": "1"}))
 
 STACK = None
 MODULE_DIR = None
@@ -114,9 +119,9 @@ def is_docker_build(folder, source):
     return not (source["directory"].endswith(TARBALL_SUFFIXES) or (directory / "oci-layout").exists())
 
 
-def image_only_copy(path):
-    """Writes <stem>.argref.assets.json beside `path`: schema 48.0.0, only the image assets that
-    are `docker build`. -> (copy path, {asset id: source}, [asset ids left out])."""
+def image_only_rewrite(path):
+    """Rewrites the asset manifest at `path` (in a temporary copy of its assembly): schema 48.0.0,
+    only the image assets that are `docker build`. -> ({asset id: source}, [asset ids left out])."""
     manifest = json.loads(path.read_text())
     kept, left_out = {}, []
     for asset_id, asset in manifest.get("dockerImages", {}).items():
@@ -124,9 +129,8 @@ def image_only_copy(path):
             kept[asset_id] = asset
         else:
             left_out.append(asset_id)
-    copy = path.with_name(path.name[:-len(".assets.json")] + ".argref.assets.json")
-    copy.write_text(json.dumps({"version": SCHEMA_VERSION, "dockerImages": kept}, indent=1))
-    return copy, {asset_id: asset["source"] for asset_id, asset in kept.items()}, left_out
+    path.write_text(json.dumps({"version": SCHEMA_VERSION, "dockerImages": kept}, indent=1))
+    return {asset_id: asset["source"] for asset_id, asset in kept.items()}, left_out
 
 
 def stub_build_contexts(path):
@@ -213,16 +217,16 @@ class BuildArgvCase(unittest.TestCase):
         cls.dir = Path(cls.tmp.name)
         (cls.dir / "tmpdir").mkdir()
         cls.runs = 0
-        cls.compared = 0
-        cls.left_out = 0
-        cls.manifests = 0
+        cls.counts = {"manifests": 0, "assets": 0, "left out": 0, "comparisons": 0, "differing": 0}
 
     @classmethod
     def tearDownClass(cls):
-        print("\n%s: %d image assets compared in %d asset manifests (%d not `docker build`, left out)"
-              % (cls.__name__, cls.compared, cls.manifests, cls.left_out), file=sys.stderr)
+        print("\n%s: %d image assets of %d asset manifests (%d more not `docker build`, left out); "
+              "%d comparisons of a build call with cdk-assets', %d differing"
+              % (cls.__name__, cls.counts["assets"], cls.counts["manifests"], cls.counts["left out"],
+                 cls.counts["comparisons"], cls.counts["differing"]), file=sys.stderr)
 
-    def env(self, run_dir):
+    def env(self, run_dir, extra):
         env = environment_without(("AWS_", "DOCKER_", "XDG_", "CDK_", "BUILDX_", "ARGV_ENGINE_"), ("TMPDIR",))
         env.update(STACK.info["env"])
         env.update(isolated_aws(self.dir))
@@ -230,46 +234,76 @@ class BuildArgvCase(unittest.TestCase):
                     "TMPDIR": str(self.dir / "tmpdir"), "NO_COLOR": "1", "CDK_DOCKER": STAND_IN,
                     "DOCKER_HOST": "unix:///nonexistent/docker.sock",
                     "ARGV_ENGINE_LOG": str(run_dir / "engine.jsonl"), "ARGV_ENGINE_STATE": str(run_dir / "tags")})
+        env.update(extra)
         return env
 
-    def run_tool(self, name, argv):
+    def run_tool(self, name, argv, engine_env):
+        """One publish with a fresh stand-in state (no image known) and log."""
         type(self).runs += 1
         run_dir = self.dir / ("run%03d-%s" % (type(self).runs, name))
         (run_dir / "tags").mkdir(parents=True)
-        proc = subprocess.run([*map(str, argv)], capture_output=True, text=True, env=self.env(run_dir),
+        proc = subprocess.run([*map(str, argv)], capture_output=True, text=True, env=self.env(run_dir, engine_env),
                               cwd=self.dir, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
         return ToolRun(name, proc, read_calls(run_dir / "engine.jsonl"))
 
-    def compare_manifest(self, manifest, label):
-        """Both tools publish an image-only copy of `manifest`; each asset's build must match."""
-        copy, sources, left_out = image_only_copy(manifest)
-        type(self).manifests += 1
-        type(self).left_out += len(left_out)
-        if not sources:
-            return
-        theirs = self.run_tool("cdk-assets", [*self.reference, "-p", copy, "publish"])
-        ours = self.run_tool("assetctl", [BIN, "publish", "--push-mode", "docker", "--json", "--path", copy])
-        their_builds, their_stray = builds_by_asset(theirs.calls, sources)
+    def assetctl(self, path, engine_env):
+        return self.run_tool("assetctl", [BIN, "publish", "--push-mode", "docker", "--json", "--path", path],
+                             engine_env)
+
+    def compare_assembly(self, assembly, name):
+        """Per asset manifest of `assembly`: cdk-assets publishes it, assetctl publishes it under each
+        engine identity; then assetctl publishes the whole assembly under each. Every build call of
+        assetctl must be the one cdk-assets made for that asset."""
+        expected, sources = {}, {}
+        for manifest in asset_manifests(assembly):
+            label = "%s/%s" % (name, manifest.relative_to(assembly))
+            kept, left_out = image_only_rewrite(manifest)
+            self.counts["manifests"] += 1
+            self.counts["left out"] += len(left_out)
+            self.counts["assets"] += len(kept)
+            if not kept:
+                continue
+            theirs = self.run_tool("cdk-assets", [*self.reference, "-p", manifest, "publish"], ENGINES[0][1])
+            their_builds, their_stray = builds_by_asset(theirs.calls, kept)
+            wanted = {asset_id: distinct(calls) for asset_id, calls in their_builds.items()}
+            with self.subTest(manifest=label, tool="cdk-assets"):
+                # The stand-in answers cdk-assets well enough that it builds each asset once.
+                self.assertEqual(theirs.proc.returncode, 0, theirs.describe())
+                self.assertEqual(their_stray, [], "cdk-assets built under a tag that names no asset")
+                for asset_id, forms in wanted.items():
+                    self.assertEqual(len(forms), 1, "cdk-assets built %s %d ways:\n%s\n%s"
+                                     % (asset_id, len(forms), json.dumps(forms, indent=1), theirs.describe()))
+            for asset_id, forms in wanted.items():
+                expected.setdefault(asset_id, [])
+                expected[asset_id].extend(form for form in forms if form not in expected[asset_id])
+            sources.update(kept)
+            for engine, engine_env in ENGINES:
+                self.check_assetctl("--path " + label, engine, self.assetctl(manifest, engine_env), wanted, kept)
+        if sources:
+            for engine, engine_env in ENGINES:
+                self.check_assetctl("--path %s (the assembly)" % name, engine, self.assetctl(assembly, engine_env),
+                                    expected, sources)
+
+    def check_assetctl(self, label, engine, ours, wanted, sources):
         our_builds, our_stray = builds_by_asset(ours.calls, sources)
-        with self.subTest(manifest=label, check="exit codes and stray builds"):
-            self.assertEqual((theirs.proc.returncode, ours.proc.returncode), (0, 0),
-                             "%s\n%s\n%s" % (label, theirs.describe(), ours.describe()))
-            self.assertEqual((their_stray, our_stray), ([], []), "builds under a tag that names no asset")
-        for asset_id in sources:
-            type(self).compared += 1
-            want, got = distinct(their_builds[asset_id]), distinct(our_builds[asset_id])
+        with self.subTest(input=label, engine=engine, check="exit code, builds under other tags"):
+            self.assertEqual(ours.proc.returncode, 0, ours.describe())
+            self.assertEqual(our_stray, [], "assetctl built under a tag that names no asset")
+        for asset_id, want in wanted.items():
+            got = distinct(our_builds[asset_id])
+            self.counts["comparisons"] += 1
             if SHOW:
-                print("%s %s\n  cdk-assets %s\n  assetctl   %s" % (label, asset_id, want, got), file=sys.stderr)
-            with self.subTest(manifest=label, asset=asset_id):
-                # The stand-in answered cdk-assets well enough for it to build (harness check).
-                self.assertEqual(len(want), 1, "cdk-assets built %s %d ways:\n%s\n%s"
-                                 % (asset_id, len(want), json.dumps(want, indent=1), theirs.describe()))
+                print("%s [%s] %s\n  cdk-assets %s\n  assetctl   %s" % (label, engine, asset_id, want, got),
+                      file=sys.stderr)
+            if got != want:
+                self.counts["differing"] += 1
+            with self.subTest(input=label, engine=engine, asset=asset_id):
                 if got != want:
-                    self.fail(self.difference(label, asset_id, sources[asset_id], want, got, ours))
+                    self.fail(self.difference(label, engine, asset_id, sources[asset_id], want, got, ours))
 
     @staticmethod
-    def difference(label, asset_id, source, want, got, ours):
-        lines = ["docker build differs for asset %s of %s" % (asset_id, label),
+    def difference(label, engine, asset_id, source, want, got, ours):
+        lines = ["docker build differs for asset %s, assetctl publish %s, stand-in %s" % (asset_id, label, engine),
                  "  source:     %s" % json.dumps(source)]
         for name, forms in (("cdk-assets", want), ("assetctl", got)):
             if not forms:
@@ -298,11 +332,9 @@ class FixtureApps(BuildArgvCase):
     def test_each_image_asset_is_built_with_the_argv_of_cdk_assets(self):
         for app in FIXTURE_APPS:
             assembly = self.copy_assembly(SOURCE_DIR / "tests" / "fixtures" / app / "cdk.out", app)
-            manifests = asset_manifests(assembly)
-            self.assertNotEqual(manifests, [], app)
-            for manifest in manifests:
-                self.compare_manifest(manifest, "%s/%s" % (app, manifest.relative_to(assembly)))
-        self.assertGreater(type(self).compared, 0)
+            self.assertNotEqual(asset_manifests(assembly), [], app)
+            self.compare_assembly(assembly, app)
+        self.assertGreater(self.counts["comparisons"], 0)
 
     def test_the_cdk_v1_legacy_app_has_no_asset_manifest_to_compare(self):
         # Legacy synthesis: assets only as `aws:cdk:asset` metadata, which neither tool builds
@@ -326,8 +358,8 @@ class RealWorld(BuildArgvCase):
             assembly = self.copy_assembly(snapshot, snapshot.name)
             for manifest in asset_manifests(assembly):
                 stub_build_contexts(manifest)
-                self.compare_manifest(manifest, "%s/%s" % (snapshot.name, manifest.relative_to(assembly)))
-        self.assertGreater(type(self).compared, 0)
+            self.compare_assembly(assembly, snapshot.name)
+        self.assertGreater(self.counts["comparisons"], 0)
 
 
 if __name__ == "__main__":
