@@ -2,33 +2,41 @@
 real cdk-assets 4.7.3 does, for every image asset of the fixture apps and of the real-world
 assemblies in ../shared/testdata/realworld-cdk/.
 
-Both tools publish the same asset manifest against the local stack (tests/support/stack.py: the
+Both tools publish the same asset manifests against the local stack (tests/support/stack.py: the
 ECR/STS endpoint, botocore-verified SigV4, whose default config has every bootstrap role and
 repository the manifests name: `${AWS::AccountId}`/`${AWS::Region}` resolve to account A in
-us-east-1, the fixture apps pin account A in us-east-1 and eu-west-1), each with CDK_DOCKER set
-to argv_recording_engine.py: a stand-in engine that records every call as a JSON line and
-answers like docker 20.10 (no image before its build, then it exists; login, tag, push
-succeed) without running any engine. cdk-assets runs as `cdk-assets -p <manifest> publish`,
-assetctl as `assetctl publish --push-mode docker --path <manifest>` (docker login, tag and push,
-like cdk-assets). Per asset, the `build` call of each must have the same argv (the exact list,
-local tag `cdkasset-<id>` included), the same working folder and the same
-BUILDX_NO_DEFAULT_ATTESTATIONS; a difference fails the test with the asset, the manifest and both
-calls.
+us-east-1, the fixture apps pin account A in us-east-1 and eu-west-1; no destination is
+rewritten), each with CDK_DOCKER set to argv_recording_engine.py: a stand-in engine that records
+every call as a JSON line and answers like docker (no image before its build, then it exists;
+login, tag, push succeed) without running any engine. Per asset manifest, cdk-assets runs
+`cdk-assets -p <manifest> publish` and assetctl `assetctl publish --push-mode docker --path
+<manifest>` (docker login, tag and push, like cdk-assets); then assetctl publishes the whole
+assembly (`--path <assembly>`, its usual input), which also reaches nested assemblies. assetctl
+runs under two engine identities of the stand-in, since its build options depend on the engine
+and cdk-assets' do not: docker 20.10.24 without buildx (no `buildx version` query) and docker
+27.5.1 with buildx. Every build call of assetctl must be the one cdk-assets made for that asset:
+the same argv (the exact list, the local tag `cdkasset-<id lowercased>` included: both name it
+so), the same working folder and BUILDX_NO_DEFAULT_ATTESTATIONS; a missing or different call
+fails the test with the asset, the input, the engine and both calls. DOCKER_CONFIG's presence is
+recorded and printed, not compared (assetctl's --push-mode docker uses a private DOCKER_CONFIG).
+Each run starts with a stand-in that knows no image; a call it cannot answer fails the test.
 
-The manifests are copies in a temporary copy of each assembly (relative paths resolve as in the
-original): `"version": "48.0.0"` (cdk-assets 4.7.3 refuses schema 55) and only `dockerImages`
-(file assets are not `docker build`). Image assets that are not `docker build` either are
-left out of the copies and so of the comparison: `executable` sources (their command makes the
-image) and tarball or OCI-layout `directory` sources (assetctl reads them without an engine).
-The assemblies are found through manifest.json (asset-manifest artifacts, nested assemblies),
-never a glob (some real-world folders hold asset manifests their manifest.json does not name).
+The manifests are rewritten in a temporary copy of each assembly (relative paths resolve as in
+the original): `"version": "48.0.0"` (cdk-assets 4.7.3 refuses schema 55) and only
+`dockerImages` (file assets are not `docker build`). Image assets that are not `docker build`
+either are left out, and so out of the comparison: `executable` sources (their command makes
+the image) and tarball or OCI-layout `directory` sources (assetctl reads them without an
+engine). Asset manifests are found through manifest.json (asset-manifest artifacts, nested
+assemblies), never a glob (some real-world folders hold asset manifests their manifest.json does
+not name).
 
 FixtureApps: tests/fixtures/cdk-app and publish-app (tests/fixtures/cdk-v1-legacy has no asset
 manifest: legacy synthesis, nothing either tool would build; checked to stay so). RealWorld: the
 shared snapshots, whose asset folders are absent: each image asset's `directory` gets an empty
-Dockerfile (or its `dockerFile`) in the copy; the class skips when ../shared/testdata is absent.
-Both skip without node and npm (the reference cdk-assets comes from npm; reference_cdk_assets
-of test_cdk_assets_cli.py installs bench/'s lockfile). A skipped class makes the script exit 77.
+Dockerfile (or its `dockerFile`) in the copy; the class skips when ../shared/testdata (or
+ASSETCTL_SHARED_TESTDATA) has no realworld-cdk. Both skip without node and npm (the reference
+cdk-assets comes from npm; reference_cdk_assets of test_cdk_assets_cli.py installs bench/'s
+lockfile). A skipped class makes the script exit 77.
 
 ARGV_REFERENCE_SHOW=1 prints every compared call.
 """
@@ -50,7 +58,7 @@ from assetctl_run import BIN, SOURCE_DIR, environment_without, isolated_aws, mai
 if importlib.util.find_spec("botocore") is None:  # the endpoint verifies signatures with it
     skip("botocore is not installed")
 from stack import Stack  # noqa: E402
-from argv_recording_engine import command_words  # noqa: E402
+from argv_recording_engine import command_words, is_known  # noqa: E402
 from test_cdk_assets_cli import reference_cdk_assets  # noqa: E402
 
 STAND_IN = str(HERE / "argv_recording_engine.py")
@@ -201,6 +209,25 @@ class ToolRun:
     def __init__(self, name, proc, calls):
         self.name, self.proc, self.calls = name, proc, calls
 
+    def unknown_calls(self):
+        return [call["argv"] for call in self.calls if not is_known(call["argv"])]
+
+    def build_docker_config(self):
+        """Whether DOCKER_CONFIG was set, for each of this run's build calls."""
+        return {call["env"]["DOCKER_CONFIG"] for call in self.calls if command_words(call["argv"])[:1] == ["build"]}
+
+    def failures_of(self, asset_id):
+        """The messages of the `fail` events of `asset_id` in a --json run's stdout."""
+        messages = []
+        for line in self.proc.stdout.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("event") == "fail" and record.get("asset") == asset_id:
+                messages.append(record.get("message", ""))
+        return messages
+
     def describe(self):
         return "%s: exit %d\n--- stdout (tail)\n%s\n--- stderr (tail)\n%s" % (
             self.name, self.proc.returncode, self.proc.stdout[-3000:], self.proc.stderr[-3000:])
@@ -218,6 +245,7 @@ class BuildArgvCase(unittest.TestCase):
         (cls.dir / "tmpdir").mkdir()
         cls.runs = 0
         cls.counts = {"manifests": 0, "assets": 0, "left out": 0, "comparisons": 0, "differing": 0}
+        cls.docker_config = {"cdk-assets": set(), "assetctl": set()}  # recorded, not compared
 
     @classmethod
     def tearDownClass(cls):
@@ -225,6 +253,8 @@ class BuildArgvCase(unittest.TestCase):
               "%d comparisons of a build call with cdk-assets', %d differing"
               % (cls.__name__, cls.counts["assets"], cls.counts["manifests"], cls.counts["left out"],
                  cls.counts["comparisons"], cls.counts["differing"]), file=sys.stderr)
+        print("%s: DOCKER_CONFIG set in build calls (recorded, not compared): %s" % (cls.__name__, ", ".join(
+            "%s %s" % (tool, sorted(seen)) for tool, seen in cls.docker_config.items())), file=sys.stderr)
 
     def env(self, run_dir, extra):
         env = environment_without(("AWS_", "DOCKER_", "XDG_", "CDK_", "BUILDX_", "ARGV_ENGINE_"), ("TMPDIR",))
@@ -244,7 +274,9 @@ class BuildArgvCase(unittest.TestCase):
         (run_dir / "tags").mkdir(parents=True)
         proc = subprocess.run([*map(str, argv)], capture_output=True, text=True, env=self.env(run_dir, engine_env),
                               cwd=self.dir, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
-        return ToolRun(name, proc, read_calls(run_dir / "engine.jsonl"))
+        run = ToolRun(name, proc, read_calls(run_dir / "engine.jsonl"))
+        self.docker_config[name].update(run.build_docker_config())
+        return run
 
     def assetctl(self, path, engine_env):
         return self.run_tool("assetctl", [BIN, "publish", "--push-mode", "docker", "--json", "--path", path],
@@ -269,6 +301,7 @@ class BuildArgvCase(unittest.TestCase):
             with self.subTest(manifest=label, tool="cdk-assets"):
                 # The stand-in answers cdk-assets well enough that it builds each asset once.
                 self.assertEqual(theirs.proc.returncode, 0, theirs.describe())
+                self.assertEqual(theirs.unknown_calls(), [], "calls the stand-in cannot answer")
                 self.assertEqual(their_stray, [], "cdk-assets built under a tag that names no asset")
                 for asset_id, forms in wanted.items():
                     self.assertEqual(len(forms), 1, "cdk-assets built %s %d ways:\n%s\n%s"
@@ -289,6 +322,7 @@ class BuildArgvCase(unittest.TestCase):
         with self.subTest(input=label, engine=engine, check="exit code, builds under other tags"):
             self.assertEqual(ours.proc.returncode, 0, ours.describe())
             self.assertEqual(our_stray, [], "assetctl built under a tag that names no asset")
+            self.assertEqual(ours.unknown_calls(), [], "calls the stand-in cannot answer")
         for asset_id, want in wanted.items():
             got = distinct(our_builds[asset_id])
             self.counts["comparisons"] += 1
@@ -317,7 +351,10 @@ class BuildArgvCase(unittest.TestCase):
             lines.append("  only cdk-assets: %s" % json.dumps([w for w in a if w not in b]))
             lines.append("  only assetctl:   %s" % json.dumps([w for w in b if w not in a]))
         if not got:
-            lines.append(ours.describe())
+            failures = ours.failures_of(asset_id)
+            lines.extend("  assetctl's fail event: %s" % message for message in failures)
+            if not failures:
+                lines.append(ours.describe())
         return "\n".join(lines)
 
     def copy_assembly(self, source, name):
