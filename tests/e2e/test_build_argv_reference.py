@@ -123,8 +123,8 @@ def is_docker_build(folder, source):
     tarball or OCI layout that assetctl reads without an engine)."""
     if "executable" in source or not source.get("directory"):
         return False
-    directory = folder / source["directory"]
-    return not (source["directory"].endswith(TARBALL_SUFFIXES) or (directory / "oci-layout").exists())
+    named = source["directory"].split("#", 1)[0]  # `images.tar#app:v2` picks one image of several
+    return not (named.endswith(TARBALL_SUFFIXES) or (folder / named / "oci-layout").exists())
 
 
 def image_only_rewrite(path):
