@@ -233,6 +233,48 @@ fs::path folder_of(const fs::path& file) {
     return file.has_parent_path() ? file.parent_path() : fs::path(".");
 }
 
+// Whether `parent`'s manifest.json lists its subfolder `name` as a nested cloud assembly (read
+// leniently: anything unreadable says no).
+bool lists_nested_assembly(const fs::path& parent, const fs::path& name) {
+    std::string text;
+    try {
+        text = util::read_file(parent / "manifest.json");
+    } catch (const std::exception&) {
+        return false;
+    }
+    const auto document = nlohmann::json::parse(text, nullptr, false);
+    if (!document.is_object() || !document.contains("artifacts") ||
+        !document["artifacts"].is_object()) {
+        return false;
+    }
+    for (const auto& [id, artifact] : document["artifacts"].items()) {
+        if (!artifact.is_object() || artifact.value("type", "") != k_nested_assembly_type ||
+            !artifact.contains("properties") || !artifact["properties"].is_object()) {
+            continue;
+        }
+        const auto directory = artifact["properties"].value("directoryName", "");
+        if (!directory.empty() && fs::path(directory).lexically_normal() == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The folder every source must stay inside: the assembly read, or, for a CDK Stage's assembly
+// read on its own (`cdk.out/assembly-Prod`, its manifest.json or one of its *.assets.json, as
+// CDK Pipelines run cdk-assets), the outermost assembly that nests it, since a stage's asset
+// manifests name their sources in the parent (`../asset.<hash>`), as cdk-assets allows.
+fs::path enclosing_assembly_root(const fs::path& folder) {
+    fs::path current = canonical_or_absolute(folder);
+    bool nested = false;
+    while (current.has_parent_path() && current.parent_path() != current &&
+           lists_nested_assembly(current.parent_path(), current.filename())) {
+        current = current.parent_path();
+        nested = true;
+    }
+    return nested ? current : folder;
+}
+
 std::string counted_assets(std::size_t n) {
     return std::to_string(n) + (n == 1 ? " asset is" : " assets are");
 }
@@ -271,12 +313,14 @@ Assembly load_assembly(const fs::path& input) {
     }
     Assembly assembly;
     if (fs::is_directory(status) || input.filename() == "manifest.json") {
-        assembly.root = fs::is_directory(status) ? input : folder_of(input);
+        const fs::path folder = fs::is_directory(status) ? input : folder_of(input);
+        assembly.root = folder;
         AssemblyReader reader(assembly);
-        reader.read(assembly.root, "");
+        reader.read(folder, "");
         check_legacy_assets(input, assembly, reader.schema_version());
+        assembly.root = enclosing_assembly_root(folder);
     } else {
-        assembly.root = folder_of(input);
+        assembly.root = enclosing_assembly_root(folder_of(input));
         AssetManifest manifest = load_asset_manifest(input);
         std::string stack = input.filename().string();
         constexpr std::string_view suffix = ".assets.json";

@@ -11,7 +11,7 @@ namespace assetctl::manifest {
 struct Assembly {
     // The top-level folder. Asset directories and tarballs must stay inside it (nested stage
     // assemblies refer to assets one level up, `../asset.<hash>`, so this is not the manifest's
-    // own folder).
+    // own folder; a stage's assembly read on its own has the outermost assembly nesting it).
     std::filesystem::path root;
     std::vector<AssetManifest> manifests;
     // Assets described only by `aws:cdk:asset` stack metadata (CDK v1's legacy synthesis, or

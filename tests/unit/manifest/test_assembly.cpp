@@ -82,6 +82,32 @@ TEST_CASE("manifest.json itself and a lone asset manifest are accepted as input"
     CHECK(single.manifests[0].origin.artifact_id.empty());
 }
 
+TEST_CASE("a stage's assembly read on its own keeps the outermost assembly as its root") {
+    // CDK Pipelines run `cdk-assets --path assembly-<Stage>/<Stack>.assets.json publish`; the
+    // stage's manifests name their sources in the parent folder (`../asset.<hash>`).
+    const fs::path root = fs::weakly_canonical(fixtures_dir() / "cdk-app/cdk.out");
+    const fs::path stage = root / "assembly-ProdStage";
+    const fs::path inner = stage / "assembly-ProdStage-InnerStage";
+    CHECK(load_assembly(stage).root == root);
+    CHECK(load_assembly(stage / "manifest.json").root == root);
+    CHECK(load_assembly(inner).root == root);
+    const auto single = load_assembly(inner / "ProdStageInnerStageWorkerStack98D89609.assets.json");
+    CHECK(single.root == root);
+    CHECK(single.manifests.size() == 1);
+}
+
+TEST_CASE("a folder is nested only when its parent's manifest.json lists it") {
+    TempDir dir;
+    dir.write("outer/manifest.json", R"({"version": "55.0.0", "artifacts": {
+        "other": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "elsewhere"}}}})");
+    dir.write("outer/inner/manifest.json", R"({"version": "55.0.0"})");
+    dir.write("outer/inner/S.assets.json", k_asset_manifest);
+    dir.write("manifest.json", "not json, e.g. some other tool's manifest");
+    CHECK(load_assembly(dir.path() / "outer/inner").root == dir.path() / "outer/inner");
+    CHECK(load_assembly(dir.path() / "outer/inner/S.assets.json").root ==
+          dir.path() / "outer/inner");
+}
+
 TEST_CASE("asset manifests without a stack artifact are named after the artifact id") {
     TempDir dir;
     dir.write("cdk.out/manifest.json", R"({"version": "55.0.0", "artifacts": {
