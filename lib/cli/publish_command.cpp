@@ -45,16 +45,32 @@ manifest::Selection select_and_check(const manifest::Assembly& assembly, const P
     return selection;
 }
 
+// Whether a selected image's build reads or writes a registry cache (cacheFrom, cacheTo of
+// type=registry): the engine is then logged in to that destination before the build.
+bool uses_registry_cache(const manifest::Selection& selection) {
+    const auto is_registry = [](const manifest::CacheOption& option) {
+        return option.type == "registry";
+    };
+    return std::ranges::any_of(selection.docker_images, [&](const auto& selected) {
+        const auto& source = selected.asset.source;
+        return std::ranges::any_of(source.cache_from, is_registry) ||
+               (source.cache_to && is_registry(*source.cache_to));
+    });
+}
+
 // Publishing logs in: into a private DOCKER_CONFIG that keeps the user's other settings.
 void make_private_docker_config(publish::Mode mode, const PublishArgs& args,
-                                const util::Environment& env, bool build_logins,
+                                const manifest::Selection& selection, const util::Environment& env,
+                                bool creds_file_logins,
                                 std::optional<docker::PrivateDockerConfig>& config) {
-    // Native pushes keep the registry login in memory: no docker login, so no config folder;
-    // builds need one for the credential helper of a CDK docker credentials file.
+    // Native pushes keep the registry login in memory: no docker login, so no config folder,
+    // unless a build's registry cache needs one; builds need one for the credential helper of a
+    // CDK docker credentials file.
     const bool engine_pushes = args.options.push_mode == publish::PushMode::docker ||
                                args.options.tarball_mode == publish::TarballMode::docker;
-    const bool push_logins = mode == publish::Mode::publish && engine_pushes;
-    if (args.options.dry_run || !(push_logins || build_logins)) {
+    const bool publishing = mode == publish::Mode::publish;
+    const bool engine_logins = publishing && (engine_pushes || uses_registry_cache(selection));
+    if (args.options.dry_run || !(engine_logins || creds_file_logins)) {
         return;
     }
     std::optional<fs::path> user_config;
@@ -164,7 +180,7 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     // CDK Pipelines' dockerCredentials: base image logins through docker-credential-cdk-assets.
     const auto docker_creds = docker::load_cdk_docker_creds(env);
     std::optional<docker::PrivateDockerConfig> docker_config;
-    make_private_docker_config(mode, args, env, docker_creds.has_value(), docker_config);
+    make_private_docker_config(mode, args, selection, env, docker_creds.has_value(), docker_config);
     docker::EngineClient engine(
         setup.processes(), docker::engine_executable(args.docker, env),
         docker_config ? std::optional(docker_config->path()) : std::nullopt);
@@ -199,6 +215,7 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                                .processes = setup.processes(),
                                .events = events,
                                .docker_config = docker_config ? &*docker_config : nullptr,
+                               .log_in_before_builds = !docker_creds.has_value(),
                                .require_engine = engine_requirement(setup, engine),
                                .native = native.get(),
                                .retry = &retry,

@@ -311,17 +311,20 @@ void EngineClient::save(const std::string& image, const std::function<void(int f
     check(result, quoted(arguments));
 }
 
-void EngineClient::build(const manifest::DockerImageSource& source,
-                         const std::filesystem::path& context, const std::string& local_tag,
-                         const LineSink& output) {
-    const auto features = build_features(identity_.backend);
-    const auto problems = unsupported_options(source, features);
+void EngineClient::check_build_options(const manifest::DockerImageSource& source) const {
+    const auto problems = unsupported_options(source, build_features(identity_.backend));
     if (!problems.empty()) {
         throw EngineError(describe(identity_) + " cannot honour " + util::join(problems, ", ") +
                               "; " + unsupported_hint(identity_),
                           {});
     }
-    auto build = command(build_arguments(source, local_tag, features));
+}
+
+void EngineClient::build(const manifest::DockerImageSource& source,
+                         const std::filesystem::path& context, const std::string& local_tag,
+                         const LineSink& output) {
+    check_build_options(source);
+    auto build = command(build_arguments(source, local_tag, build_features(identity_.backend)));
     build.working_directory = context;
     // Provenance attestations would turn the image into an index that Lambda and ECS reject.
     build.environment.insert(build.environment.begin(), {"BUILDX_NO_DEFAULT_ATTESTATIONS", "1"});

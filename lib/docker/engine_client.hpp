@@ -65,10 +65,12 @@ class EngineClient {
     // `'<engine> save <image>' failed (exit N): <last stderr line>`, also when consume returned
     // normally: it may have read a truncated stream).
     void save(const std::string& image, const std::function<void(int fd)>& consume);
+    // Throws EngineError naming the engine, its version and each of the source's options it
+    // cannot honour (docker/engine_features.hpp); nothing when it can honour them all.
+    void check_build_options(const manifest::DockerImageSource& source) const;
     // `build` in `context` with BUILDX_NO_DEFAULT_ATTESTATIONS=1, streaming stdout and stderr
     // lines to `output`; throws EngineError with the output's last 20 lines on failure, and
-    // before starting when the engine cannot honour some of the source's options (naming the
-    // engine, its version and each option).
+    // before starting as check_build_options does.
     void build(const manifest::DockerImageSource& source, const std::filesystem::path& context,
                const std::string& local_tag, const LineSink& output);
     // `load -i <tarball>`: the loaded image's name from the last line that names one:

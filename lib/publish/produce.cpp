@@ -2,6 +2,7 @@
 
 #include "docker/engine_client.hpp"
 #include "publish/build_log.hpp"
+#include "publish/engine_login.hpp"
 #include "util/interrupt.hpp"
 #include "util/strings.hpp"
 
@@ -31,12 +32,15 @@ class Producer {
                         }
                         return true;
                     }
+                    run_.deps().engine.check_build_options(source_);
+                    log_in_for_build(waiting);
                     build();
                     break;
                 case SourceKind::engine_load:
                     load();
                     break;
                 case SourceKind::executable:
+                    log_in_for_build(waiting);
                     run_executable();
                     break;
             }
@@ -136,6 +140,27 @@ class Producer {
         run_.emit_asset(EventType::cached, selected_.asset.id,
                         "using the local image " + image_.local_image + " from an earlier build");
         return true;
+    }
+
+    // A build may read the destination's registry (a FROM line, cache options): cdk-assets logs
+    // in first. Native pushes need no engine login, so there only cache options naming that
+    // registry ask for one (into the private DOCKER_CONFIG the cli made for them).
+    void log_in_for_build(const std::vector<TargetState*>& waiting) {
+        if (run_.mode() != Mode::publish || !run_.deps().log_in_before_builds) {
+            return;
+        }
+        for (auto* target : waiting) {
+            if (target->registry_host.empty() ||
+                (pushes_natively() && !needs_native_login(*target))) {
+                continue;
+            }
+            run_.engine_logins().log_in(*target);
+        }
+    }
+
+    bool needs_native_login(const TargetState& target) const {
+        return run_.deps().docker_config != nullptr &&
+               cache_options_use_registry(source_, target.registry_host);
     }
 
     void build() {

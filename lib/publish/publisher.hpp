@@ -109,6 +109,11 @@ struct Dependencies {
     EventSink& events;
     // Logins write into this private DOCKER_CONFIG (null for build-only runs).
     docker::PrivateDockerConfig* docker_config = nullptr;
+    // Log the engine in to an image's destination registries before building it, as cdk-assets
+    // does: before every build under PushMode::docker, and under PushMode::native before builds
+    // whose cache options name that registry. Off when a CDK docker credentials file gives the
+    // builds their logins (cdk-assets then logs in only to push).
+    bool log_in_before_builds = true;
     // Each line of build output, prefixed by the caller (shown with -v).
     std::function<void(const std::string& asset, std::string_view line)> build_output = {};
     // Called once before the first engine command; throws (util::Fatal) when the engine is not

@@ -21,7 +21,7 @@ void DockerPush::push(const ImageState& image, TargetState& target) {
     target.outcome.method = "docker";
     const auto started = Clock::now();
     try {
-        log_in(target);
+        run_.engine_logins().log_in(target);
         const std::string remote = target.outcome.image_uri;
         run_.deps().engine.tag(image.local_image, remote);
         run_.emit(EventType::upload, target, "pushing " + remote);
@@ -65,23 +65,6 @@ std::string DockerPush::push_with_retries(const std::string& remote, TargetState
             return true;
         });
     return output;
-}
-
-void DockerPush::log_in(const TargetState& target) {
-    const std::string key = target.registry_host + "\n" + target.credentials.keys.access_key_id;
-    const auto entry = logins_.get(key);
-    std::lock_guard lock(entry->mutex);
-    if (entry->done) {
-        return;
-    }
-    const auto authorization =
-        run_.deps().aws.ecr.get_authorization_token(target.credentials, target.region);
-    std::lock_guard config_lock(config_file_mutex_);
-    if (auto* config = run_.deps().docker_config) {
-        config->forget_host(target.registry_host);
-    }
-    run_.deps().engine.login(target.registry_host, authorization.username, authorization.password);
-    entry->done = true;
 }
 
 std::string digest_from_push_output(std::string_view output) {

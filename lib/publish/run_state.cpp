@@ -34,7 +34,7 @@ std::chrono::milliseconds since(Clock::time_point start) {
 }
 
 RunState::RunState(Mode mode, const Plan& plan, Dependencies& deps, const Options& options)
-    : mode_(mode), plan_(plan), deps_(deps), options_(options) {
+    : mode_(mode), plan_(plan), deps_(deps), options_(options), engine_logins_(deps) {
     for (const auto& planned : plan.targets) {
         TargetState target;
         target.plan = &planned;

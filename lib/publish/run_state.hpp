@@ -13,6 +13,7 @@
 #include "aws/role_cache.hpp"
 #include "image/native_pusher.hpp"
 #include "packaging/file_packager.hpp"
+#include "publish/engine_login.hpp"
 #include "publish/plan.hpp"
 #include "publish/publisher.hpp"
 #include "registry/auth.hpp"
@@ -133,6 +134,8 @@ class RunState {
     const std::string& account();
     // ECR's authorization token for the target's identity and region, as registry logins.
     std::shared_ptr<registry::CredentialsSource> registry_login(const TargetState& target);
+    // The engine's `docker login`s of this run (before builds that need them, before pushes).
+    EngineLogins& engine_logins() { return engine_logins_; }
 
     void count_build() { ++builds_; }
     void count_push() { ++pushes_; }
@@ -157,6 +160,7 @@ class RunState {
     std::atomic<std::size_t> builds_{0};
     std::atomic<std::size_t> pushes_{0};
     std::atomic<std::size_t> uploads_{0};
+    EngineLogins engine_logins_;
 };
 
 }  // namespace assetctl::publish

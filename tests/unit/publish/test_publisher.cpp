@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "docker/private_docker_config.hpp"
 #include "image/image_error.hpp"
 #include "publish/publisher.hpp"
 #include "publish/push_docker.hpp"
@@ -318,6 +319,7 @@ TEST_CASE("fail-fast skips what was not started") {
     h.options.fail_fast = true;
     h.runner.clear_rules();
     h.runner.on("inspect", exit_code(1, "Error: No such object"));
+    h.runner.on("login", exit_code(0));  // before the build, as cdk-assets logs in
     h.runner.on("build", exit_code(1));
     const auto summary =
         h.run(publish::Mode::publish,
@@ -737,4 +739,97 @@ TEST_CASE("push mode docker keeps docker login and push for built images") {
     CHECK(h.runner.count("push") == 1);
     CHECK(h.tarballs.engine_images.empty());
     CHECK(summary.images.empty());
+}
+
+// --- logins before builds (cdk-assets' dockerFactory.forBuild) ---------------------------------
+
+namespace {
+
+// The position of the first engine command `verb`, or npos.
+std::size_t first_command(const test::FakeProcessRunner& runner, const std::string& verb) {
+    const auto commands = runner.commands();
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        if (commands[i].argv.size() > 1 && commands[i].argv[1] == verb) {
+            return i;
+        }
+    }
+    return std::string::npos;
+}
+
+// One image asset at us-east-1 whose source has `extra` (JSON members after "directory").
+manifest::Selection image_with(Harness& h, const std::string& extra) {
+    h.dir.write("asset.img/Dockerfile", "FROM scratch\n");
+    const auto file =
+        h.dir.write("S.assets.json", R"({"version": "55.0.0", "dockerImages": {"img": {"source": )"
+                                     R"({"directory": "asset.img")" +
+                                         extra + R"(}, "destinations": {"a": )" +
+                                         destination("us-east-1") + "}}}}");
+    return manifest::select_assets(manifest::load_assembly(file), {});
+}
+
+const std::string k_registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+}  // namespace
+
+TEST_CASE("docker pushes: the engine logs in to the destination before it builds") {
+    Harness h;
+    const auto summary = h.run(publish::Mode::publish, image_with(h, ""));
+    CHECK(summary.ok());
+    CHECK(h.runner.count("login") == 1);  // once: the push reuses it
+    REQUIRE(first_command(h.runner, "login") != std::string::npos);
+    CHECK(first_command(h.runner, "login") < first_command(h.runner, "build"));
+}
+
+TEST_CASE("a CDK docker credentials file gives builds their logins: the login waits for the push") {
+    Harness h;
+    auto deps = h.dependencies();
+    deps.log_in_before_builds = false;
+    const auto summary = publish::run(publish::Mode::publish, image_with(h, ""), deps, h.options);
+    CHECK(summary.ok());
+    CHECK(h.runner.count("login") == 1);
+    CHECK(first_command(h.runner, "build") < first_command(h.runner, "login"));
+}
+
+TEST_CASE("native pushes log the engine in before a build only for a cache at the destination") {
+    NativeHarness h;
+    h.options.push_mode = publish::PushMode::native;
+    auto inspected = exit_code(0);
+    inspected.out = R"([{"Id": "sha256:)" + std::string(64, 'a') +
+                    R"(", "Os": "linux", "Architecture": "amd64", "RootFS": {"Layers": ["sha256:)" +
+                    std::string(64, 'b') + R"("]}}])";
+    h.runner.on("image", inspected);
+    docker::PrivateDockerConfig config(std::nullopt);
+    auto deps = h.dependencies();
+    deps.native = &h.tarballs;
+    deps.docker_config = &config;
+
+    SECTION("cacheFrom names the destination's registry") {
+        const auto summary = publish::run(
+            publish::Mode::publish,
+            image_with(h, R"(, "cacheFrom": [{"type": "registry", "params": {"ref": ")" +
+                              k_registry + R"(/cache:latest"}}])"),
+            deps, h.options);
+        CHECK(summary.outcomes.at(0).error == "");
+        CHECK(h.runner.count("login") == 1);
+        CHECK(first_command(h.runner, "login") < first_command(h.runner, "build"));
+        CHECK(h.runner.count("push") == 0);  // still pushed natively
+    }
+    SECTION("cacheTo names the destination's registry") {
+        const auto summary =
+            publish::run(publish::Mode::publish,
+                         image_with(h, R"(, "cacheTo": {"type": "registry", "params": {"ref": ")" +
+                                           k_registry + R"(/cache:latest", "mode": "max"}})"),
+                         deps, h.options);
+        CHECK(summary.outcomes.at(0).error == "");
+        CHECK(h.runner.count("login") == 1);
+    }
+    SECTION("a cache elsewhere, or none: no login") {
+        const auto summary = publish::run(
+            publish::Mode::publish,
+            image_with(h, R"(, "cacheFrom": [{"type": "registry", "params": {"ref": )"
+                          R"("ghcr.io/org/cache:1"}}, {"type": "local", "params": {"src": "c"}}])"),
+            deps, h.options);
+        CHECK(summary.outcomes.at(0).error == "");
+        CHECK(h.runner.count("login") == 0);
+    }
 }
