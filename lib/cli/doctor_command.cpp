@@ -211,6 +211,22 @@ void print_general_checks(const ordered_json& json, std::ostream& out) {
 }
 
 // `destination[key][field]` as a string, empty when either is missing.
+// `ok   build options of A: docker 20.10.24 (...): dockerBuildSsh yes, cacheTo no`.
+void print_build_options(const std::string& asset, const ordered_json& build, std::ostream& out) {
+    std::string detail = build.at("engine").get<std::string>() + ":";
+    for (const auto& option : build.at("options")) {
+        detail += " " + option.at("option").get<std::string>() +
+                  (option.at("supported").get<bool>()
+                       ? " yes,"
+                       : " NO (" + option.at("flag").get<std::string>() + "),");
+    }
+    detail.pop_back();
+    if (build.contains("hint")) {
+        detail += "; " + build.at("hint").get<std::string>();
+    }
+    print_check(out, build.at("ok").get<bool>(), "build options of " + asset, detail);
+}
+
 std::string field_of(const ordered_json& destination, const char* key, const char* field) {
     return destination.contains(key) && destination.at(key).contains(field)
                ? destination.at(key).at(field).get<std::string>()
@@ -243,6 +259,28 @@ void print_destination(const ordered_json& destination, std::ostream& out) {
     }
     check("repositoryCheck", "repository", field_of(destination, "repositoryCheck", "uri"));
     check("login", "registry login", field_of(destination, "login", "registry"));
+}
+
+// The engine-dependent build options the asset uses, each with whether the engine honours it;
+// `ok` is false (with what to do) when one is not.
+void add_build_options(const docker::EngineIdentity& engine,
+                       const manifest::DockerImageSource& source, ordered_json& asset) {
+    const auto options =
+        docker::engine_dependent_options(source, docker::build_features(engine.backend));
+    if (options.empty()) {
+        return;
+    }
+    bool ok = true;
+    auto list = ordered_json::array();
+    for (const auto& option : options) {
+        ok = ok && option.supported;
+        list.push_back(
+            {{"option", option.option}, {"flag", option.flag}, {"supported", option.supported}});
+    }
+    asset["buildOptions"] = {{"ok", ok}, {"engine", docker::describe(engine)}, {"options", list}};
+    if (!ok) {
+        asset["buildOptions"]["hint"] = docker::unsupported_hint(engine);
+    }
 }
 
 }  // namespace
@@ -284,6 +322,9 @@ ordered_json push_modes(const DoctorInputs& inputs) {
                           {"source", publish::to_string(image.kind)},
                           {"pushMode", native ? "native" : "docker"},
                           {"why", why}});
+        if (image.kind == publish::SourceKind::docker_build) {
+            add_build_options(inputs.engine_identity, image.selected->asset.source, assets.back());
+        }
     }
     return assets;
 }
@@ -301,6 +342,10 @@ DoctorReport run_doctor(DoctorInputs& inputs) {
                                       ? check_destinations(inputs, *base, *identity, report)
                                       : ordered_json::array();
     report.json["assets"] = push_modes(inputs);
+    for (const auto& asset : report.json["assets"]) {
+        report.ok = report.ok && (!asset.contains("buildOptions") ||
+                                  asset.at("buildOptions").at("ok").get<bool>());
+    }
     report.json["ok"] = report.ok;
     return report;
 }
@@ -314,6 +359,10 @@ void print_doctor(const DoctorReport& report, std::ostream& out) {
         print_check(
             out, true, "push " + asset.at("asset").get<std::string>(),
             asset.at("pushMode").get<std::string>() + ": " + asset.at("why").get<std::string>());
+        if (asset.contains("buildOptions")) {
+            print_build_options(asset.at("asset").get<std::string>(), asset.at("buildOptions"),
+                                out);
+        }
     }
     out << (report.ok ? "all checks passed\n" : "some checks failed\n");
 }

@@ -8,6 +8,7 @@
 
 #include "aws/services.hpp"
 #include "docker/engine.hpp"
+#include "docker/engine_features.hpp"
 #include "manifest/selection.hpp"
 #include "publish/publisher.hpp"
 
@@ -17,6 +18,8 @@ namespace assetctl::cli {
 struct DoctorInputs {
     aws::Services aws;
     docker::EngineStatus engine;
+    // Which engine builds (unknown when not probed): which build options it honours.
+    docker::EngineIdentity engine_identity;
     std::string region_source;  // "AWS_REGION", "profile ci", ... or empty when none
     // The selected assets whose destinations to check; nullopt when there is no assembly.
     std::optional<manifest::Selection> selection;

@@ -125,6 +125,7 @@ int run_doctor_command(const DoctorArgs& args, bool path_given, const util::Envi
     }
     AwsSetup setup(env, args.profile);
     docker::EngineStatus engine;
+    docker::EngineIdentity identity;
     if (args.no_engine) {
         engine.running = true;
         engine.version = "not checked (--no-engine)";
@@ -137,9 +138,13 @@ int run_doctor_command(const DoctorArgs& args, bool path_given, const util::Envi
     } else {
         engine =
             docker::probe_engine(setup.processes(), docker::engine_executable(args.docker, env));
+        if (engine.running) {
+            identity = docker::identify_engine(setup.processes(), engine.executable);
+        }
     }
     DoctorInputs inputs{.aws = setup.services(),
                         .engine = std::move(engine),
+                        .engine_identity = std::move(identity),
                         .region_source = setup.region_source(),
                         .selection = std::move(selection),
                         .push_mode = args.push_mode,

@@ -141,41 +141,47 @@ BuildFeatures build_features(BuildBackend backend) {
     return features;
 }
 
-std::vector<std::string> unsupported_options(const manifest::DockerImageSource& source,
-                                             const BuildFeatures& features) {
-    std::vector<std::string> problems;
-    const auto refuse = [&problems](const std::string& field, const std::string& flag) {
-        problems.push_back(field + " (" + flag + ")");
+std::vector<OptionSupport> engine_dependent_options(const manifest::DockerImageSource& source,
+                                                    const BuildFeatures& features) {
+    std::vector<OptionSupport> options;
+    const auto add = [&options](std::string option, std::string flag, bool supported) {
+        options.push_back({std::move(option), std::move(flag), supported});
     };
-    if (!features.ssh && source.docker_build_ssh && !source.docker_build_ssh->empty()) {
-        refuse("dockerBuildSsh", "--ssh " + *source.docker_build_ssh);
+    for (const auto& [id, value] : source.docker_build_secrets) {
+        add("dockerBuildSecrets." + id, "--secret id=" + id + ",...", features.secrets);
     }
-    if (!features.secrets) {
-        for (const auto& [id, value] : source.docker_build_secrets) {
-            refuse("dockerBuildSecrets." + id, "--secret id=" + id + ",...");
-        }
+    if (source.docker_build_ssh && !source.docker_build_ssh->empty()) {
+        add("dockerBuildSsh", "--ssh " + *source.docker_build_ssh, features.ssh);
     }
-    if (!features.build_contexts) {
-        for (const auto& [name, value] : source.docker_build_contexts) {
-            refuse("dockerBuildContexts." + name, "--build-context " + name + "=" + value);
-        }
+    for (const auto& [name, value] : source.docker_build_contexts) {
+        add("dockerBuildContexts." + name, "--build-context " + name + "=" + value,
+            features.build_contexts);
     }
     for (const auto& output : source.docker_outputs) {
         const std::string type = output_type(output);
         const bool basic = type == "local" || type == "tar";
-        if (!features.outputs || (!basic && !features.outputs_any_type)) {
-            refuse("dockerOutputs", "--output=" + output);
-        }
+        add("dockerOutputs", "--output=" + output,
+            features.outputs && (basic || features.outputs_any_type));
     }
     for (const auto& cache : source.cache_from) {
-        if (!features.cache_csv && !is_plain_registry_reference(cache)) {
-            refuse("cacheFrom", "--cache-from " + csv_cache_flag(cache));
-        }
+        add("cacheFrom", "--cache-from " + csv_cache_flag(cache),
+            features.cache_csv || is_plain_registry_reference(cache));
     }
-    if (source.cache_to &&
-        (!features.cache_to ||
-         (!features.cache_csv && !is_plain_registry_reference(*source.cache_to)))) {
-        refuse("cacheTo", "--cache-to " + csv_cache_flag(*source.cache_to));
+    if (source.cache_to) {
+        add("cacheTo", "--cache-to " + csv_cache_flag(*source.cache_to),
+            features.cache_to &&
+                (features.cache_csv || is_plain_registry_reference(*source.cache_to)));
+    }
+    return options;
+}
+
+std::vector<std::string> unsupported_options(const manifest::DockerImageSource& source,
+                                             const BuildFeatures& features) {
+    std::vector<std::string> problems;
+    for (const auto& option : engine_dependent_options(source, features)) {
+        if (!option.supported) {
+            problems.push_back(option.option + " (" + option.flag + ")");
+        }
     }
     return problems;
 }

@@ -51,6 +51,18 @@ struct BuildFeatures {
 
 BuildFeatures build_features(BuildBackend backend);
 
+// One manifest option whose support depends on the engine, as a source uses it.
+struct OptionSupport {
+    std::string option;  // the manifest's field: dockerBuildSsh, cacheTo, dockerOutputs, ...
+    std::string flag;    // the build flag it becomes: `--ssh default`, `--cache-to type=...`
+    bool supported = true;
+};
+
+// The engine-dependent options the source uses (ssh, secrets, build contexts, outputs, cache
+// options), in cdk-assets' argv order, each with whether `features` honour it.
+std::vector<OptionSupport> engine_dependent_options(const manifest::DockerImageSource& source,
+                                                    const BuildFeatures& features);
+
 // BuildKit's CSV form of a cache option, as cdk-assets writes it: `type=T,k=v,...`.
 std::string csv_cache_flag(const manifest::CacheOption& option);
 
@@ -59,8 +71,8 @@ std::string csv_cache_flag(const manifest::CacheOption& option);
 bool is_plain_registry_reference(const manifest::CacheOption& option);
 
 // The options of `source` that the engine cannot honour, one line each naming the manifest
-// field, the flag and why, e.g. "cacheTo (--cache-to type=local,dest=x): needs buildx". Empty
-// when the build can run.
+// field and the flag, e.g. "cacheTo (--cache-to type=local,dest=x)". Empty when the build can
+// run.
 std::vector<std::string> unsupported_options(const manifest::DockerImageSource& source,
                                              const BuildFeatures& features);
 

@@ -15,11 +15,14 @@ using namespace assetctl;
 
 namespace {
 
-manifest::Selection selection_of(const test::TempDir& dir, const std::string& destinations) {
+// One image asset `img`; `options` are more members of its source (`, "platform": ...`).
+manifest::Selection selection_of(const test::TempDir& dir, const std::string& destinations,
+                                 const std::string& options = "") {
     dir.write("asset.img/Dockerfile", "FROM scratch\n");
-    const auto file = dir.write("S.assets.json", R"({"version": "55.0.0", "dockerImages": {
-        "img": {"source": {"directory": "asset.img"}, "destinations": )" +
-                                                     destinations + "}}}");
+    const auto file =
+        dir.write("S.assets.json", R"({"version": "55.0.0", "dockerImages": {
+        "img": {"source": {"directory": "asset.img")" +
+                                       options + R"(}, "destinations": )" + destinations + "}}}");
     return manifest::select_assets(manifest::load_assembly(file), {});
 }
 
@@ -30,6 +33,7 @@ struct Harness {
     util::FixedClock clock{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
     aws::AssumedRoleCache roles{sts, clock, "assetctl-test"};
     docker::EngineStatus engine{"docker", true, true, "20.10.24", ""};
+    docker::EngineIdentity identity{docker::BuildBackend::builtin_buildkit, "docker", "20.10.24"};
 
     publish::PushMode push_mode = publish::PushMode::native;
 
@@ -46,6 +50,7 @@ struct Harness {
                                          .roles = roles,
                                          .default_region = std::move(region)},
                                  .engine = engine,
+                                 .engine_identity = identity,
                                  .region_source = "AWS_REGION",
                                  .selection = std::move(selection),
                                  .push_mode = push_mode};
@@ -168,4 +173,45 @@ TEST_CASE("doctor says how each image will be pushed, and why") {
     std::ostringstream text;
     cli::print_doctor(docker, text);
     CHECK_THAT(text.str(), Catch::Contains("push img: docker"));
+}
+
+TEST_CASE(
+    "doctor lists the engine-dependent build options an asset uses, and fails on one the "
+    "engine lacks") {
+    Harness h;
+    h.ecr.existing.insert({"us-east-1", "cdk-hnb659fds-container-assets-123456789012-us-east-1"});
+    test::TempDir dir;
+
+    SECTION("no such option: nothing to say") {
+        const auto report = h.run(selection_of(dir, k_cdk_destination, R"(, "platform": "x")"));
+        CHECK(report.ok);
+        CHECK_FALSE(report.json.at("assets").at(0).contains("buildOptions"));
+    }
+    SECTION("docker 20.10: ssh yes, cacheTo no") {
+        const auto report = h.run(selection_of(
+            dir, k_cdk_destination,
+            R"(, "dockerBuildSsh": "default", "cacheTo": {"type": "local", "params": {"dest": "c"}})"));
+        CHECK_FALSE(report.ok);
+        const auto& build = report.json.at("assets").at(0).at("buildOptions");
+        CHECK(build.at("ok") == false);
+        CHECK_THAT(build.at("engine").get<std::string>(), Catch::Contains("docker 20.10.24"));
+        REQUIRE(build.at("options").size() == 2);
+        CHECK(build.at("options").at(0).at("option") == "dockerBuildSsh");
+        CHECK(build.at("options").at(0).at("supported") == true);
+        CHECK(build.at("options").at(1).at("option") == "cacheTo");
+        CHECK(build.at("options").at(1).at("flag") == "--cache-to type=local,dest=c");
+        CHECK(build.at("options").at(1).at("supported") == false);
+        CHECK_THAT(build.at("hint").get<std::string>(), Catch::Contains("buildx"));
+        std::ostringstream text;
+        cli::print_doctor(report, text);
+        CHECK_THAT(text.str(), Catch::Contains("FAIL  build options of img: docker 20.10.24"));
+        CHECK_THAT(text.str(), Catch::Contains("dockerBuildSsh yes, cacheTo NO (--cache-to"));
+    }
+    SECTION("buildx honours them all") {
+        h.identity = {docker::BuildBackend::buildx, "docker", "27.3.1"};
+        const auto report = h.run(selection_of(
+            dir, k_cdk_destination, R"(, "cacheTo": {"type": "local", "params": {"dest": "c"}})"));
+        CHECK(report.ok);
+        CHECK(report.json.at("assets").at(0).at("buildOptions").at("ok") == true);
+    }
 }

@@ -118,8 +118,8 @@ TEST_CASE("docker without buildx refuses every BuildKit option") {
     source.network_mode = "host";
     source.platform = "linux/amd64";
     CHECK(unsupported_on(BuildBackend::legacy_builder, source) ==
-          std::vector<std::string>{"dockerBuildSsh (--ssh default)",
-                                   "dockerBuildSecrets.TOKEN (--secret id=TOKEN,...)",
+          std::vector<std::string>{"dockerBuildSecrets.TOKEN (--secret id=TOKEN,...)",
+                                   "dockerBuildSsh (--ssh default)",
                                    "dockerOutputs (--output=type=local,dest=out)"});
 }
 
