@@ -21,6 +21,8 @@ packages=(
   # a real container engine for build/publish tests and the demo (started privately by
   # tests/support/dockerd.py), and an offline base image made from busybox
   docker.io busybox-static iproute2
+  # dockerBuildSsh tests: a private ssh-agent holding a generated key
+  openssh-client
   # the second engine (CDK_DOCKER=podman) in a private environment (tests/support/podman.py);
   # it depends on conmon, runc and containers-common
   podman
