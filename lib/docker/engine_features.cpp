@@ -39,11 +39,24 @@ std::optional<std::string> query(process::ProcessRunner& runner, std::vector<std
     return std::nullopt;
 }
 
-// The `type=` of an output such as `type=local,dest=out` (`dest=x` alone: empty).
+// The `type=` of an output such as `type=local,dest=out`; without one, what docker makes of it:
+// `dest=-` (or `-`) is a tar on stdout, any other destination a local folder.
 std::string output_type(std::string_view output) {
-    const auto first = output.substr(0, output.find(','));
-    return first.rfind("type=", 0) == 0 ? util::to_lower(util::trim(first.substr(5)))
-                                        : std::string();
+    std::string destination;
+    while (!output.empty()) {
+        const auto comma = output.find(',');
+        const std::string item = util::trim(output.substr(0, comma));
+        output.remove_prefix(comma == std::string_view::npos ? output.size() : comma + 1);
+        if (item.rfind("type=", 0) == 0) {
+            return util::to_lower(util::trim(item.substr(5)));
+        }
+        if (item.rfind("dest=", 0) == 0) {
+            destination = item.substr(5);
+        } else if (item.find('=') == std::string::npos) {
+            destination = item;
+        }
+    }
+    return destination == "-" ? "tar" : "local";
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "manifest/asset_manifest.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "manifest/errors.hpp"
@@ -12,12 +14,45 @@ namespace {
 constexpr std::string_view k_resynth_hint =
     "re-synthesize the app (cdk synth) with a matching aws-cdk-lib, or fix the manifest";
 
+// `0` or `[1-9][0-9]*` below 2^32 - 1: a key JavaScript treats as an array index.
+bool is_array_index(std::string_view key) {
+    constexpr std::uint64_t k_max_index = 4'294'967'294;
+    if (key.empty() || key.size() > 10 || (key.size() > 1 && key.front() == '0')) {
+        return false;
+    }
+    std::uint64_t value = 0;
+    for (const char c : key) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return value <= k_max_index;
+}
+
+// An object's members in the order cdk-assets (JavaScript) iterates them: array-index keys in
+// ascending numeric order first, then the others as written. Build args and secrets reach
+// `docker build` in this order.
+KeyValues in_javascript_order(KeyValues values) {
+    const auto indexes_end = std::stable_partition(
+        values.begin(), values.end(), [](const auto& entry) { return is_array_index(entry.first); });
+    std::stable_sort(values.begin(), indexes_end, [](const auto& a, const auto& b) {
+        return a.first.size() != b.first.size() ? a.first.size() < b.first.size()
+                                                : a.first < b.first;
+    });
+    return values;
+}
+
+KeyValues string_members(const JsonNode& node) {
+    return in_javascript_order(node.as_string_map());
+}
+
 CacheOption parse_cache_option(const JsonNode& node) {
     node.expect_object({"type", "params"});
     CacheOption option;
     option.type = node.required("type").as_non_empty_string();
     if (auto params = node.optional("params")) {
-        option.params = params->as_string_map();
+        option.params = string_members(*params);
     }
     return option;
 }
@@ -73,18 +108,19 @@ DockerImageSource parse_docker_source(const JsonNode& node) {
     }
     check_exactly_one(node, source, "directory", source.directory);
 
-    if (auto file = node.optional("dockerFile")) {
-        source.docker_file = file->as_non_empty_string();
+    // An empty dockerFile is no dockerFile to cdk-assets (no --file): the context's Dockerfile.
+    if (auto file = node.optional_string("dockerFile"); file && !file->empty()) {
+        source.docker_file = *file;
     }
     source.docker_build_target = node.optional_string("dockerBuildTarget");
     if (auto args = node.optional("dockerBuildArgs")) {
-        source.docker_build_args = args->as_string_map();
+        source.docker_build_args = string_members(*args);
     }
     if (auto contexts = node.optional("dockerBuildContexts")) {
-        source.docker_build_contexts = contexts->as_string_map();
+        source.docker_build_contexts = string_members(*contexts);
     }
     if (auto secrets = node.optional("dockerBuildSecrets")) {
-        source.docker_build_secrets = secrets->as_string_map();
+        source.docker_build_secrets = string_members(*secrets);
     }
     source.docker_build_ssh = node.optional_string("dockerBuildSsh");
     source.network_mode = node.optional_string("networkMode");

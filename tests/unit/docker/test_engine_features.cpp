@@ -190,3 +190,13 @@ TEST_CASE("a build on docker before 23 passes a registry cache as the plain refe
     client.build(source, "/work/cdk.out/asset.abc", "cdkasset-abc", {});
     CHECK(runner.commands().size() == 1);
 }
+
+TEST_CASE("an output without type= is what docker makes of it: local, or tar for stdout") {
+    auto source = directory_source();
+    source.docker_outputs = {"dest=out", "out-folder", "dest=-"};
+    CHECK(unsupported_on(BuildBackend::builtin_buildkit, source).empty());
+    CHECK(unsupported_on(BuildBackend::podman, source).empty());
+    source.docker_outputs = {"dest=x,type=oci"};
+    CHECK(unsupported_on(BuildBackend::builtin_buildkit, source) ==
+          std::vector<std::string>{"dockerOutputs (--output=dest=x,type=oci)"});
+}

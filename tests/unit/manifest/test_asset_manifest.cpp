@@ -166,3 +166,27 @@ TEST_CASE("an empty manifest has no assets") {
     CHECK(manifest.docker_images.empty());
     CHECK(manifest.files.empty());
 }
+
+TEST_CASE("object options are in JavaScript's order, as cdk-assets passes them") {
+    TempDir dir;
+    const auto file = dir.write("S.assets.json", R"({"version": "55.0.0", "dockerImages": {"i": {
+        "source": {"directory": "d", "dockerFile": "",
+                   "dockerBuildArgs": {"Z": "z", "2": "b", "01": "x", "10": "c", "1": "a",
+                                       "4294967295": "big", "A": "y"},
+                   "dockerBuildSecrets": {"s": "env=S", "7": "env=SEVEN"},
+                   "cacheFrom": [{"type": "registry", "params": {"ref": "r", "3": "x"}}]},
+        "destinations": {}}}})");
+    const auto manifest = load_asset_manifest(file);
+    const auto& source = manifest.docker_images.at(0).source;
+    // Array-index keys ascending first ("01" and 2^32-1 are not indexes), then as written.
+    CHECK(source.docker_build_args == KeyValues{{"1", "a"},
+                                                {"2", "b"},
+                                                {"10", "c"},
+                                                {"Z", "z"},
+                                                {"01", "x"},
+                                                {"4294967295", "big"},
+                                                {"A", "y"}});
+    CHECK(source.docker_build_secrets == KeyValues{{"7", "env=SEVEN"}, {"s", "env=S"}});
+    CHECK(source.cache_from.at(0).params == KeyValues{{"3", "x"}, {"ref", "r"}});
+    CHECK_FALSE(source.docker_file.has_value());  // "" is no dockerFile, as in cdk-assets
+}
