@@ -135,12 +135,12 @@ class PodmanCase(PublishCase):
         return env
 
     @classmethod
-    def publish(cls, path, *args):
-        """-> (Run, [engine calls]) of `assetctl publish --json --push-mode docker args --path path`."""
+    def publish(cls, path, *args, push_mode="docker"):
+        """-> (Run, [engine calls]) of `assetctl publish --json --push-mode M args --path path`."""
         cls.runs += 1
         engine_log = cls.dir / ("engine-calls-%d.jsonl" % cls.runs)
         engine_log.touch()
-        proc = subprocess.run([BIN, "publish", "--json", "--push-mode", "docker", *map(str, args),
+        proc = subprocess.run([BIN, "publish", "--json", "--push-mode", push_mode, *map(str, args),
                                "--path", str(path)],
                               capture_output=True, text=True, env=cls.env(engine_log), timeout=RUN_TIMEOUT)
         calls = [json.loads(line)["argv"] for line in engine_log.read_text().splitlines() if line.strip()]
@@ -269,19 +269,43 @@ class PodmanPublishApp(PodmanCase):
         self.assertEqual([argv for argv in calls if subcommand(argv) in (["build"], ["load"], ["push"], ["login"])],
                          [], calls)
 
-    def test_z_new_tags_with_one_local_image_gone(self):
-        """New destination tags (ECR lacks them) for two assets; podman lost one's local
-        name: that one is built again, the other's local image is reused."""
-        self.assertEqual(self.first.code, OK, self.describe(self.first, self.first_calls))
-        app = self.dir / "publish-app-retag"
-        shutil.copytree(PUBLISH_APP, app, symlinks=True)
+    def retagged_copy(self):
+        """A copy of the publish-app whose every image destination has a new tag."""
         suffix = secrets.token_hex(4)
+        app = self.dir / ("publish-app-" + suffix)
+        shutil.copytree(PUBLISH_APP, app, symlinks=True)
         for path in app.rglob("*.assets.json"):
             document = json.loads(path.read_text())
             for asset_id, asset in document.get("dockerImages", {}).items():
                 for destination in asset["destinations"].values():
                     destination["imageTag"] = "%s-%s" % (asset_id, suffix)
             path.write_text(json.dumps(document, indent=1))
+        return app
+
+    def test_native_push_gives_the_same_images(self):
+        """The same assets under new tags with assetctl's own push (the default): the
+        registry holds the same images (config digests) as podman's push gave."""
+        self.assertEqual(self.first.code, OK, self.describe(self.first, self.first_calls))
+        run, calls = self.publish(self.retagged_copy(), *image_selectors(PUBLISH_APP), push_mode="native")
+        self.assertEqual(run.code, OK, self.describe(run, calls))
+        self.assertEqual(set(run.states().values()), {"published"}, run.states())
+        # Every directory asset's local image reused (the executable's script builds anew).
+        self.assertEqual([argv for argv in calls if subcommand(argv) == ["build"] and option_value(argv, "--tag")],
+                         [], calls)
+        self.assertEqual([argv for argv in calls if subcommand(argv) in (["login"], ["push"], ["tag"])], [], calls)
+        for outcome in run.summary["assets"]:
+            with self.subTest(asset=outcome["asset"], destination=outcome["destination"]):
+                self.assertEqual(outcome["method"], "native", outcome)
+                via_podman = self.first.outcome(outcome["asset"], outcome["destination"])["imageUri"]
+                self.assertEqual(self.remote_manifest(outcome["imageUri"])["config"]["digest"],
+                                 self.remote_manifest(via_podman)["config"]["digest"])
+                self.assertEqual(self.remote_digest(outcome["imageUri"]), outcome["digest"])
+
+    def test_z_new_tags_with_one_local_image_gone(self):
+        """New destination tags (ECR lacks them) for two assets; podman lost one's local
+        name: that one is built again, the other's local image is reused."""
+        self.assertEqual(self.first.code, OK, self.describe(self.first, self.first_calls))
+        app = self.retagged_copy()
         kept = self.local_image_id("cdkasset-" + SHARED)
         self.podman.podman("rmi", "cdkasset-" + SUBDIR)     # the name only (other tags keep the image)
         self.assertEqual(self.podman.podman("inspect", "cdkasset-" + SUBDIR, check=False).returncode, 125)
@@ -400,27 +424,35 @@ class PodmanBuildOptions(PodmanCase):
         self.assertEqual(self.remote_uuid(run_b, b), uuid_a)         # A's layer, from the registry
 
     def test_options_podman_lacks_fail_that_asset_before_the_build(self):
-        local_cache, oci, good = self.fresh("local-cache"), self.fresh("oci-out"), self.fresh("good")
+        """A local cache, an OCI output and a tagged registry cache reference (podman 4.3 takes
+        a repository only: `repository must contain neither a tag nor digest`, exit 125) each
+        fail their asset with the option and podman named, and no build of it runs; the plain
+        asset next to them is published."""
+        local_cache, oci, tagged, good = (self.fresh("local-cache"), self.fresh("oci-out"), self.fresh("tagged"),
+                                          self.fresh("good"))
+        tagged_ref = "%s/podman-cache-%s:cache" % (self.registry["host"], secrets.token_hex(4))
         files = {"Dockerfile": "FROM scratch\nCOPY payload.txt /payload.txt\n", "payload.txt": "payload\n"}
         path = self.write_assembly([
             (local_cache, files, {"cacheFrom": [{"type": "local", "params": {"src": str(self.dir / "cache")}}]}),
             (oci, files, {"dockerOutputs": ["type=oci,dest=%s" % (self.dir / "image.oci")]}),
+            (tagged, files, {"cacheTo": {"type": "registry", "params": {"ref": tagged_ref}}}),
             (good, files, {}),
         ])
         run, calls = self.publish(path)
         self.assertEqual(run.code, ASSETS_FAILED, self.describe(run, calls))
-        self.assertEqual(run.states(), {(local_cache, "d"): "failed", (oci, "d"): "failed", (good, "d"): "published"})
-        for asset, option, flag in ((local_cache, "cacheFrom", "type=local,src="), (oci, "dockerOutputs", "type=oci")):
+        self.assertEqual(run.states(), {(local_cache, "d"): "failed", (oci, "d"): "failed", (tagged, "d"): "failed",
+                                        (good, "d"): "published"})
+        for asset, option, flag in ((local_cache, "cacheFrom", "--cache-from type=local,src="),
+                                    (oci, "dockerOutputs", "--output=type=oci"),
+                                    (tagged, "cacheTo", "--cache-to " + tagged_ref)):
             with self.subTest(asset=asset):
                 error = run.outcome(asset)["error"]
-                self.assertIn(option, error)
-                self.assertIn(flag, error)
+                self.assertIn(option + " (" + flag, error)
                 self.assertIn("podman", error)
                 self.assertEqual(self.builds_of(calls, "cdkasset-" + asset), [], calls)
                 self.assertFalse(self.remote_exists(run.outcome(asset)["imageUri"]))
         self.assertEqual(len(self.builds_of(calls, "cdkasset-" + good)), 1, calls)
         self.assertFalse((self.dir / "image.oci").exists())
-
 
 if __name__ == "__main__":
     main()
