@@ -77,6 +77,15 @@ bool is_plain_registry_reference(const manifest::CacheOption& option) {
            option.params.front().first == "ref";
 }
 
+bool names_tag_or_digest(std::string_view reference) {
+    if (reference.find('@') != std::string_view::npos) {
+        return true;
+    }
+    const auto slash = reference.rfind('/');
+    const auto last = slash == std::string_view::npos ? reference : reference.substr(slash + 1);
+    return last.find(':') != std::string_view::npos;
+}
+
 EngineIdentity parse_version_line(std::string_view line) {
     const std::string text = util::trim(line);
     const auto marker = util::to_lower(text).find(" version ");
@@ -148,6 +157,7 @@ BuildFeatures build_features(BuildBackend backend) {
             break;
         case BuildBackend::podman:
             features.cache_csv = false;
+            features.cache_ref_tagged = false;
             features.outputs_any_type = false;
             break;
     }
@@ -176,14 +186,27 @@ std::vector<OptionSupport> engine_dependent_options(const manifest::DockerImageS
         add("dockerOutputs", "--output=" + output,
             features.outputs && (basic || features.outputs_any_type));
     }
+    // The reference as the engine would get it, when it cannot take it (empty: it can).
+    const auto refused_cache = [&features](const manifest::CacheOption& cache) -> std::string {
+        if (!features.cache_csv && !is_plain_registry_reference(cache)) {
+            return csv_cache_flag(cache);
+        }
+        if (!features.cache_ref_tagged && is_plain_registry_reference(cache) &&
+            names_tag_or_digest(cache.params.front().second)) {
+            return features.cache_csv ? csv_cache_flag(cache) : cache.params.front().second;
+        }
+        return {};
+    };
     for (const auto& cache : source.cache_from) {
-        add("cacheFrom", "--cache-from " + csv_cache_flag(cache),
-            features.cache_csv || is_plain_registry_reference(cache));
+        const auto refused = refused_cache(cache);
+        add("cacheFrom", "--cache-from " + (refused.empty() ? csv_cache_flag(cache) : refused),
+            refused.empty());
     }
     if (source.cache_to) {
-        add("cacheTo", "--cache-to " + csv_cache_flag(*source.cache_to),
-            features.cache_to &&
-                (features.cache_csv || is_plain_registry_reference(*source.cache_to)));
+        const auto refused = features.cache_to ? refused_cache(*source.cache_to) : std::string();
+        add("cacheTo",
+            "--cache-to " + (refused.empty() ? csv_cache_flag(*source.cache_to) : refused),
+            features.cache_to && refused.empty());
     }
     return options;
 }
@@ -206,9 +229,9 @@ std::string unsupported_hint(const EngineIdentity& engine) {
             return "install docker 23 or later with the buildx plugin (Debian/Ubuntu: "
                    "docker-buildx), or drop the option from the asset";
         case BuildBackend::podman:
-            return "podman takes only a plain registry reference (type=registry with just ref) "
-                   "for the cache options and local/tar outputs; use docker with buildx for the "
-                   "others";
+            return "podman takes only a plain registry reference (type=registry with just ref, "
+                   "a repository without tag or digest) for the cache options and local/tar "
+                   "outputs; use docker with buildx for the others";
         case BuildBackend::buildx:
         case BuildBackend::unknown:
             break;

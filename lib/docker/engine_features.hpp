@@ -45,6 +45,11 @@ struct BuildFeatures {
     // `--cache-from type=T,k=v` (BuildKit's CSV form); without it only a plain image reference
     // is understood, so `type=registry,ref=R` is passed as `R`.
     bool cache_csv = true;
+    // A registry cache reference may name a tag or digest (BuildKit's `ref=repo:cache`). podman
+    // 4.3 (buildah) takes a repository only: it stores one tag per cached layer there, and
+    // refuses `repo:tag` / `repo@digest` before building ("repository must contain neither a tag
+    // nor digest", exit 125).
+    bool cache_ref_tagged = true;
     bool outputs = true;           // `--output type=local|tar,dest=...`
     bool outputs_any_type = true;  // every other output type (docker, oci, image, registry)
 };
@@ -69,6 +74,10 @@ std::string csv_cache_flag(const manifest::CacheOption& option);
 // `type=registry` with `ref` as its only parameter: the one cache option an engine without the
 // CSV form can take (as the bare reference).
 bool is_plain_registry_reference(const manifest::CacheOption& option);
+
+// Whether an image reference names a tag or digest: `repo:tag`, `host:5000/repo:tag`,
+// `repo@sha256:...` (a port, `host:5000/repo`, is not a tag).
+bool names_tag_or_digest(std::string_view reference);
 
 // The options of `source` that the engine cannot honour, one line each naming the manifest
 // field and the flag, e.g. "cacheTo (--cache-to type=local,dest=x)". Empty when the build can

@@ -34,8 +34,9 @@ bool is_array_index(std::string_view key) {
 // ascending numeric order first, then the others as written. Build args and secrets reach
 // `docker build` in this order.
 KeyValues in_javascript_order(KeyValues values) {
-    const auto indexes_end = std::stable_partition(
-        values.begin(), values.end(), [](const auto& entry) { return is_array_index(entry.first); });
+    const auto indexes_end =
+        std::stable_partition(values.begin(), values.end(),
+                              [](const auto& entry) { return is_array_index(entry.first); });
     std::stable_sort(values.begin(), indexes_end, [](const auto& a, const auto& b) {
         return a.first.size() != b.first.size() ? a.first.size() < b.first.size()
                                                 : a.first < b.first;

@@ -14,8 +14,8 @@ bool names_registry(const manifest::CacheOption& option, const std::string& regi
         return false;
     }
     for (const auto& [key, value] : option.params) {
-        if (key == "ref" && util::to_lower(registry::registry_host_of(value)) ==
-                                util::to_lower(registry_host)) {
+        if (key == "ref" &&
+            util::to_lower(registry::registry_host_of(value)) == util::to_lower(registry_host)) {
             return true;
         }
     }
@@ -31,7 +31,8 @@ void EngineLogins::log_in(const TargetState& target) {
     if (entry->done) {
         return;
     }
-    const auto authorization = deps_.aws.ecr.get_authorization_token(target.credentials, target.region);
+    const auto authorization =
+        deps_.aws.ecr.get_authorization_token(target.credentials, target.region);
     std::lock_guard config_lock(config_file_mutex_);
     if (auto* config = deps_.docker_config) {
         config->forget_host(target.registry_host);
