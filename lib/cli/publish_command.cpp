@@ -187,6 +187,12 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     if (docker_creds && docker_config) {
         use_cdk_docker_creds(*docker_creds, *docker_config, engine, env, args.profile);
     }
+    // podman logs in to REGISTRY_AUTH_FILE when it is set: that must be the private copy too.
+    if (const auto auth_file = env.get_non_empty("REGISTRY_AUTH_FILE");
+        auth_file && docker_config) {
+        engine.add_environment("REGISTRY_AUTH_FILE",
+                               docker_config->take_auth_file(*auth_file).string());
+    }
     // Build logs are kept when something failed, so the user can read the full output.
     util::PrivateDirectory logs("assetctl-logs");
     // Decompressed tarballs and compressed layers.

@@ -257,6 +257,44 @@ void PrivateDockerConfig::forget_host(const std::string& host) {
     }
 }
 
+fs::path PrivateDockerConfig::take_auth_file(const fs::path& auth_file) {
+    const std::lock_guard lock(mutex_);
+    const fs::path file = path_ / k_config_file;
+    std::error_code ec;
+    if (fs::exists(auth_file, ec)) {
+        std::string reason;
+        std::optional<Json> parsed;
+        try {
+            parsed = parse_config(util::read_file(auth_file), reason);
+        } catch (const util::FileError& e) {
+            reason = e.what();
+        }
+        if (!parsed) {
+            spdlog::warn("{} (REGISTRY_AUTH_FILE): {}; builds run without its logins",
+                         auth_file.string(), reason);
+        } else {
+            Json config = read_private_config(file);
+            for (const char* section : {"auths", "credHelpers"}) {
+                const auto entries = parsed->find(section);
+                if (entries == parsed->end() || !entries->is_object()) {
+                    continue;
+                }
+                Json& target = config[section];
+                if (!target.is_object()) {
+                    target = Json::object();
+                }
+                for (const auto& item : entries->items()) {
+                    if (!target.contains(item.key())) {
+                        target[item.key()] = item.value();
+                    }
+                }
+            }
+            write_config(file, config);
+        }
+    }
+    return file;
+}
+
 fs::path PrivateDockerConfig::add_credential_helper(const std::vector<std::string>& keys,
                                                     std::string_view helper_name,
                                                     const fs::path& helper_executable) {

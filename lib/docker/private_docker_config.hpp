@@ -44,6 +44,12 @@ class PrivateDockerConfig {
                                                 std::string_view helper_name,
                                                 const std::filesystem::path& helper_executable);
 
+    // podman writes `login` into REGISTRY_AUTH_FILE when it is set, not into DOCKER_CONFIG: the
+    // caller then points REGISTRY_AUTH_FILE at this config.json, and this adds the user's
+    // `auth_file` logins (auths and credHelpers entries the config lacks) so pulls keep them.
+    // Returns the file to point at. An unreadable auth file only loses its logins (a warning).
+    std::filesystem::path take_auth_file(const std::filesystem::path& auth_file);
+
   private:
     std::filesystem::path path_;
     std::mutex mutex_;

@@ -205,6 +205,13 @@ class PodmanPublishApp(PodmanCase):
         logins = {argv[-1] for argv in calls if subcommand(argv) == ["login"]}
         self.assertEqual(logins, {self.registry["host"]}, calls)
 
+    def test_logins_never_reach_the_users_registry_auth_file(self):
+        """podman logs in to REGISTRY_AUTH_FILE when it is set (the test's podman environment
+        sets it): assetctl points it at its private copy, so the user's file stays as it was."""
+        self.assertEqual(self.first.code, OK, self.describe(self.first, self.first_calls))
+        user_file = Path(self.podman.env()["REGISTRY_AUTH_FILE"])
+        self.assertEqual(json.loads(user_file.read_text()), {})
+
     def test_published_images_hold_the_expected_files(self):
         self.assertEqual(self.first.code, OK, self.describe(self.first, self.first_calls))
         files = {asset: self.remote_files(self.first.outcome(asset, destination)["imageUri"])

@@ -274,3 +274,38 @@ TEST_CASE("forget_host replaces a planted config.json symlink instead of writing
     CHECK(mode_of(config.path() / "config.json") == 0600U);
     CHECK(private_config(config) == json{{"auths", json::object()}});
 }
+
+TEST_CASE("podman's REGISTRY_AUTH_FILE logins join the private config, which takes its place") {
+    test::TempDir user;
+    test::TempDir podman;
+    user.write("config.json", json{{"auths", {{"ghcr.io", {{"auth", "ZG9ja2VyOnB3"}}}}}}.dump());
+    const json auth_file{
+        {"auths",
+         {{"ghcr.io", {{"auth", "cG9kbWFuOnB3"}}}, {"quay.io", {{"auth", "cXVheTpwdw=="}}}}},
+        {"credHelpers", {{"public.ecr.aws", "ecr-login"}}}};
+    const auto auth_path = podman.write("auth.json", auth_file.dump());
+    docker::PrivateDockerConfig config(user.path());
+
+    const auto file = config.take_auth_file(auth_path);
+    CHECK(file == config.path() / "config.json");
+    const auto merged = private_config(config);
+    CHECK(merged["auths"]["ghcr.io"]["auth"] == "ZG9ja2VyOnB3");  // the docker config's own wins
+    CHECK(merged["auths"]["quay.io"]["auth"] == "cXVheTpwdw==");
+    CHECK(merged["credHelpers"]["public.ecr.aws"] == "ecr-login");
+    CHECK(json::parse(util::read_file(auth_path)) == auth_file);  // the user's file untouched
+
+    // A login assetctl makes later replaces the copied entry for its host only.
+    config.forget_host("quay.io");
+    CHECK_FALSE(private_config(config)["auths"].contains("quay.io"));
+    CHECK(private_config(config)["auths"].contains("ghcr.io"));
+}
+
+TEST_CASE("a missing or broken REGISTRY_AUTH_FILE still gives the private file") {
+    test::TempDir user;
+    test::TempDir podman;
+    docker::PrivateDockerConfig config(user.path());
+    CHECK(config.take_auth_file(podman.path() / "missing.json") == config.path() / "config.json");
+    CHECK(config.take_auth_file(podman.write("broken.json", "{nope")) ==
+          config.path() / "config.json");
+    CHECK(private_config(config) == json::object());
+}
