@@ -1,6 +1,7 @@
 #include "docker/engine_client.hpp"
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <deque>
 #include <exception>
@@ -11,6 +12,7 @@
 #include <utility>
 
 #include "util/fd.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::docker {
@@ -360,8 +362,23 @@ void EngineClient::login(const std::string& server, const std::string& username,
     run_checked(login, quoted({"login"}) + " to " + host + " as " + username, password);
 }
 
-void EngineClient::push(const std::string& image, const LineSink& output) {
-    run_streamed(command({"push", image}), output, executable_ + " push of " + image);
+std::string EngineClient::push(const std::string& image, const LineSink& output) {
+    if (identity_.backend != BuildBackend::podman || !docker_config_) {
+        run_streamed(command({"push", image}), output, executable_ + " push of " + image);
+        return {};
+    }
+    static std::atomic<unsigned> pushes{0};
+    const auto file = *docker_config_ / ("push-digest-" + std::to_string(++pushes));
+    run_streamed(command({"push", "--digestfile", file.string(), image}), output,
+                 executable_ + " push of " + image);
+    std::string digest;
+    try {
+        digest = util::trim(util::read_file(file));
+    } catch (const util::FileError&) {
+    }
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+    return digest;
 }
 
 }  // namespace assetctl::docker

@@ -83,8 +83,10 @@ class EngineClient {
     // is scrubbed from any error. A scheme and trailing `/` on `server` are dropped, as
     // cdk-assets does with ECR's proxyEndpoint (`https://<acct>.dkr.ecr.<region>.amazonaws.com`).
     void login(const std::string& server, const std::string& username, const std::string& password);
-    // `push <image>`, streaming output lines like build.
-    void push(const std::string& image, const LineSink& output);
+    // `push <image>`, streaming output lines like build. Returns the pushed manifest's digest
+    // when the engine writes it to a file (podman, which prints none: `--digestfile` in the
+    // private DOCKER_CONFIG folder), else empty (docker prints it: digest_from_push_output).
+    std::string push(const std::string& image, const LineSink& output);
 
   private:
     process::Command command(std::vector<std::string> arguments) const;

@@ -34,7 +34,8 @@ void EngineLogins::log_in(const TargetState& target) {
     const auto authorization =
         deps_.aws.ecr.get_authorization_token(target.credentials, target.region);
     std::lock_guard config_lock(config_file_mutex_);
-    if (auto* config = deps_.docker_config) {
+    auto* config = deps_.docker_config;
+    if (config != nullptr && hosts_.insert(target.registry_host).second) {
         config->forget_host(target.registry_host);
     }
     deps_.engine.login(target.registry_host, authorization.username, authorization.password);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ class EngineLogins {
     // `docker login` rewrites the one config.json of the private DOCKER_CONFIG (read, add the
     // host, rename over): two at once to different hosts lose one host's credentials.
     std::mutex config_file_mutex_;
+    // Hosts logged in to (under config_file_mutex_). The user's entries for a host are removed
+    // before its first login only: later logins (another identity) replace the entry in one
+    // write, so a push reading the file meanwhile never finds the host without credentials.
+    std::set<std::string> hosts_;
 };
 
 // Whether the build's cache options (cacheFrom, cacheTo) name an image at `registry_host`: the

@@ -25,8 +25,9 @@ void DockerPush::push(const ImageState& image, TargetState& target) {
         const std::string remote = target.outcome.image_uri;
         run_.deps().engine.tag(image.local_image, remote);
         run_.emit(EventType::upload, target, "pushing " + remote);
-        const auto output = push_with_retries(remote, target);
-        target.outcome.digest = digest_from_push_output(output);
+        std::string digest;
+        const auto output = push_with_retries(remote, target, digest);
+        target.outcome.digest = digest.empty() ? digest_from_push_output(output) : digest;
         target.phase = Phase::finished;
         target.outcome.state = Outcome::State::published;
         run_.count_push();
@@ -42,7 +43,8 @@ void DockerPush::push(const ImageState& image, TargetState& target) {
     }
 }
 
-std::string DockerPush::push_with_retries(const std::string& remote, TargetState& target) {
+std::string DockerPush::push_with_retries(const std::string& remote, TargetState& target,
+                                          std::string& digest) {
     NoWait no_wait;
     const http::RetryContext immediate{{}, no_wait, [] { return 0.0; }};
     const auto& context = run_.deps().retry != nullptr ? *run_.deps().retry : immediate;
@@ -51,7 +53,7 @@ std::string DockerPush::push_with_retries(const std::string& remote, TargetState
         context, "docker push " + remote,
         [&] {
             output.clear();
-            run_.deps().engine.push(
+            digest = run_.deps().engine.push(
                 remote, [&](std::string_view line) { output.append(line).push_back('\n'); });
         },
         [&](const std::exception& e, int attempt) {

@@ -17,7 +17,9 @@ class DockerPush {
     void push(const ImageState& image, TargetState& target);
 
   private:
-    std::string push_with_retries(const std::string& remote, TargetState& target);
+    // The push's output; `digest` is what the engine reported apart from it (else empty).
+    std::string push_with_retries(const std::string& remote, TargetState& target,
+                                  std::string& digest);
 
     RunState& run_;
 };

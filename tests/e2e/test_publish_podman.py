@@ -191,6 +191,8 @@ class PodmanPublishApp(PodmanCase):
             with self.subTest(uri=uri):
                 self.assertTrue(uri.startswith(self.registry["host"] + "/"), uri)
                 self.assertEqual(outcome["method"], "docker", outcome)
+                # podman prints no digest: assetctl has it from --digestfile.
+                self.assertEqual(outcome["digest"], self.remote_digest(uri), outcome)
                 config = self.remote_manifest(uri)["config"]["digest"]
                 # The pushed image is the one podman holds under the remote name it tagged.
                 self.assertEqual(config, self.first_local[uri])

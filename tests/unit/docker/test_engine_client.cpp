@@ -7,6 +7,8 @@
 
 #include "docker/engine_client.hpp"
 #include "support/fake_process.hpp"
+#include "support/temp_dir.hpp"
+#include "util/files.hpp"
 
 using namespace assetctl;
 using Argv = std::vector<std::string>;
@@ -442,4 +444,27 @@ TEST_CASE("a failed login reports stderr without the password") {
         CHECK(e.output_tail()[0].find(password) == std::string::npos);
         CHECK_THAT(e.output_tail()[0], Catch::EndsWith("failed with password <redacted>"));
     }
+}
+
+TEST_CASE("podman's push digest comes from --digestfile in the private config folder") {
+    FakeProcessRunner runner;
+    test::TempDir config;
+    const std::string image = "1.dkr.ecr.us-east-1.amazonaws.com/r:abc";
+    const std::string digest = "sha256:" + std::string(64, 'd');
+    runner.add([&](const process::Command& command) -> std::optional<process::Result> {
+        // podman push --digestfile FILE IMAGE: podman prints no `digest:` line.
+        REQUIRE(command.argv.size() == 5);
+        CHECK(command.argv[1] == "push");
+        CHECK(command.argv[2] == "--digestfile");
+        CHECK(std::filesystem::path(command.argv[3]).parent_path() == config.path());
+        CHECK(command.argv[4] == image);
+        util::write_file_atomically(
+            command.argv[3], digest + "\n",
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        return FakeProcessRunner::exited(0, "");
+    });
+    docker::EngineClient client(runner, "podman", config.path());
+    client.set_identity({docker::BuildBackend::podman, "podman", "4.3.1"});
+    CHECK(client.push(image, nullptr) == digest);
+    CHECK(std::filesystem::is_empty(config.path()));  // the digest file is gone
 }

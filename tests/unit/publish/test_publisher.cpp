@@ -20,6 +20,7 @@
 #include "support/fake_sts.hpp"
 #include "support/temp_dir.hpp"
 #include "util/clock.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 using namespace assetctl;
@@ -832,4 +833,44 @@ TEST_CASE("native pushes log the engine in before a build only for a cache at th
         CHECK(summary.outcomes.at(0).error == "");
         CHECK(h.runner.count("login") == 0);
     }
+}
+
+TEST_CASE(
+    "a second identity's login to a registry keeps the first one's entry until it replaces "
+    "it") {
+    // Two roles, one registry: a push of the first identity may be reading config.json while
+    // the second logs in, so the host's entry must never be missing meanwhile.
+    Harness h;
+    test::TempDir user;
+    user.write("config.json", R"({"auths": {")" + k_registry + R"(": {"auth": "dXNlcjpwdw=="}}})");
+    docker::PrivateDockerConfig config(user.path());
+    std::vector<bool> entry_there_at_login;
+    h.runner.add([&](const process::Command& command) -> std::optional<process::Result> {
+        if (command.argv.size() < 2 || command.argv[1] != "login") {
+            return std::nullopt;
+        }
+        const auto text = util::read_file(config.path() / "config.json");
+        entry_there_at_login.push_back(text.find(k_registry) != std::string::npos);
+        if (entry_there_at_login.size() == 1) {  // what docker login writes
+            util::write_file_atomically(
+                config.path() / "config.json",
+                R"({"auths": {")" + k_registry + R"(": {"auth": "QVdTOnB3"}}})",
+                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        }
+        return exit_code(0);
+    });
+    const auto role = [](const std::string& name) {
+        return R"({"repositoryName": ")" + k_repo +
+               R"(", "imageTag": "tag1", "region": "us-east-1", "assumeRoleArn": )"
+               R"("arn:aws:iam::123456789012:role/)" +
+               name + R"("})";
+    };
+    const auto selection =
+        h.assembly({{"img", R"({"a": )" + role("one") + R"(, "b": )" + role("two") + "}"}});
+    auto deps = h.dependencies();
+    deps.docker_config = &config;
+    const auto summary = publish::run(publish::Mode::publish, selection, deps, h.options);
+    CHECK(summary.ok());
+    // The user's entry goes before the first login; the second login finds the first's.
+    CHECK(entry_there_at_login == std::vector<bool>{false, true});
 }
