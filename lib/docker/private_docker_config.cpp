@@ -74,22 +74,33 @@ std::optional<Json> parse_config(const std::string& text, std::string& reason) {
     }
 }
 
-// The user's config.json, or an empty object (with a warning when it exists but is unusable).
-Json read_user_config(const fs::path& user_dir) {
-    const fs::path user_file = user_dir / k_config_file;
+// A config file of the user's parsed; nullopt when it is absent (`reason` empty) or unusable
+// (`reason` says why).
+std::optional<Json> read_user_file(const fs::path& file, std::string& reason) {
     std::error_code ec;
-    if (user_dir.empty() || !fs::exists(user_file, ec)) {
-        return Json::object();
+    if (!fs::exists(file, ec)) {
+        return std::nullopt;
     }
-    std::string reason;
-    std::optional<Json> parsed;
     try {
-        parsed = parse_config(util::read_file(user_file), reason);
+        return parse_config(util::read_file(file), reason);
     } catch (const util::FileError& e) {
         reason = e.what();
     }
-    if (parsed) {
+    return std::nullopt;
+}
+
+// The user's config.json, or an empty object (with a warning when it exists but is unusable).
+Json read_user_config(const fs::path& user_dir) {
+    if (user_dir.empty()) {
+        return Json::object();
+    }
+    const fs::path user_file = user_dir / k_config_file;
+    std::string reason;
+    if (auto parsed = read_user_file(user_file, reason)) {
         return std::move(*parsed);
+    }
+    if (reason.empty()) {
+        return Json::object();  // no config.json: nothing to keep
     }
     spdlog::warn(
         "{}: {}; assetctl's private docker configuration starts empty, without its proxies and "
@@ -260,38 +271,32 @@ void PrivateDockerConfig::forget_host(const std::string& host) {
 fs::path PrivateDockerConfig::take_auth_file(const fs::path& auth_file) {
     const std::lock_guard lock(mutex_);
     const fs::path file = path_ / k_config_file;
-    std::error_code ec;
-    if (fs::exists(auth_file, ec)) {
-        std::string reason;
-        std::optional<Json> parsed;
-        try {
-            parsed = parse_config(util::read_file(auth_file), reason);
-        } catch (const util::FileError& e) {
-            reason = e.what();
-        }
-        if (!parsed) {
+    std::string reason;
+    const auto parsed = read_user_file(auth_file, reason);
+    if (!parsed) {
+        if (!reason.empty()) {
             spdlog::warn("{} (REGISTRY_AUTH_FILE): {}; builds run without its logins",
                          auth_file.string(), reason);
-        } else {
-            Json config = read_private_config(file);
-            for (const char* section : {"auths", "credHelpers"}) {
-                const auto entries = parsed->find(section);
-                if (entries == parsed->end() || !entries->is_object()) {
-                    continue;
-                }
-                Json& target = config[section];
-                if (!target.is_object()) {
-                    target = Json::object();
-                }
-                for (const auto& item : entries->items()) {
-                    if (!target.contains(item.key())) {
-                        target[item.key()] = item.value();
-                    }
-                }
+        }
+        return file;
+    }
+    Json config = read_private_config(file);
+    for (const char* section : {"auths", "credHelpers"}) {
+        const auto entries = parsed->find(section);
+        if (entries == parsed->end() || !entries->is_object()) {
+            continue;
+        }
+        Json& target = config[section];
+        if (!target.is_object()) {
+            target = Json::object();
+        }
+        for (const auto& item : entries->items()) {
+            if (!target.contains(item.key())) {
+                target[item.key()] = item.value();
             }
-            write_config(file, config);
         }
     }
+    write_config(file, config);
     return file;
 }
 

@@ -30,6 +30,8 @@ import json
 import os
 import sys
 
+from recording_engine import append_json_line  # beside this file
+
 VERSION = os.environ.get("ARGV_ENGINE_VERSION", "20.10.24+dfsg1")
 BUILDX = os.environ.get("ARGV_ENGINE_BUILDX") == "1"
 GLOBAL_WITH_VALUE = {"--config", "--context", "-c", "-H", "--host", "--log-level", "-l"}
@@ -42,12 +44,7 @@ def record(argv):
              "env": {name: os.environ.get(name) for name in SELECTED_ENV},
              "pid": os.getpid()}
     entry["env"]["DOCKER_CONFIG"] = "DOCKER_CONFIG" in os.environ
-    line = (json.dumps(entry) + "\n").encode()
-    fd = os.open(os.environ["ARGV_ENGINE_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    append_json_line(os.environ["ARGV_ENGINE_LOG"], entry)
 
 
 def command_words(argv):

@@ -61,13 +61,19 @@ def scan(directories, needles):
     return scanned, hits
 
 
-def record(entry):
+def append_json_line(path, entry):
+    """Appends entry as one JSON line in one write on an O_APPEND descriptor (concurrent callers
+    never interleave). argv_recording_engine.py shares it."""
     line = (json.dumps(entry) + "\n").encode()
-    fd = os.open(os.environ["RECORDING_ENGINE_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def record(entry):
+    append_json_line(os.environ["RECORDING_ENGINE_LOG"], entry)
 
 
 def main():
