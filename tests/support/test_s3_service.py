@@ -712,16 +712,16 @@ class AwsCliTest(unittest.TestCase):
             listed = cli_json("s3api", "list-multipart-uploads", "--bucket", bucket, "--prefix", "cli/")
             self.assertEqual([u["UploadId"] for u in listed["Uploads"]], [upload_id])
             done = [{"PartNumber": n, "ETag": cli_json("s3api", "upload-part", "--bucket", bucket, "--key", "cli/mp",
-                                                        "--upload-id", upload_id, "--part-number", str(n), "--body",
+                                                        "--upload-id=" + upload_id, "--part-number", str(n), "--body",
                                                         path)["ETag"]} for n, path in enumerate(paths, 1)]
             manifest = os.path.join(tmp, "parts.json")
             with open(manifest, "w") as handle:
                 json.dump({"Parts": done}, handle)
             answer = cli_json("s3api", "complete-multipart-upload", "--bucket", bucket, "--key", "cli/mp",
-                              "--upload-id", upload_id, "--multipart-upload", "file://" + manifest)
+                              "--upload-id=" + upload_id, "--multipart-upload", "file://" + manifest)
             self.assertEqual(answer["ETag"], multipart_etag(parts))
             other = cli_json("s3api", "create-multipart-upload", "--bucket", bucket, "--key", "cli/gone")["UploadId"]
-            run_cli("s3api", "abort-multipart-upload", "--bucket", bucket, "--key", "cli/gone", "--upload-id", other)
+            run_cli("s3api", "abort-multipart-upload", "--bucket", bucket, "--key", "cli/gone", "--upload-id=" + other)
             listed = cli_json("s3api", "list-multipart-uploads", "--bucket", bucket, "--prefix", "cli/")
             self.assertNotIn("Uploads", listed)
 
