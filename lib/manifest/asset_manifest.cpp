@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "manifest/errors.hpp"
+#include "manifest/names.hpp"
 #include "manifest/schema_version.hpp"
 #include "util/files.hpp"
 
@@ -143,6 +144,17 @@ DockerImageSource parse_docker_source(const JsonNode& node) {
     return source;
 }
 
+// The name of `key` must follow its grammar (names.hpp); placeholders stand for sample values
+// of theirs, and the resolved name is checked again before use.
+void check_name(const JsonNode& node, std::string_view key, const std::string& value,
+                std::optional<std::string> (*problem_of)(std::string_view)) {
+    if (const auto problem = problem_of(with_sample_placeholders(value))) {
+        // As JSON: a control character in the name is shown escaped, not written raw.
+        node.required(key).fail(nlohmann::json(value).dump() + ": " + *problem,
+                                "fix the destination in the CDK app and synthesize again");
+    }
+}
+
 DockerImageDestination parse_docker_destination(const std::string& id, const JsonNode& node) {
     node.expect_object({"repositoryName", "imageTag", "region", "assumeRoleArn",
                         "assumeRoleExternalId", "assumeRoleAdditionalOptions"});
@@ -150,6 +162,8 @@ DockerImageDestination parse_docker_destination(const std::string& id, const Jso
     destination.id = id;
     destination.repository_name = node.required("repositoryName").as_non_empty_string();
     destination.image_tag = node.required("imageTag").as_non_empty_string();
+    check_name(node, "repositoryName", destination.repository_name, repository_name_problem);
+    check_name(node, "imageTag", destination.image_tag, image_tag_problem);
     parse_aws_destination(node, destination);
     return destination;
 }
@@ -186,6 +200,8 @@ FileDestination parse_file_destination(const std::string& id, const JsonNode& no
     destination.id = id;
     destination.bucket_name = node.required("bucketName").as_non_empty_string();
     destination.object_key = node.required("objectKey").as_non_empty_string();
+    check_name(node, "bucketName", destination.bucket_name, bucket_name_problem);
+    check_name(node, "objectKey", destination.object_key, object_key_problem);
     parse_aws_destination(node, destination);
     return destination;
 }

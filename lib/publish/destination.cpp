@@ -1,8 +1,12 @@
 #include "publish/destination.hpp"
 
 #include <initializer_list>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "aws/partitions.hpp"
+#include "manifest/names.hpp"
 #include "manifest/placeholders.hpp"
 
 namespace assetctl::publish {
@@ -65,6 +69,15 @@ std::optional<aws::RoleTarget> resolve_role(const manifest::AwsDestination& dest
     return role;
 }
 
+// A resolved name must still follow its grammar (a placeholder's value could break it).
+void check_resolved(const std::string& field, const std::string& value,
+                    std::optional<std::string> (*problem_of)(std::string_view)) {
+    if (const auto problem = problem_of(value)) {
+        throw std::runtime_error(field + " resolves to " + nlohmann::json(value).dump() + ": " +
+                                 *problem + "; fix the destination in the CDK app");
+    }
+}
+
 }  // namespace
 
 ResolvedDestination resolve_destination(const manifest::DockerImageDestination& destination,
@@ -72,8 +85,12 @@ ResolvedDestination resolve_destination(const manifest::DockerImageDestination& 
                                         const std::function<std::string()>& account) {
     const auto resolve = make_resolver(destination, default_region, account,
                                        {&destination.repository_name, &destination.image_tag});
-    return ResolvedDestination{resolve.region, resolve(destination.repository_name),
-                               resolve(destination.image_tag), resolve_role(destination, resolve)};
+    ResolvedDestination resolved{resolve.region, resolve(destination.repository_name),
+                                 resolve(destination.image_tag),
+                                 resolve_role(destination, resolve)};
+    check_resolved("repositoryName", resolved.repository, manifest::repository_name_problem);
+    check_resolved("imageTag", resolved.tag, manifest::image_tag_problem);
+    return resolved;
 }
 
 ResolvedFileDestination resolve_file_destination(const manifest::FileDestination& destination,
@@ -81,9 +98,12 @@ ResolvedFileDestination resolve_file_destination(const manifest::FileDestination
                                                  const std::function<std::string()>& account) {
     const auto resolve = make_resolver(destination, default_region, account,
                                        {&destination.bucket_name, &destination.object_key});
-    return ResolvedFileDestination{resolve.region, resolve(destination.bucket_name),
-                                   resolve(destination.object_key),
-                                   resolve_role(destination, resolve)};
+    ResolvedFileDestination resolved{resolve.region, resolve(destination.bucket_name),
+                                     resolve(destination.object_key),
+                                     resolve_role(destination, resolve)};
+    check_resolved("bucketName", resolved.bucket, manifest::bucket_name_problem);
+    check_resolved("objectKey", resolved.key, manifest::object_key_problem);
+    return resolved;
 }
 
 std::optional<std::string> account_of_role(const std::string& role_arn) {

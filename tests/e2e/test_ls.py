@@ -150,7 +150,7 @@ def write_small_assembly(out, images=("img",), files=("data",)):
         "dockerImages": {i: {"source": {"directory": f"asset.{i}"}, "destinations": {"d": {
             "repositoryName": "repo", "imageTag": i}}} for i in images},
         "files": {f: {"source": {"path": f"asset.{f}", "packaging": "zip"}, "destinations": {
-            "d": {"bucketName": "b", "objectKey": f"{f}.zip"}}} for f in files},
+            "d": {"bucketName": "bucket-b", "objectKey": f"{f}.zip"}}} for f in files},
     }))
     return out
 

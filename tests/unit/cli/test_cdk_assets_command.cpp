@@ -71,7 +71,7 @@ constexpr const char* k_manifest = R"({
   "files": {
     "file1": {
       "source": {"path": "t\u00e9mplate.json", "packaging": "file"},
-      "destinations": {"d1": {"bucketName": "b", "objectKey": "k/file1.json"}}
+      "destinations": {"d1": {"bucketName": "bucket-b", "objectKey": "k/file1.json"}}
     }
   }
 })";
@@ -248,7 +248,7 @@ TEST_CASE("cdk-assets: ls prints files first, then images, JSON in the file's ke
     cli::print_cdk_assets_listing(file, out);
     CHECK(out.str() ==
           "file1 file {\"path\":\"t\u00e9mplate.json\",\"packaging\":\"file\"}\n"
-          "  \u2514 file1:d1 {\"bucketName\":\"b\",\"objectKey\":\"k/file1.json\"}\n"
+          "  \u2514 file1:d1 {\"bucketName\":\"bucket-b\",\"objectKey\":\"k/file1.json\"}\n"
           "img2 docker-image {\"directory\":\"asset.img2\",\"dockerFile\":\"Dockerfile\"}\n"
           "  \u251c img2:zz-us-east-1 "
           "{\"repositoryName\":\"repo\",\"imageTag\":\"img2\",\"region\":\"us-east-1\"}\n"

@@ -99,11 +99,12 @@ TEST_CASE("destinations sharing region, role and repository are checked once") {
     Harness h;
     test::TempDir dir;
     const auto report = h.run(selection_of(dir, R"({
-        "a": {"repositoryName": "r", "imageTag": "1", "region": "eu-west-1"},
-        "b": {"repositoryName": "r", "imageTag": "2", "region": "eu-west-1"},
-        "c": {"repositoryName": "r", "imageTag": "3", "region": "us-west-2"}})"));
+        "a": {"repositoryName": "repo-r", "imageTag": "1", "region": "eu-west-1"},
+        "b": {"repositoryName": "repo-r", "imageTag": "2", "region": "eu-west-1"},
+        "c": {"repositoryName": "repo-r", "imageTag": "3", "region": "us-west-2"}})"));
     CHECK(report.json.at("destinations").size() == 2);
-    CHECK(h.ecr.repository_lookups() == std::vector<std::string>{"eu-west-1/r", "us-west-2/r"});
+    CHECK(h.ecr.repository_lookups() ==
+          std::vector<std::string>{"eu-west-1/repo-r", "us-west-2/repo-r"});
     CHECK(h.sts.calls().empty());  // no role: the caller's own credentials
 }
 

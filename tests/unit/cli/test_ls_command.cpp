@@ -49,7 +49,7 @@ fs::path incomplete_assembly(const TempDir& dir) {
             "repositoryName": "repo", "imageTag": "kept"}}}},
         "files": {
           "data": {"source": {"path": "asset.data.zip"}, "destinations": {"d": {
-            "bucketName": "b", "objectKey": "data.zip"}}}}})");
+            "bucketName": "bucket-b", "objectKey": "data.zip"}}}}})");
     dir.write("cdk.out/asset.kept/Dockerfile", "FROM scratch\n");
     return dir.path() / "cdk.out";
 }

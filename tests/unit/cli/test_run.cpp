@@ -84,7 +84,7 @@ TEST_CASE("build checks the selected sources: a missing Dockerfile is an input e
         "S.assets": {"type": "cdk:asset-manifest", "properties": {"file": "S.assets.json"}}}})");
     dir.write("cdk.out/S.assets.json", R"({"version": "55.0.0", "dockerImages": {"img": {
         "source": {"directory": "asset.img"},
-        "destinations": {"d": {"repositoryName": "r", "imageTag": "t"}}}}})");
+        "destinations": {"d": {"repositoryName": "repo-r", "imageTag": "t"}}}}})");
     dir.mkdir("cdk.out/asset.img");
     const auto result = run_cli({"build", "-p", (dir.path() / "cdk.out").string()});
     CHECK(result.code == util::to_int(ExitCode::input));

@@ -99,7 +99,7 @@ TEST_CASE("destination AWS fields, optional source fields and unknown keys") {
       "files": {
         "f1": {
           "source": {"executable": ["bash", "make-zip.sh"], "packaging": "zip"},
-          "destinations": {"d": {"bucketName": "b", "objectKey": "k.zip",
+          "destinations": {"d": {"bucketName": "bucket-b", "objectKey": "k.zip",
                                  "assumeRoleExternalId": "ext"}}
         }
       },

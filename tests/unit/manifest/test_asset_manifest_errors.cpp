@@ -22,7 +22,7 @@ struct BadCase {
 // A valid image asset with one field replaced by the placeholder @.
 std::string image_with_source(const std::string& source) {
     return R"({"version": "55.0.0", "dockerImages": {"abc": {"source": )" + source +
-           R"(, "destinations": {"d1": {"repositoryName": "r", "imageTag": "t"}}}}})";
+           R"(, "destinations": {"d1": {"repositoryName": "repo-r", "imageTag": "t"}}}}})";
 }
 
 std::string image_with_destination(const std::string& destination) {
@@ -97,7 +97,7 @@ TEST_CASE("bad asset manifests name file, JSON path and expectation") {
          image_with_destination(R"({"imageTag": "t"})")},
         {{"imageTag wrong type", "", "dockerImages.abc.destinations.d1.imageTag",
           "expected a string, found null"},
-         image_with_destination(R"({"repositoryName": "r", "imageTag": null})")},
+         image_with_destination(R"({"repositoryName": "repo-r", "imageTag": null})")},
         {{"destination not an object", "", "dockerImages.abc.destinations.d1",
           "expected an object, found a string"},
          image_with_destination(R"("r:t")")},
@@ -105,16 +105,16 @@ TEST_CASE("bad asset manifests name file, JSON path and expectation") {
           "dockerImages.abc.destinations.d1.assumeRoleAdditionalOptions",
           "expected an object of STS AssumeRole parameters"},
          image_with_destination(
-             R"({"repositoryName": "r", "imageTag": "t", "assumeRoleAdditionalOptions": []})")},
+             R"({"repositoryName": "repo-r", "imageTag": "t", "assumeRoleAdditionalOptions": []})")},
         {{"additional options carry RoleArn", "",
           "dockerImages.abc.destinations.d1.assumeRoleAdditionalOptions.RoleArn",
           "must not be set here; use the destination's assumeRoleArn instead"},
-         image_with_destination(R"({"repositoryName": "r", "imageTag": "t",
+         image_with_destination(R"({"repositoryName": "repo-r", "imageTag": "t",
              "assumeRoleAdditionalOptions": {"RoleArn": "arn:aws:iam::1:role/x"}})")},
         {{"additional options carry ExternalId", "",
           "dockerImages.abc.destinations.d1.assumeRoleAdditionalOptions.ExternalId",
           "use the destination's assumeRoleExternalId instead"},
-         image_with_destination(R"({"repositoryName": "r", "imageTag": "t",
+         image_with_destination(R"({"repositoryName": "repo-r", "imageTag": "t",
              "assumeRoleAdditionalOptions": {"ExternalId": "x"}})")},
         {{"file asset without path or executable", "", "files.f.source",
           "expected exactly one of 'path' or 'executable', found neither"},
@@ -127,6 +127,36 @@ TEST_CASE("bad asset manifests name file, JSON path and expectation") {
           "required key is missing"},
          R"({"version": "55.0.0", "files": {"f": {"source": {"path": "p"},
             "destinations": {"d": {"objectKey": "k"}}}}})"},
+        {{"repository name with upper case and a space", "",
+          "dockerImages.abc.destinations.d1.repositoryName",
+          "\"UPPER case!\": an ECR repository name has only lower-case letters, digits and . _ "
+          "- /, not 'U'"},
+         image_with_destination(R"({"repositoryName": "UPPER case!", "imageTag": "t"})")},
+        {{"repository name with an empty part", "",
+          "dockerImages.abc.destinations.d1.repositoryName",
+          "each /-separated part of an ECR repository name starts and ends with a letter"},
+         image_with_destination(R"({"repositoryName": "team//app", "imageTag": "t"})")},
+        {{"tag with a space", "", "dockerImages.abc.destinations.d1.imageTag",
+          "\"has space\": an image tag is [A-Za-z0-9_][A-Za-z0-9_.-]*; ' ' is not allowed"},
+         image_with_destination(R"({"repositoryName": "repo-r", "imageTag": "has space"})")},
+        {{"tag with a NUL, shown escaped", "", "dockerImages.abc.destinations.d1.imageTag",
+          "\"a\\u0000b\": an image tag is [A-Za-z0-9_][A-Za-z0-9_.-]*; control character 0x00"},
+         image_with_destination(R"({"repositoryName": "repo-r", "imageTag": "a\u0000b"})")},
+        {{"tag starting with a dot", "", "dockerImages.abc.destinations.d1.imageTag",
+          "'.' cannot start it"},
+         image_with_destination(R"({"repositoryName": "repo-r", "imageTag": ".hidden"})")},
+        {{"tag of 129 characters", "", "dockerImages.abc.destinations.d1.imageTag",
+          "an image tag has 1 to 128 characters, this one 129"},
+         image_with_destination(R"({"repositoryName": "repo-r", "imageTag": ")" +
+                                std::string(129, 'a') + R"("})")},
+        {{"bucket name with upper case", "", "files.f.destinations.d.bucketName",
+          "an S3 bucket name has only lower-case letters, digits, . and -, not 'M'"},
+         R"({"version": "55.0.0", "files": {"f": {"source": {"path": "p"},
+            "destinations": {"d": {"bucketName": "My-Bucket", "objectKey": "k"}}}}})"},
+        {{"object key with a newline", "", "files.f.destinations.d.objectKey",
+          "an S3 object key has no control characters, this one has control character 0x0a"},
+         R"({"version": "55.0.0", "files": {"f": {"source": {"path": "p"},
+            "destinations": {"d": {"bucketName": "bucket-b", "objectKey": "a\nb"}}}}})"},
         {{"odd asset id quoted in path", "", "dockerImages[\"a.b\"].source",
           "required key is missing"},
          R"({"version": "55.0.0", "dockerImages": {"a.b": {"destinations": {}}}})"},
@@ -181,4 +211,18 @@ TEST_CASE("an unreadable manifest names the file") {
                                    Catch::Contains("No such file or directory"));
         CHECK(e.exit_code() == ExitCode::input);
     }
+}
+
+TEST_CASE("placeholders stand for valid values until they are resolved") {
+    TempDir dir;
+    const auto file = dir.write("Stack.assets.json", R"({"version": "55.0.0",
+        "dockerImages": {"i": {"source": {"directory": "x"}, "destinations": {"d": {
+            "repositoryName": "cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}",
+            "imageTag": "v1.2_3-${AWS::Region}"}}}},
+        "files": {"f": {"source": {"path": "p"}, "destinations": {"d": {
+            "bucketName": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}",
+            "objectKey": "${AWS::Partition}/k.zip"}}}}})");
+    const auto manifest = load_asset_manifest(file);
+    CHECK(manifest.docker_images.size() == 1);
+    CHECK(manifest.files.size() == 1);
 }

@@ -104,9 +104,9 @@ TEST_CASE("destinations naming the same repository, region and role share one ch
 }
 
 TEST_CASE("a destination without a region is grouped under the default region") {
-    const std::string no_region = R"({"repositoryName": "r", "imageTag": "t"})";
+    const std::string no_region = R"({"repositoryName": "repo-r", "imageTag": "t"})";
     const std::string explicit_region =
-        R"({"repositoryName": "r", "imageTag": "u", "region": "eu-west-1"})";
+        R"({"repositoryName": "repo-r", "imageTag": "u", "region": "eu-west-1"})";
     Assembly a(R"({"a": {"source": {"directory": "asset.a"}, "destinations": {"x": )" + no_region +
                R"(, "y": )" + explicit_region + "}}}");
     CHECK(publish::make_plan(a.selection, {.default_region = "eu-west-1"}).repositories.size() ==
@@ -161,7 +161,8 @@ TEST_CASE("describe lists every node with what it waits for") {
 TEST_CASE("file assets: one package per asset, edges resolve_file->check_file->package->upload") {
     test::TempDir dir;
     dir.write("asset.f/index.js", "x");
-    const std::string dest = R"({"bucketName": "b", "objectKey": "k.zip", "region": "us-east-1"})";
+    const std::string dest =
+        R"({"bucketName": "bucket-b", "objectKey": "k.zip", "region": "us-east-1"})";
     const auto file = dir.write(
         "S.assets.json", R"({"version": "55.0.0", "files": {"f": {"source": {"path": "asset.f",
         "packaging": "zip"}, "destinations": {"one": )" +
