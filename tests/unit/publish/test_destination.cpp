@@ -7,7 +7,9 @@ using namespace assetctl;
 
 namespace {
 
-std::string account() { return "123456789012"; }
+std::string account() {
+    return "123456789012";
+}
 
 }  // namespace
 
