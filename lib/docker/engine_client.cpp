@@ -351,6 +351,7 @@ std::string EngineClient::load(const std::filesystem::path& tarball) {
 
 void EngineClient::tag(const std::string& source, const std::string& target) {
     const std::vector<std::string> arguments = {"tag", source, target};
+    const std::lock_guard one_tag_at_a_time(tag_mutex_);
     run_checked(command(arguments), quoted(arguments));
 }
 

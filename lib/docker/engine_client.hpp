@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,9 @@ class EngineClient {
     // `Loaded image ID: sha256:...` (docker, untagged image: the id is returned) or
     // `Loaded image(s): a,b` (podman 3: the last name of the list).
     std::string load(const std::filesystem::path& tarball);
+    // `tag <source> <target>`. Tags run one at a time: podman 4.3 writes an image's whole list
+    // of names back, so two tags of one image at once can lose one of them ("image not known"
+    // at its push).
     void tag(const std::string& source, const std::string& target);
     // `login --username U --password-stdin <server>`: the password goes through stdin only and
     // is scrubbed from any error. A scheme and trailing `/` on `server` are dropped, as
@@ -111,6 +115,7 @@ class EngineClient {
     std::optional<std::filesystem::path> docker_config_;
     std::vector<std::pair<std::string, std::string>> environment_;
     EngineIdentity identity_;
+    std::mutex tag_mutex_;
 };
 
 }  // namespace assetctl::docker
