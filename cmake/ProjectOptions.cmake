@@ -14,6 +14,14 @@ if(ASSETCTL_SANITIZE)
   target_link_options(assetctl_options INTERFACE -fsanitize=address,undefined)
 endif()
 
+if(ASSETCTL_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ASSETCTL_FUZZ needs clang (libFuzzer): CXX=clang++-14")
+  endif()
+  # Coverage for libFuzzer in every module; the fuzz targets add -fsanitize=fuzzer (fuzz/).
+  target_compile_options(assetctl_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 # add_assetctl_module(<name> SOURCES ... DEPENDS ...)
 # One static library per folder under lib/. DEPENDS lists the modules (and packages) this one
 # may use; anything else fails to link, which keeps the dependency direction honest.

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Fails when a C++ file under apps/, lib/ or tests/ is not formatted per .clang-format.
+# Fails when a C++ file under apps/, lib/, tests/ or fuzz/ is not formatted per .clang-format.
 # `scripts/check-format.sh --fix` formats them in place instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mapfile -t files < <(git ls-files --cached -- \
-  'apps/*.cpp' 'apps/*.hpp' 'lib/*.cpp' 'lib/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+  'apps/*.cpp' 'apps/*.hpp' 'lib/*.cpp' 'lib/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'fuzz/*.cpp' 'fuzz/*.hpp')
 if [[ ${1:-} == --fix ]]; then
   clang-format -i "${files[@]}"
   exit 0

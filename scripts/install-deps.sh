@@ -13,6 +13,8 @@ packages=(
   libarchive-dev libdeflate-dev
   # tests and checks
   catch2 clang-format python3 python3-yaml
+  # the sanitizer build and the fuzz targets: clang 14 with libFuzzer, ASan and UBSan runtimes
+  clang-14 libclang-rt-14-dev
   # the generated shell completions and man page, used by the real shells and man
   zsh fish bash-completion man-db groff-base
   # integration tests: a real registry (TLS + htpasswd), the local ECR/STS endpoint verifying

@@ -83,7 +83,11 @@ RegistryAuthorization EcrClient::get_authorization_token(const AwsCredentials& c
     authorization.password = decoded->substr(colon + 1);
     authorization.proxy_endpoint = string_field(entry, "proxyEndpoint");
     const auto expires = entry.find("expiresAt");
-    if (expires != entry.end() && expires->is_number()) {
+    // Seconds since 1970; one that system_clock cannot hold (a fuzzed answer's 1e300) counts as
+    // absent rather than overflowing the conversion.
+    constexpr double k_latest_expiry = 7.0e9;  // about the year 2191
+    if (expires != entry.end() && expires->is_number() && expires->get<double>() >= 0 &&
+        expires->get<double>() <= k_latest_expiry) {
         const double seconds = expires->get<double>();
         authorization.expires_at = std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(

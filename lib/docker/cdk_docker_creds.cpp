@@ -42,6 +42,8 @@ Json parse_document(std::string_view text, const fs::path& file) {
     } catch (const Json::parse_error& e) {
         throw CdkDockerCredsError(file, "",
                                   "not valid JSON (at byte " + std::to_string(e.byte) + ")");
+    } catch (const Json::exception&) {
+        throw CdkDockerCredsError(file, "", "not valid JSON (a number out of range)");
     }
 }
 

@@ -71,6 +71,9 @@ std::optional<Json> parse_config(const std::string& text, std::string& reason) {
     } catch (const Json::parse_error& e) {
         reason = "not valid JSON (at byte " + std::to_string(e.byte) + ")";
         return std::nullopt;
+    } catch (const Json::exception&) {
+        reason = "not valid JSON (a number out of range)";  // out_of_range.406
+        return std::nullopt;
     }
 }
 
@@ -113,10 +116,13 @@ Json read_user_config(const fs::path& user_dir) {
 // (`https://index.docker.io/v1/`), which is how the CLI looks it up; other hosts go by
 // `host[:port]`.
 void add_store_as_helpers(Json& config, const std::string& helper) {
-    const auto auths = config.find("auths");
-    if (auths == config.end() || !auths->is_object() || auths->empty()) {
+    const auto found = config.find("auths");
+    if (found == config.end() || !found->is_object() || found->empty()) {
         return;
     }
+    // A copy: adding `credHelpers` below may move every member of `config` (ordered_json keeps
+    // them in a vector), which would leave an iterator into `auths` dangling.
+    const Json auths = *found;
     Json& helpers = config["credHelpers"];
     if (helpers.is_null()) {
         helpers = Json::object();
@@ -124,7 +130,7 @@ void add_store_as_helpers(Json& config, const std::string& helper) {
     if (!helpers.is_object()) {
         return;
     }
-    for (const auto& item : auths->items()) {
+    for (const auto& item : auths.items()) {
         const std::string host = key_host(item.key());
         const std::string key = host == "index.docker.io" ? item.key() : host;
         if (!host.empty() && !helpers.contains(key)) {

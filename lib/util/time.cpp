@@ -40,6 +40,11 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
         return std::nullopt;
     }
+    // system_clock counts nanoseconds in 64 bits: about 1678 to 2262. A year outside that would
+    // overflow (found by fuzz_credential_documents); no AWS answer has one.
+    if (year < k_earliest_year || year > k_latest_year) {
+        return std::nullopt;
+    }
     std::chrono::nanoseconds fraction{0};
     if (!text.empty() && text.front() == '.') {
         text.remove_prefix(1);

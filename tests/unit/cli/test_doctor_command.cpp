@@ -41,7 +41,9 @@ struct Harness {
 // aggregate below is destroyed (an optional moved into a nested designated initializer; GCC
 // bug 105562 and relatives). The value is always initialized.
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // clang has no such warning (and warns about the unknown option)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
     cli::DoctorReport run(std::optional<manifest::Selection> selection,
                           std::optional<std::string> region = "us-east-1") {
         cli::DoctorInputs inputs{.aws = {.credentials = credentials,

@@ -130,6 +130,23 @@ TEST_CASE("credsStore is dropped and its hosts keep the store as their credentia
     CHECK(after["credHelpers"]["ghcr.io"] == "desktop");
 }
 
+TEST_CASE(
+    "Docker Desktop's config (auths and credsStore, no credHelpers) gets the store as helpers") {
+    // Found by fuzz_docker_config: adding credHelpers to this two-member object moved `auths`
+    // while it was being read (a heap-use-after-free under ASan).
+    test::TempDir user;
+    user.write(
+        "config.json",
+        R"({"auths": {"https://index.docker.io/v1/": {}, "ghcr.io": {}}, "credsStore": "desktop"})");
+    docker::PrivateDockerConfig config(user.path());
+    const auto copy = private_config(config);
+    CHECK(copy ==
+          json{{"auths",
+                {{"https://index.docker.io/v1/", json::object()}, {"ghcr.io", json::object()}}},
+               {"credHelpers",
+                {{"https://index.docker.io/v1/", "desktop"}, {"ghcr.io", "desktop"}}}});
+}
+
 TEST_CASE("an existing credential helper is not replaced by the store") {
     test::TempDir user;
     user.write(

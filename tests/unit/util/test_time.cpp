@@ -23,3 +23,11 @@ TEST_CASE("malformed timestamps are refused") {
         CHECK_FALSE(parse_iso8601(text).has_value());
     }
 }
+
+TEST_CASE("years the clock cannot hold are refused, not overflowed") {
+    // Found by fuzz_credential_documents: an Expiration in 3678 overflowed nanoseconds.
+    CHECK_FALSE(parse_iso8601("3678-12-07T01:00:00Z").has_value());
+    CHECK_FALSE(parse_iso8601("1014-01-01T00:00:00Z").has_value());
+    CHECK(parse_iso8601("2200-12-31T23:59:59Z").has_value());
+    CHECK(parse_iso8601("1700-01-01T00:00:00Z").has_value());
+}
