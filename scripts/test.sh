@@ -3,9 +3,11 @@
 #   1. install the Debian packages (scripts/install-deps.sh)
 #   2. check formatting
 #   3. build with warnings as errors and run every test (unit, integration, e2e)
-#   4. build again with AddressSanitizer + UndefinedBehaviorSanitizer and rerun every test that
-#      runs assetctl code: unit, integration (the curl client, the real-registry push, the SigV4
-#      differential) and e2e; only the harness's self-tests (label `harness`) are left out
+#   4. build again with clang 14, AddressSanitizer + UndefinedBehaviorSanitizer and libFuzzer's
+#      coverage, and rerun every test that runs assetctl code: unit (the fuzz targets' corpora
+#      included), integration (the curl client, the real-registry push, the SigV4 differential)
+#      and e2e; only the harness's self-tests (label `harness`) are left out
+#   5. fuzz every target of fuzz/ for a short fixed time (scripts/fuzz.sh --smoke) in that build
 # Every ctest call has --no-tests=error (a wrong label or a build without tests fails), and each
 # pass is checked by scripts/check-test-results.py: a failure fails, and so does a Skipped test
 # unless tests/expected-skips.txt lists it with a condition that holds (everything else is
@@ -19,6 +21,7 @@ scripts/check-format.sh
 
 jobs=$(nproc)
 summaries=()
+mapfile -t fuzz_targets < <(scripts/fuzz.sh --list)
 
 # run_tests PASS BUILD_DIR [ctest selection...]: runs the tests, then checks the results (also
 # after a failing ctest, so the counts are printed); returns non-zero on either failure.
@@ -47,14 +50,19 @@ cmake --build build/ci -j "$jobs"
 echo "==> tests"
 run_tests tests build/ci
 
-echo "==> build with ASan + UBSan"
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DASSETCTL_WERROR=ON \
-  -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DASSETCTL_SANITIZE=ON >/dev/null
-cmake --build build/asan -j "$jobs"
+# The second compiler is clang: its warnings are errors too, and its libFuzzer runs the fuzz
+# targets built here. build/sanitize, not build/asan: a CMake cache keeps its compiler.
+echo "==> build with clang 14: ASan + UBSan + libFuzzer coverage (warnings are errors)"
+CXX=clang++-14 cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DASSETCTL_WERROR=ON \
+  -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DASSETCTL_SANITIZE=ON -DASSETCTL_FUZZ=ON >/dev/null
+cmake --build build/sanitize -j "$jobs"
 echo "==> unit, integration and e2e tests under ASan + UBSan"
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_tests sanitizers build/asan -LE harness
+  run_tests sanitizers build/sanitize -LE harness
+echo "==> fuzz smoke: every target for ${ASSETCTL_FUZZ_SMOKE_SECONDS:=15} s"
+ASSETCTL_FUZZ_BUILD=build/sanitize scripts/fuzz.sh --smoke "$ASSETCTL_FUZZ_SMOKE_SECONDS"
+summaries+=("fuzz: ${#fuzz_targets[@]} targets, ${ASSETCTL_FUZZ_SMOKE_SECONDS} s each, no crash")
 
 echo "==> all tests passed"
 printf '    %s\n' "${summaries[@]}"
