@@ -4,7 +4,8 @@ CDK_DOCKER=<this>): it records each call and then execs the real engine with the
 
 Each call appends one JSON line to $RECORDING_ENGINE_LOG (one write on an O_APPEND descriptor,
 so concurrent calls never interleave): {"argv": [...], "docker_config": $DOCKER_CONFIG or null,
-"pid": N}. On `save` / `image save` it first reads every regular file under the directories
+"pid": N}, and with $RECORDING_ENGINE_ENVIRONMENT set "environment": the whole environment
+(test_secrets.py looks for secrets in it). On `save` / `image save` it first reads every regular file under the directories
 listed in $RECORDING_ENGINE_WATCH (":"-separated: assetctl's TMPDIR, ...) looking for each of
 the strings in the JSON list in $RECORDING_ENGINE_SECRETS_FILE (the registry passwords and their
 base64 `AWS:<password>` forms, as a docker config.json would hold them), and adds
@@ -79,6 +80,8 @@ def record(entry):
 def main():
     argv = sys.argv[1:]
     entry = {"argv": argv, "docker_config": os.environ.get("DOCKER_CONFIG"), "pid": os.getpid()}
+    if os.environ.get("RECORDING_ENGINE_ENVIRONMENT"):
+        entry["environment"] = dict(os.environ)
     if is_save(argv):
         needles = load_secrets()
         watched = [d for d in os.environ.get("RECORDING_ENGINE_WATCH", "").split(":") if d]

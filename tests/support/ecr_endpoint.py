@@ -1296,8 +1296,11 @@ class Control:
                 return self.reply(201, self.ep.s3.store.add_bucket(self.json_body()))
             if route == ("GET", "/__control/sessions"):
                 with self.ep.lock:
+                    # The secret and the token too: the secrets test looks for them where
+                    # they must never appear (this is a test endpoint).
                     sessions = [{"access_key_id": k, "expiration": iso8601(v["expiration"]),
-                                 "arn": v["principal"].arn, "tags": v["principal"].tags}
+                                 "arn": v["principal"].arn, "tags": v["principal"].tags,
+                                 "secret_access_key": v["secret"], "session_token": v["token"]}
                                 for k, v in self.ep.sessions.items()]
                 return self.reply(200, {"sessions": sessions})
             return self.reply(404, {"error": "no such control route", "route": list(route)})
