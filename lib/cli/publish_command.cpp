@@ -24,6 +24,7 @@
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/interrupt.hpp"
+#include "util/run_folders.hpp"
 
 namespace assetctl::cli {
 namespace fs = std::filesystem;
@@ -139,6 +140,16 @@ std::function<void()> engine_requirement(AwsSetup& setup, docker::EngineClient& 
     };
 }
 
+// A run killed with SIGKILL (or by a lost machine) could not remove its private folders (the
+// private DOCKER_CONFIG may hold a login): this run does.
+void remove_folders_of_killed_runs() {
+    const auto removed = util::remove_stale_run_folders(util::run_folders_base());
+    if (!removed.empty()) {
+        spdlog::info("removed {} private folder(s) left by assetctl runs that were killed, e.g. {}",
+                     removed.size(), removed.front().string());
+    }
+}
+
 // The closing report, and the exit code (build logs kept when something failed).
 int report(const publish::Summary& summary, publish::Mode mode, const PublishArgs& args,
            const util::Environment& env, util::PrivateDirectory& logs, std::ostream& out) {
@@ -177,6 +188,7 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
     const auto selection = select_and_check(assembly, args);
 
     AwsSetup setup(env, args.profile);
+    remove_folders_of_killed_runs();
     // CDK Pipelines' dockerCredentials: base image logins through docker-credential-cdk-assets.
     const auto docker_creds = docker::load_cdk_docker_creds(env);
     std::optional<docker::PrivateDockerConfig> docker_config;
@@ -194,9 +206,9 @@ int run_publish_command(publish::Mode mode, const PublishArgs& args, const util:
                                docker_config->take_auth_file(*auth_file).string());
     }
     // Build logs are kept when something failed, so the user can read the full output.
-    util::PrivateDirectory logs("assetctl-logs");
+    util::PrivateDirectory logs("logs");
     // Decompressed tarballs and compressed layers.
-    util::PrivateDirectory spool("assetctl-spool");
+    util::PrivateDirectory spool("spool");
     const auto native = make_native_pusher_for(setup, args, env, spool.path());
     publish::Options options = args.options;
     options.log_directory = logs.path();

@@ -17,6 +17,7 @@
 #include "util/environment.hpp"
 #include "util/fd.hpp"
 #include "util/files.hpp"
+#include "util/run_folders.hpp"
 #include "util/strings.hpp"
 
 namespace assetctl::docker {
@@ -37,25 +38,14 @@ std::string key_host(std::string_view key) {
     return util::to_lower(registry::registry_host_of(key));
 }
 
-// A new folder `assetctl-docker-XXXXXX` in TMPDIR (else /tmp), exactly 0700.
+// A new run folder `assetctl-docker-r<run>-XXXXXX` in TMPDIR (else /tmp), exactly 0700
+// (util/run_folders.hpp: a run killed before removing it leaves it to the next run).
 fs::path make_private_folder() {
-    const char* tmpdir = std::getenv("TMPDIR");
-    const fs::path base =
-        tmpdir != nullptr && *tmpdir != '\0' ? fs::path(tmpdir) : fs::path("/tmp");
-    std::string pattern = (base / "assetctl-docker-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        const std::string reason = util::errno_message(errno);
-        throw EngineError("cannot create a private docker config folder in " + base.string() +
-                              ": " + reason + "; check TMPDIR",
-                          {});
+    try {
+        return util::make_run_folder("docker");
+    } catch (const util::FileError& e) {
+        throw EngineError(std::string("private docker config: ") + e.what(), {});
     }
-    if (::chmod(pattern.c_str(), S_IRWXU) != 0) {
-        const std::string reason = util::errno_message(errno);
-        std::error_code ignored;
-        fs::remove_all(pattern, ignored);
-        throw EngineError("cannot chmod " + pattern + ": " + reason, {});
-    }
-    return pattern;
 }
 
 // Parses a docker config.json; nullopt (with the reason) when it is not a JSON object. The

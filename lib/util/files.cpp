@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/fd.hpp"
+#include "util/run_folders.hpp"
 
 namespace assetctl::util {
 
@@ -134,14 +135,23 @@ std::size_t read_at(int fd, char* buffer, std::size_t size, std::uint64_t offset
     return done;
 }
 
-PrivateDirectory::PrivateDirectory(const std::string& prefix) {
-    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        throw FileError("cannot create a private folder in " +
-                        std::filesystem::temp_directory_path().string() + ": " +
-                        errno_message(errno));
+PrivateDirectory::PrivateDirectory(std::string_view kind) : path_(make_run_folder(kind)) {}
+
+void PrivateDirectory::keep() noexcept {
+    keep_ = true;
+    // Without the run id the next run's remove_stale_run_folders leaves it for the user.
+    const std::string name = path_.filename().string();
+    const auto marker = name.rfind("-r");
+    const auto random = name.rfind('-');
+    if (marker == std::string::npos || random == std::string::npos || random <= marker) {
+        return;
     }
-    path_ = pattern;
+    const auto kept = path_.parent_path() / (name.substr(0, marker) + name.substr(random));
+    std::error_code ec;
+    std::filesystem::rename(path_, kept, ec);
+    if (!ec) {
+        path_ = kept;
+    }
 }
 
 PrivateDirectory::~PrivateDirectory() {

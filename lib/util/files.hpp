@@ -39,18 +39,20 @@ bool is_within(const std::filesystem::path& inner, const std::filesystem::path& 
 // error. Safe for several threads reading one descriptor.
 std::size_t read_at(int fd, char* buffer, std::size_t size, std::uint64_t offset);
 
-// A new private folder (0700, mkdtemp) under the system temp folder, removed with everything in
-// it when this object goes - on every exit path, an interrupt included, since SIGINT unwinds
-// (util/interrupt.hpp) - unless keep() was called. Throws FileError when it cannot be made.
+// A new private run folder (util/run_folders.hpp: `assetctl-<kind>-r<run>-XXXXXX`, 0700) in
+// TMPDIR, removed with everything in it when this object goes - on every exit path, an
+// interrupt included, since SIGINT unwinds (util/interrupt.hpp) - unless keep() was called,
+// which renames it `assetctl-<kind>-XXXXXX` (no run id: later runs leave it alone) and path()
+// then names the new place. Throws FileError when it cannot be made.
 class PrivateDirectory {
   public:
-    explicit PrivateDirectory(const std::string& prefix);
+    explicit PrivateDirectory(std::string_view kind);
     ~PrivateDirectory();
     PrivateDirectory(const PrivateDirectory&) = delete;
     PrivateDirectory& operator=(const PrivateDirectory&) = delete;
 
     const std::filesystem::path& path() const noexcept { return path_; }
-    void keep() noexcept { keep_ = true; }
+    void keep() noexcept;
 
   private:
     std::filesystem::path path_;

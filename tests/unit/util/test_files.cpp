@@ -9,6 +9,7 @@
 
 #include "support/temp_dir.hpp"
 #include "util/files.hpp"
+#include "util/run_folders.hpp"
 
 using assetctl::test::TempDir;
 using namespace assetctl::util;
@@ -63,7 +64,7 @@ TEST_CASE("a private directory is 0700 and removed with what it holds unless kep
     std::filesystem::path kept;
     std::filesystem::path removed;
     {
-        assetctl::util::PrivateDirectory dir("assetctl-test");
+        assetctl::util::PrivateDirectory dir("test");
         removed = dir.path();
         CHECK((std::filesystem::status(removed).permissions() & std::filesystem::perms::all) ==
               std::filesystem::perms::owner_all);
@@ -71,11 +72,14 @@ TEST_CASE("a private directory is 0700 and removed with what it holds unless kep
     }
     CHECK_FALSE(std::filesystem::exists(removed));
     {
-        assetctl::util::PrivateDirectory dir("assetctl-test");
-        kept = dir.path();
+        assetctl::util::PrivateDirectory dir("test");
         dir.keep();
+        kept = dir.path();
     }
     CHECK(std::filesystem::exists(kept));
+    // Kept: renamed without the run id, so later runs never take it for a killed run's.
+    CHECK_FALSE(assetctl::util::run_of_folder(kept.filename().string()).has_value());
+    CHECK_THAT(kept.filename().string(), Catch::StartsWith("assetctl-test-"));
     std::filesystem::remove_all(kept);
 }
 
