@@ -11,6 +11,7 @@
 #include "crypto/crypto.hpp"
 #include "http/http_client.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/interrupt.hpp"
 #include "util/thread_pool.hpp"
 
@@ -18,7 +19,6 @@ namespace assetctl::aws {
 namespace {
 
 constexpr std::uint64_t k_max_parts = 10'000;
-constexpr std::size_t k_hash_buffer_size = 1 << 20;
 
 std::uint64_t size_of(const std::filesystem::path& file) {
     std::error_code error;
@@ -30,21 +30,14 @@ std::uint64_t size_of(const std::filesystem::path& file) {
     return size;
 }
 
-// The slice's bytes read once from the file (one buffer, never the whole range) and hashed.
+// The slice's bytes read once from the file (never the whole range in memory) and hashed.
 FileSlice hashed_slice(const std::filesystem::path& file, std::uint64_t offset,
                        std::uint64_t size) {
-    crypto::Sha256 hash;
-    std::string buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, k_hash_buffer_size)),
-                       '\0');
     try {
-        const auto reader = http::read_from_file(file, offset, size);
-        while (const auto got = reader->read(buffer.data(), buffer.size())) {
-            hash.update(std::string_view(buffer.data(), got));
-        }
-    } catch (const std::exception& e) {
-        throw util::Fatal(util::ExitCode::input, "cannot read " + file.string() + ": " + e.what());
+        return {file, offset, size, crypto::sha256_hex_of_file(file, offset, size)};
+    } catch (const util::FileError& e) {
+        throw util::Fatal(util::ExitCode::input, e.what());
     }
-    return {file, offset, size, hash.hex_digest()};
 }
 
 // The part size actually used: the wanted one, grown so that no more than 10,000 parts are

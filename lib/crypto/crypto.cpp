@@ -1,12 +1,18 @@
 #include "crypto/crypto.hpp"
 
 #include <array>
+#include <cerrno>
+#include <fcntl.h>
 #include <limits>
 #include <stdexcept>
+#include <system_error>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "util/fd.hpp"
+#include "util/files.hpp"
 
 namespace assetctl::crypto {
 
@@ -78,6 +84,40 @@ std::string Sha256::digest() {
 
 std::string Sha256::hex_digest() {
     return hex_encode(digest());
+}
+
+std::string sha256_hex_of_file(const std::filesystem::path& file, std::uint64_t offset,
+                               std::optional<std::uint64_t> size) {
+    const util::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw util::FileError("cannot read " + file.string() + ": " + util::errno_message(errno));
+    }
+    constexpr std::size_t k_piece = std::size_t{1} << 20;
+    std::string buffer(k_piece, '\0');
+    Sha256 hash;
+    std::uint64_t done = 0;
+    while (!size || done < *size) {
+        const auto wanted = size ? std::min<std::uint64_t>(k_piece, *size - done) : k_piece;
+        std::size_t got = 0;
+        try {
+            got = util::read_at(fd.get(), buffer.data(), static_cast<std::size_t>(wanted),
+                                offset + done);
+        } catch (const std::system_error& e) {
+            throw util::FileError("cannot read " + file.string() + ": " + e.code().message());
+        }
+        if (got == 0) {
+            if (size) {
+                throw util::FileError("cannot read " + file.string() + ": it ends at byte " +
+                                      std::to_string(offset + done) + ", before the " +
+                                      std::to_string(*size) + " bytes from " +
+                                      std::to_string(offset));
+            }
+            break;
+        }
+        hash.update(std::string_view(buffer.data(), got));
+        done += got;
+    }
+    return hash.hex_digest();
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {

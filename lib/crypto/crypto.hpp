@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +47,13 @@ class Sha256 {
     std::unique_ptr<evp_md_ctx_st, Free> context_;
     bool finished_ = false;
 };
+
+// SHA-256 (64 lowercase hex digits) of `size` bytes of `file` from `offset` (all of it from
+// there when `size` is nullopt), read with pread() in 1 MiB pieces (never the whole range in
+// memory; several readers of one file at once are fine). Throws util::FileError naming the file
+// when it cannot be opened or read, or ends before the range does.
+std::string sha256_hex_of_file(const std::filesystem::path& file, std::uint64_t offset = 0,
+                               std::optional<std::uint64_t> size = std::nullopt);
 
 // HMAC-SHA256 of `data` under `key`, raw (32 bytes).
 std::string hmac_sha256(std::string_view key, std::string_view data);

@@ -14,13 +14,8 @@ namespace fs = std::filesystem;
 using registry::Digest;
 
 Digest sha256_of_range(const FileRange& range) {
-    crypto::Sha256 hasher;
-    auto reader = registry::FileBlob(range.file, range.offset, range.size, Digest()).open();
-    std::string buffer(1 << 20, '\0');
-    while (const std::size_t n = reader->read(buffer.data(), buffer.size())) {
-        hasher.update(std::string_view(buffer.data(), n));
-    }
-    return Digest::from_string("sha256:" + hasher.hex_digest());
+    return Digest::from_string("sha256:" +
+                               crypto::sha256_hex_of_file(range.file, range.offset, range.size));
 }
 
 bool is_docker_format(SourceFormat format) {

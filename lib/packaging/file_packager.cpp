@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crypto/crypto.hpp"
 #include "packaging/zip_directory.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
@@ -56,28 +57,54 @@ PackagedFile regular_file(const manifest::FileAsset& asset, const fs::path& path
     return PackagedFile{path, std::move(content_type), size_of(*info), false};
 }
 
-// `<cache_dir>/<asset id>.zip`, reused when it is there (cdk-assets' cache), else written now.
+// Whether the cached zip is the one this tool wrote: its sha256 equals what `checksum_file`
+// (written beside it with the zip) says. A zip without one (written by cdk-assets, or before
+// checksums were kept) or that changed since (a truncated copy, a disk error) is made again.
+bool cached_zip_is_intact(const manifest::FileAsset& asset, const fs::path& zip_file,
+                          const fs::path& checksum_file) {
+    try {
+        const auto expected = util::trim(util::read_file(checksum_file));
+        if (crypto::sha256_hex_of_file(zip_file) == expected) {
+            return true;
+        }
+        spdlog::warn("{}: the cached zip {} does not match its checksum; zipping the folder again",
+                     asset_name(asset), zip_file.string());
+    } catch (const util::FileError&) {
+        spdlog::info("{}: the cached zip {} has no checksum; zipping the folder again",
+                     asset_name(asset), zip_file.string());
+    }
+    return false;
+}
+
+// `<cache_dir>/<asset id>.zip`, reused when it is there and intact (cdk-assets' cache, plus
+// `<asset id>.zip.sha256`), else written now: the zip, then its checksum, each renamed into
+// place whole.
 PackagedFile cached_zip(const manifest::FileAsset& asset, const fs::path& directory,
                         const fs::path& cache_dir) {
     if (asset.id.find_first_of(std::string("/\0", 2)) != std::string::npos) {
         refuse(asset, "the asset id cannot name a file of the zip cache");
     }
     const fs::path zip_file = cache_dir / (asset.id + ".zip");
+    const fs::path checksum_file = cache_dir / (asset.id + ".zip.sha256");
     if (const auto info = stat_of(zip_file)) {
         if (!S_ISREG(info->st_mode)) {
             refuse(asset, "'" + zip_file.string() + "' is in the zip cache but not a file");
         }
-        spdlog::debug("{}: from cache {}", asset_name(asset), zip_file.string());
-        return PackagedFile{zip_file, k_zip_type, size_of(*info), false};
+        if (cached_zip_is_intact(asset, zip_file, checksum_file)) {
+            spdlog::debug("{}: from cache {}", asset_name(asset), zip_file.string());
+            return PackagedFile{zip_file, k_zip_type, size_of(*info), false};
+        }
     }
     try {
         util::create_private_directories(cache_dir);
+        spdlog::debug("{}: zip {} -> {}", asset_name(asset), directory.string(), zip_file.string());
+        const ZipReport report = zip_directory(directory, zip_file);
+        util::write_file_atomically(checksum_file, crypto::sha256_hex_of_file(zip_file) + "\n",
+                                    fs::perms::owner_read | fs::perms::owner_write);
+        return PackagedFile{zip_file, k_zip_type, report.bytes, true};
     } catch (const util::FileError& e) {
         throw util::Fatal(util::ExitCode::assets_failed, asset_name(asset) + ": " + e.what());
     }
-    spdlog::debug("{}: zip {} -> {}", asset_name(asset), directory.string(), zip_file.string());
-    const ZipReport report = zip_directory(directory, zip_file);
-    return PackagedFile{zip_file, k_zip_type, report.bytes, true};
 }
 
 PackagedFile zip_source(const manifest::FileAsset& asset, const fs::path& source,

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "crypto/crypto.hpp"
 #include "packaging/file_packager.hpp"
 #include "packaging/zip_directory.hpp"
 #include "packaging/zip_reading.hpp"
@@ -197,7 +198,35 @@ TEST_CASE("package_file lets two threads package the same folder at once") {
     CHECK(results[0].path == out / ".cache/big.zip");
     CHECK(results[1].path == out / ".cache/big.zip");
     CHECK(read_bytes(out / ".cache/big.zip") == read_bytes(dir.path() / "reference.zip"));
-    CHECK(files_in(out / ".cache") == std::vector<std::string>{"big.zip"});
+    CHECK(files_in(out / ".cache") == std::vector<std::string>{"big.zip", "big.zip.sha256"});
+}
+
+TEST_CASE("a cached zip is reused only when it matches its checksum; otherwise it is made again") {
+    TempDir dir;
+    dir.write("cdk.out/asset.folder/a.txt", "a\n");
+    const fs::path out = dir.path() / "cdk.out";
+    const auto asset = path_asset("z", "asset.folder", FilePackaging::zip);
+    FakeProcessRunner runner;
+    const auto first = package_file(asset, out, out / ".cache", runner);
+    CHECK(first.zipped);
+    const auto good = read_bytes(out / ".cache/z.zip");
+    CHECK(read_bytes(out / ".cache/z.zip.sha256") == assetctl::crypto::sha256_hex(good) + "\n");
+
+    // Intact: reused.
+    CHECK_FALSE(package_file(asset, out, out / ".cache", runner).zipped);
+
+    // Changed since (same size, other bytes: a disk error, a truncated copy put back): made
+    // again, with the right bytes.
+    std::string damaged = good;
+    damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 0x55);
+    dir.write("cdk.out/.cache/z.zip", damaged);
+    CHECK(package_file(asset, out, out / ".cache", runner).zipped);
+    CHECK(read_bytes(out / ".cache/z.zip") == good);
+
+    // No checksum (cdk-assets wrote it): made again, and the checksum written.
+    fs::remove(out / ".cache/z.zip.sha256");
+    CHECK(package_file(asset, out, out / ".cache", runner).zipped);
+    CHECK(read_bytes(out / ".cache/z.zip.sha256") == assetctl::crypto::sha256_hex(good) + "\n");
 }
 
 TEST_CASE("package_file runs an executable source in the manifest's folder") {

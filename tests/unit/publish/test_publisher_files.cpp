@@ -2,6 +2,7 @@
 // happen for which situation, what is packaged, and the outcomes.
 #include <catch2/catch.hpp>
 
+#include "crypto/crypto.hpp"
 #include "publish/publisher.hpp"
 #include "support/fake_credentials.hpp"
 #include "support/fake_ecr.hpp"
@@ -168,7 +169,10 @@ TEST_CASE("a zip is made once for several destinations and reused by the next ru
 TEST_CASE("a zip cached by an earlier run is uploaded without zipping again") {
     Harness h;
     const auto selection = h.zip_asset("code", {R"("d": )" + file_destination("k.zip")});
+    // With its checksum, as assetctl writes it beside a zip it made.
     h.dir.write(".cache/code.zip", "PK-cached-by-an-earlier-run");
+    h.dir.write(".cache/code.zip.sha256",
+                assetctl::crypto::sha256_hex("PK-cached-by-an-earlier-run") + "\n");
 
     const auto summary = h.run(publish::Mode::publish, selection);
 
