@@ -105,7 +105,7 @@ class EngineImage final : public Pushable {
             throw ImageError("the compressed layer " + diff_id.short_str() + " of " + label_ +
                              " vanished from the layer cache during the push; publish again");
         }
-        return std::make_shared<registry::FileBlob>(blob->file, 0, blob->size, blob->digest);
+        return verified_blob(*blob);
     }
 
     std::shared_ptr<const registry::BlobSource> config_blob() const override {

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crypto/crypto.hpp"
 #include "image/gzip.hpp"
 #include "image/image_error.hpp"
 #include "util/fd.hpp"
@@ -87,7 +88,71 @@ fs::path choose_root(const std::optional<LayerCache>& cache, const fs::path& spo
     return spool;
 }
 
+// verified_blob's reader: hashes what it hands out, checks the digest before the last byte.
+class VerifyingReader final : public http::BodyReader {
+  public:
+    VerifyingReader(StoredBlob blob, std::unique_ptr<http::BodyReader> inner)
+        : blob_(std::move(blob)), inner_(std::move(inner)) {}
+
+    std::size_t read(char* buffer, std::size_t size) override {
+        const std::size_t got = inner_->read(buffer, size);
+        if (checked_) {
+            return got;  // the end, after the check
+        }
+        hash_.update(std::string_view(buffer, got));
+        read_ += got;
+        if (got == 0 || read_ >= blob_.size) {
+            checked_ = true;
+            check();
+        }
+        return got;
+    }
+
+  private:
+    void check() {
+        const std::string actual = "sha256:" + hash_.hex_digest();
+        if (read_ == blob_.size && actual == blob_.digest.str()) {
+            return;
+        }
+        std::error_code ignored;
+        fs::remove(blob_.file, ignored);
+        throw ImageError("the compressed layer " + blob_.digest.short_str() + " stored in " +
+                         blob_.file.string() +
+                         " changed on disk since it was stored (its bytes are " +
+                         actual.substr(0, 19) +
+                         "...); it was removed from the layer store, so "
+                         "publish again to compress the layer anew");
+    }
+
+    StoredBlob blob_;
+    std::unique_ptr<http::BodyReader> inner_;
+    crypto::Sha256 hash_;
+    std::uint64_t read_ = 0;
+    bool checked_ = false;
+};
+
+class VerifiedBlob final : public registry::BlobSource {
+  public:
+    explicit VerifiedBlob(StoredBlob blob) : blob_(std::move(blob)) {}
+    const registry::Digest& digest() const override { return blob_.digest; }
+    std::uint64_t size() const override { return blob_.size; }
+    std::unique_ptr<http::BodyReader> open() const override {
+        return std::make_unique<VerifyingReader>(blob_,
+                                                 http::read_from_file(blob_.file, 0, blob_.size));
+    }
+
+  private:
+    StoredBlob blob_;
+};
+
 }  // namespace
+
+std::shared_ptr<const registry::BlobSource> verified_blob(const StoredBlob& blob) {
+    if (blob.digest.algorithm() != "sha256") {
+        return std::make_shared<registry::FileBlob>(blob.file, 0, blob.size, blob.digest);
+    }
+    return std::make_shared<VerifiedBlob>(blob);
+}
 
 LayerStore::LayerStore(std::optional<LayerCache> cache, fs::path spool_dir,
                        std::size_t compress_slots)

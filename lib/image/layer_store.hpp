@@ -14,6 +14,7 @@
 #include "http/http_client.hpp"
 #include "image/gzip.hpp"
 #include "image/layer_cache.hpp"
+#include "registry/blob_source.hpp"
 #include "registry/reference.hpp"
 #include "util/per_key.hpp"
 
@@ -26,6 +27,13 @@ struct StoredBlob {
     std::filesystem::path file;
     std::uint64_t compressed_now = 0;  // uncompressed bytes this call compressed (0: was stored)
 };
+
+// A stored blob as a push reads it: its bytes are hashed on the way, and the read that would
+// hand out its last byte throws ImageError instead when they are not its digest (the file
+// changed on disk since it was stored: a disk error, a tool tidying the cache). So that upload
+// never completes, and the file is removed: the next run compresses the layer again. (The
+// size alone is what LayerStore checks before using a blob.)
+std::shared_ptr<const registry::BlobSource> verified_blob(const StoredBlob& blob);
 
 // What compressing cost so far (for the run's summary).
 struct CompressionCounters {

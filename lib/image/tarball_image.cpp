@@ -90,7 +90,7 @@ class TarballImage final : public Pushable {
         const auto& layer = source_.layers[i];
         const auto blob = compress(layer);
         counters_.count_compression(blob.compressed_now);
-        return std::make_shared<registry::FileBlob>(blob.file, 0, blob.size, blob.digest);
+        return verified_blob(blob);
     }
 
     std::shared_ptr<const registry::BlobSource> config_blob() const override {

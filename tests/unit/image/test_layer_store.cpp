@@ -2,6 +2,7 @@
 // the cache folder (so a later run finds them), configs checked against their digest, and the
 // least recently used blobs pruned first.
 #include <fcntl.h>
+#include <fstream>
 #include <sys/stat.h>
 #include <thread>
 #include <vector>
@@ -121,4 +122,37 @@ TEST_CASE("layer store: prune removes the least recently used blobs beyond the l
     CHECK_FALSE(std::filesystem::exists(blobs[0].file));
     CHECK(std::filesystem::exists(blobs[1].file));
     CHECK(std::filesystem::exists(blobs[2].file));
+}
+
+TEST_CASE("layer store: a stored blob that changed on disk fails its upload's last read and goes") {
+    Harness h;
+    auto store = h.store();
+    const std::string layer = content('v', 300'000);
+    const auto diff_id = Digest::sha256_of(layer);
+    const auto blob = store.compressed(diff_id, [&] { return http::read_from_memory(layer); });
+
+    // Intact: read to the end as an upload would, nothing thrown.
+    const auto read_all = [](const registry::BlobSource& source) {
+        const auto reader = source.open();
+        std::string buffer(4096, '\0');
+        std::size_t total = 0;
+        while (const auto got = reader->read(buffer.data(), buffer.size())) {
+            total += got;
+        }
+        return total;
+    };
+    CHECK(read_all(*image::verified_blob(blob)) == blob.size);
+
+    // Same size, one byte flipped: the size check still passes, the digest does not.
+    std::string bytes = util::read_file(blob.file);
+    bytes[bytes.size() / 3] = static_cast<char>(bytes[bytes.size() / 3] ^ 0x01);
+    {
+        std::ofstream out(blob.file, std::ios::binary | std::ios::trunc);
+        out << bytes;
+    }
+    REQUIRE(store.stored(diff_id).has_value());
+    CHECK_THROWS_WITH(read_all(*image::verified_blob(blob)),
+                      Catch::Contains("changed on disk") && Catch::Contains("publish again"));
+    CHECK_FALSE(std::filesystem::exists(blob.file));
+    CHECK_FALSE(store.stored(diff_id).has_value());  // the next run compresses it again
 }
