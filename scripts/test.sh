@@ -4,9 +4,12 @@
 #   2. check formatting
 #   3. build with warnings as errors and run every test (unit, integration, e2e)
 #   4. build again with clang 14, AddressSanitizer + UndefinedBehaviorSanitizer and libFuzzer's
-#      coverage, and rerun every test that runs assetctl code: unit (the fuzz targets' corpora
-#      included), integration (the curl client, the real-registry push, the SigV4 differential)
-#      and e2e; only the harness's self-tests (label `harness`) are left out
+#      coverage, and rerun the tests that run assetctl code: every unit test executable whole
+#      (label unit_whole: one process each, not one per case) and the standalone ones (label
+#      standalone: the SigV4 vectors, the shared sample's build arguments), the fuzz corpora,
+#      integration (the curl client, the real-registry push, the SigV4 differential) and the e2e
+#      tests but those whose time goes to engine builds (label `engine`); the harness's
+#      self-tests (label `harness`) are left out
 #   5. fuzz every target of fuzz/ for a short fixed time (scripts/fuzz.sh --smoke) in that build
 # Every ctest call has --no-tests=error (a wrong label or a build without tests fails), and each
 # pass is checked by scripts/check-test-results.py: a failure fails, and so does a Skipped test
@@ -48,7 +51,7 @@ cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSETCTL_WER
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build build/ci -j "$jobs"
 echo "==> tests"
-run_tests tests build/ci
+run_tests tests build/ci -LE unit_whole
 
 # The second compiler is clang: its warnings are errors too, and its libFuzzer runs the fuzz
 # targets built here. build/sanitize, not build/asan: a CMake cache keeps its compiler.
@@ -59,8 +62,8 @@ cmake --build build/sanitize -j "$jobs"
 echo "==> unit, integration and e2e tests under ASan + UBSan"
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_tests sanitizers build/sanitize -LE harness
-echo "==> fuzz smoke: every target for ${ASSETCTL_FUZZ_SMOKE_SECONDS:=15} s"
+  run_tests sanitizers build/sanitize -L 'unit_whole|standalone|fuzz|integration|e2e' -LE 'harness|engine'
+echo "==> fuzz smoke: every target for ${ASSETCTL_FUZZ_SMOKE_SECONDS:=10} s"
 ASSETCTL_FUZZ_BUILD=build/sanitize scripts/fuzz.sh --smoke "$ASSETCTL_FUZZ_SMOKE_SECONDS"
 summaries+=("fuzz: ${#fuzz_targets[@]} targets, ${ASSETCTL_FUZZ_SMOKE_SECONDS} s each, no crash")
 
