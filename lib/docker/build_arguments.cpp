@@ -75,4 +75,27 @@ std::vector<std::string> build_arguments(const manifest::DockerImageSource& sour
     return args;
 }
 
+std::string redacted_command_line(const std::vector<std::string>& argv) {
+    constexpr std::string_view k_redacted = "<redacted>";
+    std::vector<std::string> shown;
+    shown.reserve(argv.size());
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        shown.push_back(argv[i]);
+        if (i + 1 >= argv.size()) {
+            break;
+        }
+        if (argv[i] == "--build-arg") {
+            const auto& value = argv[++i];
+            const auto equals = value.find('=');
+            shown.push_back(equals == std::string::npos
+                                ? value
+                                : value.substr(0, equals + 1) + std::string(k_redacted));
+        } else if (argv[i] == "--secret") {
+            ++i;
+            shown.emplace_back(k_redacted);
+        }
+    }
+    return util::shell_join(shown);
+}
+
 }  // namespace assetctl::docker

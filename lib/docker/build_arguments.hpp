@@ -26,4 +26,10 @@ std::vector<std::string> build_arguments(const manifest::DockerImageSource& sour
                                          const std::string& local_tag,
                                          const BuildFeatures& features = {});
 
+// `argv` (a build command) as logs show it, shell-quoted, with the value of every
+// `--build-arg NAME=VALUE` replaced by `<redacted>` (the name stays: it says which one) and every
+// `--secret` spec replaced whole, as cdk-assets redacts them: build arguments carry tokens more
+// often than they should. Only logs get this; the engine gets the real values.
+std::string redacted_command_line(const std::vector<std::string>& argv);
+
 }  // namespace assetctl::docker

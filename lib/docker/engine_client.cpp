@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "util/fd.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
@@ -328,6 +330,7 @@ void EngineClient::build(const manifest::DockerImageSource& source,
     check_build_options(source);
     auto build = command(build_arguments(source, local_tag, build_features(identity_.backend)));
     build.working_directory = context;
+    spdlog::debug("{}: {} (in {})", local_tag, redacted_command_line(build.argv), context.string());
     // Provenance attestations would turn the image into an index that Lambda and ECS reject.
     build.environment.insert(build.environment.begin(), {"BUILDX_NO_DEFAULT_ATTESTATIONS", "1"});
     run_streamed(build, output, executable_ + " build of " + local_tag);

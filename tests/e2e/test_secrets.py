@@ -22,6 +22,7 @@ Where they must never be:
     helpers need it, as with cdk-assets); a secret assetctl obtained itself (a session token, an
     ECR password) is never put into an environment;
   * assetctl's stdout (events, summary), stderr (every log line at -vv) and the summary file;
+    the build command lines logged at -v show build argument names, never their values;
   * any file under TMPDIR, XDG_CACHE_HOME or HOME, as the watcher saw them during the run and
     as they are afterwards - except docker's own login in the private DOCKER_CONFIG
     (config.json, written by `docker login`), which must then be a 0600 file in a 0700 folder
@@ -51,7 +52,7 @@ if missing_path(("/usr/sbin/dockerd", "/usr/bin/docker-registry", "/bin/busybox"
 try:
     import botocore.session  # noqa: E402,F401  (the endpoint verifies signatures with it)
     import dockerd as dockerd_support  # noqa: E402
-    from test_publish import PUBLISH_APP, SECRET_NETWORK, PublishCase, image_selectors  # noqa: E402
+    from test_publish import ARGS_TARGET, PUBLISH_APP, SECRET_NETWORK, PublishCase, image_selectors  # noqa: E402
 except ImportError as error:
     skip(error)
 
@@ -215,6 +216,21 @@ class SecretsCase(PublishCase):
         self.assert_absent("the summary file", self.summary_file.read_bytes())
         # -vv did log: the check above looked at real log lines.
         self.assertRegex(self.run_result.err, r"\d trace http ")
+
+    def test_logged_build_commands_hide_build_arg_values(self):
+        # -v logs each build's command line (docker/build_arguments.hpp, redacted_command_line).
+        # The values are not secrets here, but build arguments carry tokens often enough that
+        # logs never show them (as cdk-assets); docker's own build output may still echo what a
+        # RUN step prints - out of assetctl's hands.
+        values = json.loads((PUBLISH_APP / "PublishAgnostic.assets.json").read_text())[
+            "dockerImages"][ARGS_TARGET]["source"]["dockerBuildArgs"]
+        commands = [line for line in self.run_result.err.splitlines() if " build --build-arg " in line]
+        self.assertGreater(len(commands), 0, "no build command line logged at -vv")
+        for line in commands:
+            for name, value in values.items():
+                self.assertIn("%s=<redacted>" % name, line)
+                self.assertNotIn(value, line)
+            self.assertNotIn("src=secret.txt", line)
 
     def test_no_secret_in_files_but_the_private_docker_login(self):
         for path, (data, mode, folder_mode) in self.watcher.files.items():

@@ -235,3 +235,26 @@ TEST_CASE("the fixture's full-options asset builds with every option") {
           Argv{"build", "--tag",
                "cdkasset-7c2835f35f02bf8330f5934cf7b674b067a448f04a272ddf765f93bdb45f9fe8", "."});
 }
+
+TEST_CASE("logged build commands show build-arg names, never their values or secret specs") {
+    const std::vector<std::string> argv = {"docker",
+                                           "build",
+                                           "--build-arg",
+                                           "NPM_TOKEN=npm_s3cr3t value",
+                                           "--build-arg",
+                                           "PLAIN",
+                                           "--secret",
+                                           "id=token,env=MY_TOKEN",
+                                           "--tag",
+                                           "cdkasset-abc",
+                                           "."};
+    const auto line = docker::redacted_command_line(argv);
+    CHECK(line ==
+          "docker build --build-arg 'NPM_TOKEN=<redacted>' --build-arg PLAIN --secret '<redacted>' "
+          "--tag cdkasset-abc .");
+    CHECK(line.find("s3cr3t") == std::string::npos);
+    CHECK(line.find("MY_TOKEN") == std::string::npos);
+    // A trailing flag without a value is shown as it is.
+    CHECK(docker::redacted_command_line({"docker", "build", "--build-arg"}) ==
+          "docker build --build-arg");
+}
