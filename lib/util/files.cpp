@@ -140,13 +140,11 @@ PrivateDirectory::PrivateDirectory(std::string_view kind) : path_(make_run_folde
 void PrivateDirectory::keep() noexcept {
     keep_ = true;
     // Without the run id the next run's remove_stale_run_folders leaves it for the user.
-    const std::string name = path_.filename().string();
-    const auto marker = name.rfind("-r");
-    const auto random = name.rfind('-');
-    if (marker == std::string::npos || random == std::string::npos || random <= marker) {
+    const auto name = without_run_id(path_.filename().string());
+    if (!name) {
         return;
     }
-    const auto kept = path_.parent_path() / (name.substr(0, marker) + name.substr(random));
+    const auto kept = path_.parent_path() / *name;
     std::error_code ec;
     std::filesystem::rename(path_, kept, ec);
     if (!ec) {

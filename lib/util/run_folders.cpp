@@ -102,6 +102,15 @@ std::filesystem::path make_run_folder(std::string_view kind) {
     return pattern;
 }
 
+std::optional<std::string> without_run_id(std::string_view name) {
+    if (!run_of_folder(name)) {
+        return std::nullopt;
+    }
+    const auto random = name.size() - k_random_part - 1;  // the '-' before mkdtemp's part
+    const auto marker = name.substr(0, random).rfind(k_run_marker);
+    return std::string(name.substr(0, marker)) + std::string(name.substr(random));
+}
+
 std::optional<RunId> run_of_folder(std::string_view name) {
     if (!name.starts_with(k_prefix) || name.size() < k_random_part + 1 ||
         name[name.size() - k_random_part - 1] != '-') {

@@ -33,6 +33,10 @@ std::filesystem::path make_run_folder(std::string_view kind);
 std::filesystem::path run_folders_base();
 // The run that made `name` (a folder's file name), if it is a run folder's name.
 std::optional<RunId> run_of_folder(std::string_view name);
+// A run folder's name without its run id (`assetctl-logs-r12.34-Ab3dE9` ->
+// `assetctl-logs-Ab3dE9`): what a folder kept for the user is renamed to, so that later runs
+// leave it alone. nullopt when `name` is not a run folder's name.
+std::optional<std::string> without_run_id(std::string_view name);
 
 // Removes every run folder directly under `base` whose run is gone: only folders (lstat, a
 // symlink is never followed) owned by this user whose name carries a run id that `running`

@@ -26,6 +26,13 @@ TEST_CASE("a run folder's name carries its run, which parses back") {
     }
 }
 
+TEST_CASE("a kept folder's name loses its run id, whatever its random part") {
+    CHECK(util::without_run_id("assetctl-logs-r12.34-Ab3dE9") == "assetctl-logs-Ab3dE9");
+    // mkdtemp's part may start with 'r': the run id is found before it, not in it.
+    CHECK(util::without_run_id("assetctl-logs-r12.34-rAbcde") == "assetctl-logs-rAbcde");
+    CHECK_FALSE(util::without_run_id("assetctl-logs-Ab3dE9").has_value());
+}
+
 TEST_CASE("this run is running; the same pid with another start time is not") {
     const auto run = util::this_run();
     CHECK(run.pid == static_cast<long>(::getpid()));
