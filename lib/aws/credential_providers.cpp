@@ -419,14 +419,13 @@ std::optional<std::string> profile_setting(const SharedConfig& config,
 }
 
 int parse_max_attempts(const std::string& text, const std::string& where) {
-    int value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc() || ptr != end || value < 1) {
-        throw SharedConfigError(where + " must be a whole number of at least 1, got '" + text +
+    constexpr std::uint64_t k_most = 1'000;
+    const auto value = util::parse_whole_number(text);
+    if (!value || *value < 1 || *value > k_most) {
+        throw SharedConfigError(where + " must be a whole number from 1 to 1000, got '" + text +
                                 "'");
     }
-    return value;
+    return static_cast<int>(*value);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "util/files.hpp"
 #include "util/interrupt.hpp"
 #include "util/run_folders.hpp"
+#include "util/strings.hpp"
 
 namespace assetctl::cli {
 namespace fs = std::filesystem;
@@ -99,13 +100,8 @@ std::uint64_t cache_limit(const util::Environment& env) {
     if (!text) {
         return image::k_default_cache_max_bytes;
     }
-    try {
-        std::size_t used = 0;
-        const auto value = std::stoull(*text, &used);
-        if (used == text->size()) {
-            return value;
-        }
-    } catch (const std::exception&) {
+    if (const auto value = util::parse_whole_number(*text)) {
+        return *value;
     }
     throw util::Fatal(util::ExitCode::usage,
                       "ASSETCTL_CACHE_MAX_BYTES=" + *text + " is not a number",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace assetctl::util {
 
@@ -89,6 +90,19 @@ std::string shell_join(const std::vector<std::string>& argv) {
         quoted.push_back(shell_quote(arg));
     }
     return join(quoted, " ");
+}
+
+std::optional<std::uint64_t> parse_whole_number(std::string_view text) {
+    if (text.empty() || !std::all_of(text.begin(), text.end(),
+                                     [](unsigned char c) { return std::isdigit(c) != 0; })) {
+        return std::nullopt;
+    }
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
 }
 
 }  // namespace assetctl::util

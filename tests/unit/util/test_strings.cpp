@@ -36,3 +36,17 @@ TEST_CASE("split_lines and last_lines give the tail of command output") {
     CHECK(last_lines({"1", "2", "3", "", "  "}, 2) == std::vector<std::string>{"2", "3"});
     CHECK(last_lines({"1"}, 5) == std::vector<std::string>{"1"});
 }
+
+TEST_CASE("parse_whole_number takes decimal digits only, within 64 bits") {
+    using assetctl::util::parse_whole_number;
+    CHECK(parse_whole_number("0") == 0U);
+    CHECK(parse_whole_number("60") == 60U);
+    CHECK(parse_whole_number("18446744073709551615") == 18446744073709551615ULL);
+    CHECK_FALSE(parse_whole_number("18446744073709551616"));
+    CHECK_FALSE(parse_whole_number(""));
+    CHECK_FALSE(parse_whole_number("-1"));
+    CHECK_FALSE(parse_whole_number("+1"));
+    CHECK_FALSE(parse_whole_number(" 1"));
+    CHECK_FALSE(parse_whole_number("1s"));
+    CHECK_FALSE(parse_whole_number("1.5"));
+}
