@@ -62,20 +62,24 @@ std::string clean_code(std::string code) {
 }
 
 std::string render(const std::string& service, const std::string& operation, long status,
-                   const std::string& code, const std::string& message) {
+                   const std::string& code, const std::string& message, int attempts) {
     std::string out = service + " " + operation + " failed: " + code;
     if (!message.empty()) {
         out += ": " + message;
     }
     out += " (HTTP " + std::to_string(status) + ")";
+    if (attempts > 1) {
+        out += " after " + std::to_string(attempts) +
+               " attempts (AWS_MAX_ATTEMPTS or the profile's max_attempts allows more)";
+    }
     return out;
 }
 
 }  // namespace
 
 AwsError::AwsError(std::string service, std::string operation, long status, std::string code,
-                   std::string message, std::string request_id)
-    : std::runtime_error(render(service, operation, status, code, message)),
+                   std::string message, std::string request_id, int attempts)
+    : std::runtime_error(render(service, operation, status, code, message, attempts)),
       service_(std::move(service)),
       operation_(std::move(operation)),
       status_(status),

@@ -13,8 +13,10 @@ namespace assetctl::aws {
 // (`RepositoryNotFoundException`, `AccessDenied`, `ThrottlingException`, ...).
 class AwsError : public std::runtime_error {
   public:
+    // `attempts` > 1: the answer ended that many attempts (a retryable error whose retries
+    // ran out); the message says so and how to allow more.
     AwsError(std::string service, std::string operation, long status, std::string code,
-             std::string message, std::string request_id);
+             std::string message, std::string request_id, int attempts = 1);
 
     const std::string& service() const noexcept { return service_; }
     const std::string& operation() const noexcept { return operation_; }

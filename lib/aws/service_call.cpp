@@ -1,5 +1,7 @@
 #include "aws/service_call.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "aws/aws_error.hpp"
@@ -128,8 +130,10 @@ http::Response call_service(AwsRuntime& runtime, const ServiceRequest& request,
         return response;
     }
     const auto details = parse_error_details(response);
+    // A retryable answer that is still the last one: the attempts ran out.
+    const int attempts = classify(response).retry ? std::max(1, runtime.retry.max_attempts) : 1;
     throw AwsError(request.service, request.operation, response.status, details.code,
-                   details.message, details.request_id);
+                   details.message, details.request_id, attempts);
 }
 
 }  // namespace assetctl::aws

@@ -5,6 +5,8 @@
 #include "aws/shared_config.hpp"
 #include "aws/sts.hpp"
 #include "http/retry.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
 #include "util/version.hpp"
 
 namespace assetctl::cli {
@@ -18,6 +20,22 @@ std::string region_origin(const util::Environment& env, const aws::ProfileSelect
         return "AWS_DEFAULT_REGION";
     }
     return "profile " + profile.name;
+}
+
+// ASSETCTL_HTTP_STALL_TIMEOUT: whole seconds, 0 for none; the default when unset.
+std::chrono::seconds stall_timeout(const util::Environment& env) {
+    const auto text = env.get_non_empty("ASSETCTL_HTTP_STALL_TIMEOUT");
+    if (!text) {
+        return http::k_default_stall_timeout;
+    }
+    constexpr std::uint64_t k_one_day = 86'400;
+    const auto value = util::parse_whole_number(*text);
+    if (!value || *value > k_one_day) {
+        throw util::Fatal(util::ExitCode::usage,
+                          "ASSETCTL_HTTP_STALL_TIMEOUT=" + *text + " is not a number of seconds",
+                          "give whole seconds from 0 (no stall limit) to 86400, e.g. 60");
+    }
+    return std::chrono::seconds(*value);
 }
 
 }  // namespace
@@ -46,6 +64,7 @@ AwsSetup::AwsSetup(const util::Environment& env, const std::optional<std::string
     }
 
     http_options.ssl_cert_file = env.get_non_empty("SSL_CERT_FILE");
+    http_options.stall_timeout = stall_timeout(env);
     http_ = http::make_curl_client(http_options);
     processes_ = process::make_system_runner();
     runtime_ =

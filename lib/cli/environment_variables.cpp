@@ -55,6 +55,9 @@ constexpr std::array k_environment = std::to_array<EnvironmentVariable>({
     {"XDG_CACHE_HOME", "The layer cache lives in $XDG_CACHE_HOME/assetctl (default ~/.cache)."},
     {"ASSETCTL_CACHE_MAX_BYTES",
      "Size above which the least recently used cached layers are removed (default 10 GiB)."},
+    {"ASSETCTL_HTTP_STALL_TIMEOUT",
+     "Seconds an HTTP request may send and receive nothing before it fails and is retried "
+     "(default 60; 0: no limit but each request's total timeout)."},
     {"TMPDIR", "Where private temporary folders are made (default /tmp)."},
     {"NO_COLOR", "Set and not empty: no colour in logs and progress."},
     {"TERM", "dumb: no colour, and plain progress lines instead of the live view."},

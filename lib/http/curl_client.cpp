@@ -63,6 +63,7 @@ TransportErrorKind kind_of(CURLcode code) {
         case CURLE_HTTP2_STREAM:
             return TransportErrorKind::connection_reset;
         case CURLE_SSL_CONNECT_ERROR:
+            return TransportErrorKind::tls_handshake;
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CERTPROBLEM:
         case CURLE_SSL_CIPHER:
@@ -306,6 +307,12 @@ class CurlClient final : public HttpClient {
         curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
                          static_cast<long>(options_.connect_timeout.count()));
         curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
+        if (options_.stall_timeout.count() > 0) {
+            // Below 1 byte per second for the whole stall time: nothing moved at all.
+            curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+            curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
+                             static_cast<long>(options_.stall_timeout.count()));
+        }
         curl_easy_setopt(handle, CURLOPT_USERAGENT, options_.user_agent.c_str());
         if (options_.ca_bundle) {
             curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_bundle->c_str());

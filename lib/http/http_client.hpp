@@ -91,7 +91,11 @@ enum class TransportErrorKind {
     connect,           // refused or unreachable
     timeout,           // connect or total timeout
     connection_reset,  // sent or received nothing, or the peer closed mid-way
-    tls,               // certificate or handshake problem; retrying will not help
+    tls,               // the certificate is not trusted (or a CA file is unreadable)
+    tls_handshake,     // no TLS session came about: the peer does not speak TLS on that port,
+                       // or no protocol version or cipher in common; retrying will not help
+    gave_up,           // an inner step already spent its retries (a registry's ping): an outer
+                       // retry loop must not multiply them
     other,
 };
 
@@ -120,6 +124,10 @@ class HttpClient {
 // Settings of the real client. Defaults are the named constants below.
 inline constexpr std::chrono::milliseconds k_default_connect_timeout{5'000};
 inline constexpr std::chrono::milliseconds k_default_total_timeout{60'000};
+// A request during which nothing is sent or received for this long fails with kind timeout
+// (retried), however long its total timeout: a peer that went silent is noticed in this time,
+// not after a large upload's whole allowance (ASSETCTL_HTTP_STALL_TIMEOUT).
+inline constexpr std::chrono::seconds k_default_stall_timeout{60};
 // The system's bundle when libcurl does not name its own: a request's extra_ca_pem is added to
 // it (or to ClientOptions::ca_bundle), since libcurl takes a request's CAs as one PEM blob that
 // replaces its bundle file.
@@ -128,6 +136,8 @@ inline constexpr std::string_view k_system_ca_bundle = "/etc/ssl/certs/ca-certif
 struct ClientOptions {
     std::chrono::milliseconds connect_timeout = k_default_connect_timeout;
     std::chrono::milliseconds total_timeout = k_default_total_timeout;
+    // Zero: no stall limit, only the total timeout.
+    std::chrono::seconds stall_timeout = k_default_stall_timeout;
     // A PEM bundle to trust instead of the system's (AWS_CA_BUNDLE).
     std::optional<std::string> ca_bundle;
     // SSL_CERT_FILE, the first candidate when ca_bundle is unset (http/ca_bundle.hpp).

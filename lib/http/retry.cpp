@@ -62,8 +62,15 @@ Response send_with_retries(const RetryContext& context, std::string_view what,
             }
             reason = verdict.reason;
         } catch (const TransportError& e) {
-            if (!e.retryable() || n >= max_attempts) {
+            if (!e.retryable()) {
                 throw;
+            }
+            if (n >= max_attempts) {
+                if (n == 1) {
+                    throw;
+                }
+                throw TransportError(e.kind(), std::string(e.what()) + " (after " +
+                                                   std::to_string(n) + " attempts)");
             }
             reason = e.what();
         }

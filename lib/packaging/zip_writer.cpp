@@ -122,9 +122,13 @@ ZipWriter::~ZipWriter() = default;
 
 void ZipWriter::fail(const std::string& what) const {
     const char* detail = archive_error_string(archive_.get());
-    throw util::Fatal(
-        util::ExitCode::assets_failed,
-        zip_name_ + ": " + what + ": " + (detail ? detail : "unknown libarchive error"));
+    std::string message =
+        zip_name_ + ": " + what + ": " + (detail ? detail : "unknown libarchive error");
+    // libarchive's "Write error" alone does not say why; the errno it kept does (a full disk).
+    if (const int code = archive_errno(archive_.get()); code > 0) {
+        message += " (" + util::errno_message(code) + ")";
+    }
+    throw util::Fatal(util::ExitCode::assets_failed, message);
 }
 
 void ZipWriter::add(const ZipSource& source) {

@@ -32,6 +32,10 @@ std::string transport_failure(const TargetState& target, const http::TransportEr
             " (the registry's certificate is not trusted: for a private CA, point "
             "AWS_CA_BUNDLE or the profile's ca_bundle at it, or put it in "
             "/etc/docker/certs.d/<host:port>/ca.crt as docker reads it)";
+    } else if (e.kind() == http::TransportErrorKind::tls_handshake) {
+        error +=
+            " (no TLS session with the registry: check that its host and port serve HTTPS; "
+            "registries are only reached over HTTPS)";
     }
     return error;
 }

@@ -454,6 +454,28 @@ TEST_CASE("curl client gives up after the total timeout with kind timeout") {
     CHECK(fetch(*client, "GET", http_url("/status/200")).status == 200);
 }
 
+TEST_CASE("curl client gives up on a silent peer after the stall timeout, before the total") {
+    ClientOptions options = options_with_ca();
+    options.total_timeout = 30'000ms;
+    options.stall_timeout = 1s;
+    const auto client = make_curl_client(options);
+    for (const std::string& url : {http_url("/stall"), https_url("/stall")}) {
+        INFO(url);
+        const auto started = std::chrono::steady_clock::now();
+        try {
+            fetch(*client, "GET", url);
+            FAIL("expected TransportError");
+        } catch (const TransportError& e) {
+            const auto elapsed = std::chrono::steady_clock::now() - started;
+            CHECK(e.kind() == TransportErrorKind::timeout);
+            CHECK(e.retryable());
+            CHECK(elapsed >= 1'000ms - k_timer_slack);
+            CHECK(elapsed < 10'000ms);
+        }
+    }
+    CHECK(fetch(*client, "GET", http_url("/status/200")).status == 200);
+}
+
 TEST_CASE("curl client lets a request's timeout override the client's") {
     ClientOptions options = options_with_ca();
     options.total_timeout = 30'000ms;
@@ -515,6 +537,18 @@ TEST_CASE("curl client rejects an untrusted certificate with kind tls") {
         FAIL("expected TransportError");
     } catch (const TransportError& e) {
         CHECK(e.kind() == TransportErrorKind::tls);
+    }
+}
+
+TEST_CASE("curl client reports https to a plain HTTP port with kind tls_handshake") {
+    // The plain server answers the ClientHello with an HTTP error: no TLS session at all.
+    const std::string url = "https://127.0.0.1:" + std::to_string(g_ports.http) + "/echo";
+    try {
+        fetch(*make_curl_client(options_with_ca()), "GET", url);
+        FAIL("expected TransportError");
+    } catch (const TransportError& e) {
+        CHECK(e.kind() == TransportErrorKind::tls_handshake);
+        CHECK_FALSE(e.retryable());
     }
 }
 

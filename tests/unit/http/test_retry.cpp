@@ -230,7 +230,7 @@ TEST_CASE("send_with_retries rethrows transport errors retrying cannot fix at on
     CHECK(sleeper.slept.empty());
 }
 
-TEST_CASE("send_with_retries rethrows the last transport error after the last attempt") {
+TEST_CASE("send_with_retries throws the last transport error, with the attempts, after the last") {
     RecordingSleeper sleeper;
     const RetryContext context{policy(3), sleeper, [] { return 1.0; }};
     int calls = 0;
@@ -247,7 +247,7 @@ TEST_CASE("send_with_retries rethrows the last transport error after the last at
         FAIL("expected TransportError");
     } catch (const TransportError& e) {
         CHECK(e.kind() == TransportErrorKind::timeout);
-        CHECK(std::string(e.what()) == "attempt 3");
+        CHECK(std::string(e.what()) == "attempt 3 (after 3 attempts)");
     }
     CHECK(calls == 3);
     CHECK(sleeper.slept.size() == 2);
