@@ -49,6 +49,11 @@ class EcrApi {
     virtual ~EcrApi() = default;
     virtual RegistryAuthorization get_authorization_token(const AwsCredentials& caller,
                                                           const std::string& region) = 0;
+    // The registry refused `password` (the token expired or was revoked before its time): a
+    // cached token with that password is dropped, so the next get_authorization_token asks
+    // ECR again. A newer cached token (another thread's refresh) is kept.
+    virtual void forget_authorization_token(const AwsCredentials& caller, const std::string& region,
+                                            const std::string& password) = 0;
     // nullopt when the repository does not exist (RepositoryNotFoundException).
     virtual std::optional<Repository> describe_repository(const AwsCredentials& caller,
                                                           const std::string& region,

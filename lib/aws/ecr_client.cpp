@@ -56,10 +56,25 @@ nlohmann::json EcrClient::call(const AwsCredentials& caller, const std::string& 
     return json;
 }
 
+std::tuple<std::string, std::string> EcrClient::token_key(const AwsCredentials& caller,
+                                                          const std::string& region) const {
+    return std::make_tuple(ecr_endpoint(region, endpoints_) + "|" + region,
+                           caller.keys.access_key_id);
+}
+
+void EcrClient::forget_authorization_token(const AwsCredentials& caller, const std::string& region,
+                                           const std::string& password) {
+    const auto key = token_key(caller, region);
+    std::lock_guard lock(mutex_);
+    if (auto it = tokens_.find(key);
+        it != tokens_.end() && it->second.authorization.password == password) {
+        tokens_.erase(it);
+    }
+}
+
 RegistryAuthorization EcrClient::get_authorization_token(const AwsCredentials& caller,
                                                          const std::string& region) {
-    const auto key =
-        std::make_tuple(ecr_endpoint(region, endpoints_) + "|" + region, caller.keys.access_key_id);
+    const auto key = token_key(caller, region);
     const auto now = runtime_.clock.now();
     {
         std::lock_guard lock(mutex_);

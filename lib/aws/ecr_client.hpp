@@ -21,6 +21,8 @@ class EcrClient final : public EcrApi {
 
     RegistryAuthorization get_authorization_token(const AwsCredentials& caller,
                                                   const std::string& region) override;
+    void forget_authorization_token(const AwsCredentials& caller, const std::string& region,
+                                    const std::string& password) override;
     std::optional<Repository> describe_repository(const AwsCredentials& caller,
                                                   const std::string& region,
                                                   const std::string& name) override;
@@ -38,6 +40,9 @@ class EcrClient final : public EcrApi {
                                  const std::string& name) override;
 
   private:
+    // Tokens are cached per (endpoint and region, access key).
+    std::tuple<std::string, std::string> token_key(const AwsCredentials& caller,
+                                                   const std::string& region) const;
     nlohmann::json call(const AwsCredentials& caller, const std::string& region,
                         const std::string& operation, const nlohmann::json& body);
 

@@ -1,5 +1,7 @@
 #include "publish/run_state.hpp"
 
+#include <mutex>
+
 #include <spdlog/spdlog.h>
 
 #include "util/interrupt.hpp"
@@ -10,14 +12,21 @@ namespace {
 using State = Outcome::State;
 
 // Registry logins for native pushes: ECR's authorization token for the destination's
-// identity and region (EcrApi caches it; a refresh after a 401 asks again).
+// identity and region (EcrApi caches it). A refresh - the registry refused the token with a
+// 401 before its expiry, e.g. revoked - drops the refused token from the cache first, so ECR
+// is asked for a new one.
 class EcrRegistryCredentials final : public registry::CredentialsSource {
   public:
     EcrRegistryCredentials(aws::EcrApi& ecr, aws::AwsCredentials caller, std::string region)
         : ecr_(ecr), caller_(std::move(caller)), region_(std::move(region)) {}
 
-    std::optional<registry::Credentials> get(bool /*refresh*/) override {
+    std::optional<registry::Credentials> get(bool refresh) override {
+        std::lock_guard lock(mutex_);
+        if (refresh && last_password_) {
+            ecr_.forget_authorization_token(caller_, region_, *last_password_);
+        }
         const auto authorization = ecr_.get_authorization_token(caller_, region_);
+        last_password_ = authorization.password;
         return registry::Credentials{authorization.username, authorization.password};
     }
 
@@ -25,6 +34,8 @@ class EcrRegistryCredentials final : public registry::CredentialsSource {
     aws::EcrApi& ecr_;
     aws::AwsCredentials caller_;
     std::string region_;
+    std::mutex mutex_;
+    std::optional<std::string> last_password_;
 };
 
 }  // namespace

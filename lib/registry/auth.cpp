@@ -192,15 +192,41 @@ void Authenticator::ping_locked() {
     if (pinged_) {
         return;
     }
+    if (unreachable_) {
+        throw http::TransportError(http::TransportErrorKind::gave_up, *unreachable_);
+    }
     const std::string url = registry_.origin() + "/v2/";
-    const auto response = http::send_with_retries(
-        retry_, "registry ping " + registry_.authority(),
-        [&] {
-            http::Request request;
-            request.url = url;
-            return http_.send(request);
-        },
-        [](const http::Response& answer) { return classify_answer(answer); });
+    const auto ping = [&] {
+        return http::send_with_retries(
+            retry_, "registry ping " + registry_.authority(),
+            [&] {
+                http::Request request;
+                request.url = url;
+                return http_.send(request);
+            },
+            [](const http::Response& answer) { return classify_answer(answer); });
+    };
+    http::Response response;
+    try {
+        response = ping();
+    } catch (const http::TransportError& e) {
+        // The ping's retries are spent: every later request to this registry fails at once with
+        // the same error, and no caller's retry loop retries it (which would multiply the
+        // attempts: a silent registry held a run for minutes).
+        if (!e.retryable()) {
+            throw;
+        }
+        unreachable_ = "registry " + registry_.authority() + " did not answer: " + e.what();
+        throw http::TransportError(http::TransportErrorKind::gave_up, *unreachable_);
+    }
+    if (classify_answer(response).retry) {
+        unreachable_ = std::string(error_from_response(
+                                       "GET /v2/ (ping " + registry_.authority() + ")", response)
+                                       .what()) +
+                       " after " + std::to_string(std::max(1, retry_.policy.max_attempts)) +
+                       " attempts";
+        throw http::TransportError(http::TransportErrorKind::gave_up, *unreachable_);
+    }
     if (response.status == 200) {
         scheme_ = AuthScheme::none;
     } else if (response.status == 401) {

@@ -121,6 +121,8 @@ class Authenticator {
 
     std::mutex mutex_;
     bool pinged_ = false;
+    // Set once the ping's retries were spent: later requests fail with it at once.
+    std::optional<std::string> unreachable_;
     AuthScheme scheme_ = AuthScheme::none;
     std::string realm_;
     std::string service_;

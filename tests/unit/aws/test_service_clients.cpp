@@ -113,6 +113,26 @@ TEST_CASE("throttling is retried with back-off, then the answer is used") {
     CHECK(h.sleeper.sleeps() == std::vector<milliseconds>{milliseconds(500), milliseconds(1000)});
 }
 
+TEST_CASE("throttling on every attempt: the error says how many attempts and how to allow more") {
+    Harness h;
+    const std::string throttled =
+        R"(<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>)";
+    for (int i = 0; i < 3; ++i) {
+        h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(400, {}, throttled);
+    }
+    aws::StsClient sts(h.runtime, h.endpoints, "us-east-1");
+    try {
+        sts.get_caller_identity(caller(), std::nullopt);
+        FAIL("expected AwsError");
+    } catch (const aws::AwsError& e) {
+        CHECK(e.code() == "Throttling");
+        CHECK(std::string(e.what()) ==
+              "sts GetCallerIdentity failed: Throttling: Rate exceeded (HTTP 400) after 3 attempts "
+              "(AWS_MAX_ATTEMPTS or the profile's max_attempts allows more)");
+    }
+    CHECK(h.http.all_used());
+}
+
 TEST_CASE("web identity is unsigned") {
     Harness h;
     h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/")
@@ -211,6 +231,30 @@ TEST_CASE("authorization tokens are cached until half their lifetime") {
     CHECK(ecr.get_authorization_token(caller(), "us-east-1").password == "pw1");  // cached
     h.clock.advance(hours(1) + seconds(1));
     CHECK(ecr.get_authorization_token(caller(), "us-east-1").password == "pw2");  // refreshed
+    CHECK(h.http.all_used());
+}
+
+TEST_CASE("a token the registry refused is dropped from the cache; a newer one is kept") {
+    Harness h;
+    const double now_seconds =
+        static_cast<double>(duration_cast<seconds>(k_now.time_since_epoch()).count());
+    const auto answer = [&](const std::string& token) {  // base64 of AWS:pw1 / AWS:pw2
+        return R"({"authorizationData": [{"authorizationToken": ")" + token +
+               R"(", "expiresAt": )" + std::to_string(now_seconds + 12 * 3600) +
+               R"(, "proxyEndpoint": "https://1.dkr.ecr.us-east-1.amazonaws.com"}]})";
+    };
+    h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
+        .respond(200, {}, answer("QVdTOnB3MQ=="));
+    h.http.expect("POST", "https://api.ecr.us-east-1.amazonaws.com/")
+        .respond(200, {}, answer("QVdTOnB3Mg=="));
+    aws::EcrClient ecr(h.runtime, h.endpoints);
+
+    CHECK(ecr.get_authorization_token(caller(), "us-east-1").password == "pw1");
+    ecr.forget_authorization_token(caller(), "us-east-1", "pw1");
+    CHECK(ecr.get_authorization_token(caller(), "us-east-1").password == "pw2");  // asked again
+    // A second thread that met the same refusal must not throw away the new token.
+    ecr.forget_authorization_token(caller(), "us-east-1", "pw1");
+    CHECK(ecr.get_authorization_token(caller(), "us-east-1").password == "pw2");  // cached
     CHECK(h.http.all_used());
 }
 

@@ -199,6 +199,36 @@ TEST_CASE("the ping is retried on 5xx through the retry loop") {
     CHECK(h.http.all_used());
 }
 
+TEST_CASE("a ping whose retries are spent fails every later request at once, not retried") {
+    for (const bool silent : {true, false}) {
+        INFO((silent ? "timeouts" : "503 answers"));
+        Harness h;
+        for (int i = 0; i < http::k_default_max_attempts; ++i) {
+            if (silent) {
+                h.http.expect("GET", k_ping).fail(http::TransportErrorKind::timeout, "too slow");
+            } else {
+                h.http.expect("GET", k_ping).respond(503);
+            }
+        }
+        auto auth = h.make(aws_credentials());
+        for (int call = 0; call < 2; ++call) {
+            try {
+                auto request = head(k_blob);
+                auth.send(request, k_pull);
+                FAIL("expected TransportError");
+            } catch (const http::TransportError& e) {
+                CHECK(e.kind() == http::TransportErrorKind::gave_up);
+                CHECK_FALSE(e.retryable());
+                CHECK_THAT(e.what(), Catch::Contains("registry.test"));
+                CHECK_THAT(e.what(), Catch::Contains("after 3 attempts"));
+            }
+        }
+        // Three pings, two waits between them; the second request sent nothing.
+        CHECK(h.sleeper.sleeps().size() == 2);
+        CHECK(h.http.all_used());
+    }
+}
+
 TEST_CASE("a ping answered 404 is a RegistryError") {
     Harness h;
     h.http.expect("GET", k_ping).respond(404);

@@ -31,7 +31,13 @@ class FakeEcr final : public aws::EcrApi {
             throw aws::AwsError("ecr", "GetAuthorizationToken", 400, "AccessDeniedException",
                                 "not allowed", "");
         }
-        return {"AWS", "pw", "https://" + host(region), {}};
+        return {"AWS", password, "https://" + host(region), {}};
+    }
+    // The password get_authorization_token hands out; a test changes it to model a new token.
+    std::string password = "pw";
+    void forget_authorization_token(const aws::AwsCredentials&, const std::string& region,
+                                    const std::string& refused) override {
+        record("ForgetAuthorizationToken " + region + " " + refused);
     }
     std::optional<aws::Repository> describe_repository(const aws::AwsCredentials&,
                                                        const std::string& region,
