@@ -10,8 +10,8 @@ before each kill is recorded), and a failing trial can be replayed. After each k
 
   * the registry holds no tag whose manifest or blobs are missing: every tag of every
     repository of the trial is read with its manifest and every blob it names (HEAD 200);
-  * S3 holds no partial object: every object of the trial's prefix, listed with the AWS CLI,
-    has exactly the size and sha256 of its source;
+  * S3 holds no partial object: every object of the trial's prefix, listed and read with
+    botocore (published_state.py), has exactly the size and sha256 of its source;
   * a re-run completes: exit 0, every target published or present, and it publishes exactly
     the targets the kill left unpublished (its summary's states against what was there);
   * the re-run removes the private folders the killed run left in TMPDIR
@@ -39,21 +39,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "support"))
-from assetctl_run import BIN, OK, REGION, environment_without, main, missing_path, skip  # noqa: E402
+from assetctl_run import BIN, OK, REGION, main  # noqa: E402
 
 import test_publish_tarball as tarball  # noqa: E402  (skips the module when its prerequisites lack)
 from test_publish_tarball import KiB, TarballCase, directory_source, it  # noqa: E402
+from published_state import BUCKET, PublishedState  # noqa: E402
 
-AWS_CLI = "/usr/bin/aws"
-if missing_path((AWS_CLI,)):
-    skip(missing_path((AWS_CLI,)))
-import stack as stack_support  # noqa: E402
-from stack import ACCOUNT_A  # noqa: E402
 
 DEFAULT_SEED = 20261207
 TRIALS = int(os.environ.get("ASSETCTL_KILL_TRIALS", "8"))
 SEED = int(os.environ.get("ASSETCTL_KILL_SEED", str(DEFAULT_SEED)))
-BUCKET = "cdk-hnb659fds-assets-%s-%s" % (ACCOUNT_A, REGION)
 BIG_FILE_SIZE = 66 << 20   # over the 64 MiB multipart threshold: 5 parts of 16 MiB
 RUN_FOLDER = re.compile(r"^assetctl-[a-z]+-r(\d+)\.(\d+)-......$")
 
@@ -62,7 +57,7 @@ def setUpModule():
     tarball.setUpModule()
 
 
-class KillNine(TarballCase):
+class KillNine(PublishedState, TarballCase):
 
     @classmethod
     def setUpClass(cls):
@@ -128,61 +123,6 @@ class KillNine(TarballCase):
         path.write_text(json.dumps({"version": "55.0.0", "dockerImages": images, "files": files}, indent=1))
         return path, token, targets
 
-    # --- what the registry and S3 hold ----------------------------------------------------
-
-    def complete_tags(self, repository):
-        """The repository's tags, each checked: manifest readable, every blob there."""
-        tags = self.remote_tags(repository)
-        for tag in tags:
-            # skopeo reads it as a client would (with every manifest type accepted).
-            manifest = json.loads(self.remote_raw(self.ref(repository, tag)))
-            for descriptor in [manifest["config"], *manifest["layers"]]:
-                status, _ = self.registry_get("/v2/%s/blobs/%s" % (repository, descriptor["digest"]))
-                self.assertEqual(status, 200, "%s:%s names blob %s, which is missing" % (
-                    repository, tag, descriptor["digest"]))
-        return tags
-
-    def s3_objects(self, prefix, read_contents=True):
-        """{key: (size, sha256)} of the trial's objects from the AWS CLI (listed, then each read
-        back); {key: (size, None)} without read_contents."""
-        env = dict(environment_without(("AWS_",)), **stack_support.client_env(self.info))
-        key = next(k for k in self.info["keys"] if k["account"] == ACCOUNT_A)
-        env.update({"AWS_ACCESS_KEY_ID": key["access_key_id"], "AWS_SECRET_ACCESS_KEY": key["secret_access_key"],
-                    "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "HOME": str(self.dir)})
-        endpoint = ["--endpoint-url", self.info["endpoint_url"]]
-        result = subprocess.run([AWS_CLI, *endpoint, "s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix + "/",
-                                 "--output", "json"], capture_output=True, text=True, env=env, timeout=120)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        listing = json.loads(result.stdout or "{}")
-        objects = {entry["Key"]: entry["Size"] for entry in listing.get("Contents") or []}
-        if not read_contents:
-            return {name: (size, None) for name, size in objects.items()}
-        for name in objects:
-            got = subprocess.run([AWS_CLI, *endpoint, "s3", "cp", "s3://%s/%s" % (BUCKET, name), "-"], capture_output=True,
-                                 env=env, timeout=120)
-            self.assertEqual(got.returncode, 0, got.stderr)
-            objects[name] = (objects[name], hashlib.sha256(got.stdout).hexdigest())
-        return objects
-
-    def published_after_kill(self, token, targets, read_contents=True):
-        """The targets the killed run left published; fails on any incomplete tag or object
-        (an object's size, and with read_contents its sha256)."""
-        done = set()
-        objects = self.s3_objects(token, read_contents)
-        for target, what in targets.items():
-            if what[0] == "image":
-                _, repository, tag, _ = what
-                if tag in self.complete_tags(repository):
-                    done.add(target)
-            else:
-                _, key, size, digest = what
-                if key in objects:
-                    expected = (size, digest if read_contents else None)
-                    self.assertEqual(objects[key], expected, "partial or wrong object %s" % key)
-                    done.add(target)
-        self.assertLessEqual(set(objects), {what[1] for what in targets.values() if what[0] == "file"})
-        return done
-
     # --- kill and re-run ------------------------------------------------------------------
 
     def publish_and_kill(self, path, delay):
@@ -224,7 +164,7 @@ class KillNine(TarballCase):
                 delay = rng.uniform(0, 1.1 * self.full_run_seconds)
                 pid, killed_after = self.publish_and_kill(path, delay)
                 self.records.append({"trial": trial, "delay": round(delay, 3), "killed_after": killed_after})
-                done = self.published_after_kill(token, targets)
+                done = self.published_now(token, targets)
                 stale = self.run_folders_of(pid)
 
                 rerun = self.publish(path)
@@ -235,7 +175,7 @@ class KillNine(TarballCase):
                     self.assertEqual(states[target], "present" if target in done else "published",
                                      "%s after a kill %s: %s" % (target, killed_after, rerun.describe()))
                 self.assertEqual(self.run_folders_of(pid), [], "the re-run left %s" % stale)
-                self.assertEqual(self.published_after_kill(token, targets, read_contents=False), set(targets))
+                self.assertEqual(self.published_now(token, targets, read_contents=False), set(targets))
                 self.records[-1]["left_folders"] = len(stale)
 
 

@@ -178,10 +178,13 @@ class TarballCase(unittest.TestCase):
     def remote_exists(self, ref):
         return self.skopeo("inspect", "--raw", "docker://" + ref, check=False).returncode == 0
 
-    def registry_get(self, path):
+    def registry_get(self, path, method="GET", accept=None):
         context = ssl.create_default_context(cafile=self.registry["ca_cert"])
         token = b64encode(("%s:%s" % (self.registry["admin_user"], self.registry["admin_password"])).encode())
-        request = urllib.request.Request(self.registry["url"] + path, headers={"Authorization": "Basic " + token.decode()})
+        headers = {"Authorization": "Basic " + token.decode()}
+        if accept:
+            headers["Accept"] = accept
+        request = urllib.request.Request(self.registry["url"] + path, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=10, context=context) as response:
                 return response.status, response.read()

@@ -25,6 +25,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -331,6 +332,7 @@ class Endpoint:
         self.repositories: Dict[tuple, dict] = {}  # (account or "*", name) -> repository record
         self.injections: List[dict] = []
         self.next_injection_id = 1
+        self.injection_random: Dict[int, random.Random] = {}
         self.fast = bool(self.config[FAST_MODE])
         self.registry = RegistryClient(self.config.get("registry") or {}, keep_alive=self.fast)
         self.default_target = RegistryTarget(self.config.get("registry") or {}, self.config.get(
@@ -465,7 +467,12 @@ class Endpoint:
             raise ValueError("rule needs 'op' (an ECR operation, an STS action, an S3 operation, or '*')")
         rule.setdefault("count", 1)          # null = every matching request, forever
         rule.setdefault("status", 400)
+        if rule.get("probability") is not None and not 0 <= float(rule["probability"]) <= 1:
+            raise ValueError("probability must be in [0, 1]")
         with self.lock:
+            # Each probability rule draws from its own generator (its `seed`, default 0), so a
+            # run's sequence of draws is reproducible.
+            self.injection_random[self.next_injection_id] = random.Random(rule.get("seed", 0))
             rule["id"] = self.next_injection_id
             self.next_injection_id += 1
             self.injections.append(rule)
@@ -476,6 +483,9 @@ class Endpoint:
         with self.lock:
             for rule in self.injections:
                 if rule["op"] not in ("*", operation) or rule.get("service", service) != service:
+                    continue
+                probability = rule.get("probability")
+                if probability is not None and self.injection_random[rule["id"]].random() >= float(probability):
                     continue
                 if rule["count"] is not None:
                     rule["count"] -= 1

@@ -1,16 +1,20 @@
 #!/usr/bin/python3
-"""A TLS reverse proxy in front of the test registry that injects faults and logs requests.
+"""A reverse proxy that injects faults and logs requests: in front of the test registry (TLS)
+or of the ECR/STS/S3 endpoint (plain HTTP).
 
-It listens on 127.0.0.1 with the registry's own certificate (SAN IP:127.0.0.1), so a client
-that trusts the registry's CA trusts the proxy too. Requests are forwarded with their Host
-header unchanged, so the registry's absolute `Location` URLs point back at the proxy. Bodies
-are streamed both ways in 64 KiB pieces (Content-Length or chunked), never held whole.
+In front of the registry it listens on 127.0.0.1 with the registry's own certificate (SAN
+IP:127.0.0.1), so a client that trusts the registry's CA trusts the proxy too; without a
+certificate it listens in plain HTTP (the endpoint's case) and forwards to an http:// upstream.
+Requests are forwarded with their Host header unchanged, so the registry's absolute `Location`
+URLs point back at the proxy and a SigV4 signature over the proxy's host still verifies at the
+endpoint. Bodies are streamed both ways in 64 KiB pieces (Content-Length or chunked), never
+held whole.
 
 A plain-HTTP control API on another 127.0.0.1 port (JSON in and out):
 
 | request | effect |
 | --- | --- |
-| `GET /health` | `{ok, pid, url, control_url}` |
+| `GET /health` | `{ok, pid, url, control_url, faults_applied}` |
 | `POST /rules` | adds a rule or a list of rules; answers `{"ids": [...]}` |
 | `GET /rules` / `DELETE /rules` | lists the rules / removes them all (and lets held requests go on) |
 | `GET /log` / `DELETE /log` | the request log (a JSON list) / clears it |
@@ -20,17 +24,29 @@ A plain-HTTP control API on another 127.0.0.1 port (JSON in and out):
 A rule (every field but `action` optional):
 
     {"method": "PUT|PATCH", "path": "/blobs/uploads/", "target": "digest=sha256", "count": 2,
-     "action": "status" | "drop" | "hold", "status": 500, "retry_after": 0, "skip": 0}
+     "action": "status" | "drop" | "hold" | "stall" | "reset_request" | "reset_response" |
+               "truncate" | "malformed" | "tls_fail",
+     "status": 500, "retry_after": 0, "skip": 0, "probability": 0.3, "seconds": 5, "body": "..."}
 
 - `method`, `path` and `target` are regexes: `method` must match the whole method
   (`PUT|PATCH`), `path` (without the query) and `target` (path + query) are searched
   (`re.search`). Absent = any.
 - `count`: how many matching requests get the fault (default 1; `null` = every one); `skip`:
-  how many matching requests to let through first.
+  how many matching requests to let through first; `probability`: each matching request gets
+  the fault with this probability (a generator seeded by the proxy's `seed`, so a run's
+  sequence of draws is reproducible; only faulted requests use up `count`).
 - `status`: answer this status (registry-style JSON error body) without forwarding; the request
   body is read and discarded first, and the connection is closed. `retry_after` adds a
   `Retry-After` header. `drop`: read the body, close the connection with no answer. `hold`:
-  stop the request before forwarding (its body unread) until released.
+  stop the request before forwarding (its body unread) until released. `stall`: neither read
+  the body nor answer for `seconds` (default 30), then close: a peer that went silent.
+  `reset_request`: read half the body (or `bytes`), then reset the connection (RST).
+  `reset_response`: forward, send the answer's headers and half its body, then reset.
+  `truncate`: forward, send the headers (the full Content-Length) and half the body, then close
+  cleanly. `malformed`: forward, then answer the same status and headers with `body` (default
+  a few bytes that are neither JSON nor XML) instead of the upstream's body. `tls_fail`
+  (a TLS proxy only; `method`/`path` ignored): the next `count` connections get plain-text bytes
+  instead of a TLS handshake, then a close.
 
 Each log entry: `id, method, path, query, target, digest (the ?digest= value or null), status
 (0 = no answer), request_bytes, response_bytes, action (forward|status|drop|hold), rule, error,
@@ -42,9 +58,12 @@ As a module:
         rule = client.add_rule({"method": "PUT", "path": "/blobs/uploads/", "action": "hold"})
         ... client.wait_held(rule, timeout=30); client.release(rule, "drop")
 
+    with FaultProxy("http://127.0.0.1:P", seed=7) as proxy:    # plain HTTP, for the endpoint
+        ...
+
 As a CLI (stack.py starts it this way):
     /usr/bin/python3 tests/support/fault_proxy.py --upstream https://127.0.0.1:P --ca-cert CA \\
-        --cert CRT --key KEY [--ready-file F]
+        --cert CRT --key KEY [--seed N] [--ready-file F]
 """
 
 import argparse
@@ -53,11 +72,13 @@ import http.server
 import itertools
 import json
 import os
+import random
 import re
 import signal
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -71,6 +92,9 @@ UPSTREAM_TIMEOUT = 120
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
               "expect", "proxy-authenticate", "proxy-authorization"}
 ERROR_CODES = {429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNKNOWN", 503: "UNAVAILABLE"}
+ACTIONS = ("status", "drop", "hold", "stall", "reset_request", "reset_response", "truncate", "malformed", "tls_fail")
+MALFORMED_BODY = b"\x00<<<not json, not xml"
+DEFAULT_STALL_SECONDS = 30
 
 
 class _Rule:
@@ -78,8 +102,8 @@ class _Rule:
         self.id = rule_id
         self.spec = dict(spec)
         self.action = spec.get("action") or ("drop" if spec.get("drop") else "status")
-        if self.action not in ("status", "drop", "hold"):
-            raise ValueError("action must be status, drop or hold, not %r" % self.action)
+        if self.action not in ACTIONS:
+            raise ValueError("action must be one of %s, not %r" % (", ".join(ACTIONS), self.action))
         self.method = re.compile(spec["method"]) if spec.get("method") else None
         self.path = re.compile(spec["path"]) if spec.get("path") else None
         self.target = re.compile(spec["target"]) if spec.get("target") else None
@@ -87,6 +111,12 @@ class _Rule:
         self.skip = int(spec.get("skip") or 0)
         self.status = int(spec.get("status") or 500)
         self.retry_after = spec.get("retry_after")
+        self.probability = spec.get("probability")
+        if self.probability is not None and not 0 <= float(self.probability) <= 1:
+            raise ValueError("probability must be in [0, 1]")
+        self.seconds = float(spec.get("seconds", DEFAULT_STALL_SECONDS))
+        self.bytes = spec.get("bytes")
+        self.body = spec["body"].encode() if isinstance(spec.get("body"), str) else MALFORMED_BODY
         # hold state
         self.held = threading.Condition()
         self.held_entries: List[dict] = []
@@ -105,8 +135,10 @@ class _Rule:
 class ProxyState:
     """Rules and the log; every method is thread-safe."""
 
-    def __init__(self):
+    def __init__(self, seed: int = 0):
         self.lock = threading.Lock()
+        self.random = random.Random(seed)
+        self.applied = 0
         self.rules: List[_Rule] = []
         self.all_rules: Dict[int, _Rule] = {}
         self.ids = itertools.count(1)
@@ -132,19 +164,35 @@ class ProxyState:
             self.release(rule.id, "forward")
 
     def pick(self, method: str, path: str, target: str) -> Optional[_Rule]:
+        """The first request rule that matches and applies (skip, probability), one use taken."""
+        return self._take(lambda rule: rule.action != "tls_fail" and rule.matches(method, path, target))
+
+    def pick_connection(self) -> Optional[_Rule]:
+        """A tls_fail rule for a new connection, one use taken."""
+        return self._take(lambda rule: rule.action == "tls_fail")
+
+    def _take(self, wanted) -> Optional[_Rule]:
         with self.lock:
             for rule in self.rules:
-                if not rule.matches(method, path, target):
+                if not wanted(rule):
                     continue
                 if rule.skip > 0:
                     rule.skip -= 1
+                    continue
+                if rule.probability is not None and self.random.random() >= float(rule.probability):
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         self.rules.remove(rule)
+                self.applied += 1
                 return rule
         return None
+
+    def stall(self, rule: _Rule) -> None:
+        """Waits the rule's seconds, or less when the proxy stops or its rules are cleared."""
+        with rule.held:
+            rule.held.wait_for(lambda: rule.release_action is not None or self.stopping, timeout=rule.seconds)
 
     def new_entry(self, method: str, target: str) -> dict:
         parts = urllib.parse.urlsplit(target)
@@ -264,7 +312,15 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                 entry["rule"], entry["action"] = rule.id, action
             if action == "hold":
                 action = state.hold(rule, entry)
-            if action == "status":
+            if action == "stall":
+                state.stall(rule)
+                entry["error"] = "stalled %.1f s" % rule.seconds
+                self.reset()
+            elif action == "reset_request":
+                self.read_part_then_reset(rule, entry)
+            elif action in ("reset_response", "truncate", "malformed"):
+                self.forward(entry, rule)
+            elif action == "status":
                 self.drain(entry)
                 self.answer_error(rule, entry)
             elif action == "drop":
@@ -287,6 +343,25 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         finally:
             entry["done"] = True
 
+    def reset(self) -> None:
+        """Closes the connection with a TCP RST (SO_LINGER 0), no answer."""
+        self.close_connection = True
+        try:
+            raw = self.connection
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.close()
+        except OSError:
+            pass
+
+    def read_part_then_reset(self, rule: _Rule, entry: dict) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        wanted = int(rule.bytes) if rule.bytes is not None else length // 2
+        for _ in self.body_pieces(entry):
+            if entry["request_bytes"] >= wanted:
+                break
+        entry["error"] = "reset after %d request bytes" % entry["request_bytes"]
+        self.reset()
+
     def answer_error(self, rule: _Rule, entry: dict) -> None:
         code = ERROR_CODES.get(rule.status, "UNKNOWN")
         body = json.dumps({"errors": [{"code": code, "message": "injected by fault_proxy rule %d" % rule.id,
@@ -305,10 +380,15 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         entry["status"] = rule.status
         self.close_connection = True
 
-    def forward(self, entry: dict) -> None:
+    def forward(self, entry: dict, fault: Optional[_Rule] = None) -> None:
+        """Forwards the request and streams the answer back; with a fault rule (reset_response,
+        truncate, malformed) the answer is damaged on the way."""
         upstream = self.server.upstream
-        conn = http.client.HTTPSConnection(upstream.hostname, upstream.port, timeout=UPSTREAM_TIMEOUT,
-                                           context=self.server.upstream_context)
+        if upstream.scheme == "https":
+            conn = http.client.HTTPSConnection(upstream.hostname, upstream.port, timeout=UPSTREAM_TIMEOUT,
+                                               context=self.server.upstream_context)
+        else:
+            conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=UPSTREAM_TIMEOUT)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
@@ -326,6 +406,8 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                     conn.send(b"0\r\n\r\n")
             response = conn.getresponse()
             entry["status"] = response.status
+            if fault is not None:
+                return self.send_damaged(response, fault, entry)
             self.send_response_only(response.status, response.reason)
             length = response.getheader("Content-Length")
             for name, value in response.getheaders():
@@ -352,12 +434,53 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             conn.close()
 
 
-class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    def send_damaged(self, response: http.client.HTTPResponse, fault: _Rule, entry: dict) -> None:
+        body = b"" if self.command == "HEAD" else response.read()
+        entry["error"] = fault.action
+        if fault.action == "malformed":
+            body = fault.body
+        self.send_response_only(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if fault.action == "malformed":
+            self.wfile.write(body)
+            entry["response_bytes"] = len(body)
+            return
+        half = body[:len(body) // 2]
+        self.wfile.write(half)
+        self.wfile.flush()
+        entry["response_bytes"] = len(half)
+        if fault.action == "truncate":
+            self.close_connection = True
+        else:
+            self.reset()
+
+
+class _ProxyServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    """Plain HTTP, or TLS when `tls_context` is set; tls_fail rules act on new connections."""
     daemon_threads = True
     allow_reuse_address = True
+    tls_context: Optional[ssl.SSLContext] = None
+    state: ProxyState
 
     def get_request(self):
         sock, address = self.socket.accept()
+        if self.tls_context is None:
+            return sock, address
+        rule = self.state.pick_connection()
+        if rule is not None:
+            # Not a TLS server hello: the client's handshake fails.
+            entry = self.state.new_entry("CONNECT", "/")
+            entry.update(rule=rule.id, action="tls_fail", error="tls_fail", done=True)
+            try:
+                sock.sendall(b"HTTP/1.1 400 this is not TLS\r\n\r\n")
+            except OSError:
+                pass
+            sock.close()
+            raise OSError("tls_fail")   # socketserver skips this connection
         # The handshake runs in the handler thread (first read), never in the accept loop.
         return self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
 
@@ -393,7 +516,7 @@ class _ControlHandler(http.server.BaseHTTPRequestHandler):
         try:
             if path == "/health" and method == "GET":
                 return self.reply(200, {"ok": True, "pid": os.getpid(), "url": proxy.url,
-                                        "control_url": proxy.control_url})
+                                        "control_url": proxy.control_url, "faults_applied": state.applied})
             if path == "/rules":
                 if method == "POST":
                     return self.reply(200, {"ids": state.add_rules(self.body())})
@@ -437,16 +560,18 @@ class _ControlServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class FaultProxy:
     """The proxy and its control API, each served by a thread of this process."""
 
-    def __init__(self, upstream_url: str, ca_cert: str, cert: str, key: str, port: int = 0, control_port: int = 0):
+    def __init__(self, upstream_url: str, ca_cert: Optional[str] = None, cert: Optional[str] = None,
+                 key: Optional[str] = None, port: int = 0, control_port: int = 0, seed: int = 0):
         self.upstream_url = upstream_url
-        self.state = ProxyState()
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.load_cert_chain(cert, key)
-        self.server = _TLSServer(("127.0.0.1", port), ProxyHandler)
-        self.server.tls_context = tls
+        self.state = ProxyState(seed)
+        self.server = _ProxyServer(("127.0.0.1", port), ProxyHandler)
+        if cert:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(cert, key)
+            self.server.tls_context = tls
         self.server.state = self.state
         self.server.upstream = urllib.parse.urlsplit(upstream_url)
-        self.server.upstream_context = ssl.create_default_context(cafile=ca_cert)
+        self.server.upstream_context = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
         self.control = _ControlServer(("127.0.0.1", control_port), _ControlHandler)
         self.control.proxy = self
         self.threads = []
@@ -461,7 +586,7 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return "https://" + self.host
+        return ("https://" if self.server.tls_context else "http://") + self.host
 
     @property
     def control_url(self) -> str:
@@ -561,6 +686,11 @@ MANIFEST = re.compile(r"^/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$")
 BLOB = re.compile(r"^/v2/(?P<repo>.+)/blobs/(?P<digest>sha256:[0-9a-f]{64})$")
 
 
+def faulted(log: List[dict]) -> List[dict]:
+    """The requests (and refused connections) a rule acted on."""
+    return [e for e in log if e["rule"] is not None]
+
+
 def upload_starts(log: List[dict], repo: str = None) -> List[dict]:
     """POSTs that open an upload session (or mount): .../blobs/uploads/."""
     return [e for e in log if e["method"] == "POST" and BLOB_UPLOAD.match(e["path"])
@@ -588,15 +718,16 @@ def manifest_puts(log: List[dict], repo: str = None) -> List[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--upstream", required=True, help="the registry, https://127.0.0.1:P")
-    parser.add_argument("--ca-cert", required=True, help="CA the upstream's certificate is checked with")
-    parser.add_argument("--cert", required=True, help="the proxy's certificate (PEM)")
-    parser.add_argument("--key", required=True, help="its private key (PEM)")
+    parser.add_argument("--upstream", required=True, help="the registry, https://127.0.0.1:P (or http://)")
+    parser.add_argument("--ca-cert", help="CA the upstream's certificate is checked with (an https upstream)")
+    parser.add_argument("--cert", help="the proxy's certificate (PEM); without it the proxy is plain HTTP")
+    parser.add_argument("--key", help="its private key (PEM)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the generator of `probability` rules")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--ready-file", help="written atomically with describe() once listening")
     args = parser.parse_args(argv)
-    proxy = FaultProxy(args.upstream, args.ca_cert, args.cert, args.key, args.port, args.control_port)
+    proxy = FaultProxy(args.upstream, args.ca_cert, args.cert, args.key, args.port, args.control_port, args.seed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

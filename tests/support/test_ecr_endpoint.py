@@ -116,6 +116,15 @@ def error_of(call):
     raise AssertionError("expected a ClientError")
 
 
+def code_of(call):
+    """The error code of call()'s ClientError, None when it succeeds."""
+    try:
+        call()
+    except ClientError as err:
+        return err.response["Error"]["Code"]
+    return None
+
+
 @contextlib.contextmanager
 def client_clock(offset_seconds):
     """Make botocore's signer believe the time is now+offset (a client with a skewed clock)."""
@@ -536,6 +545,19 @@ class FaultInjectionTest(unittest.TestCase):
         recent = [e for e in log_entries() if e["operation"] == "DescribeRepositories"][-3:]
         self.assertEqual([(e["injected"], e["status"]) for e in recent], [(True, 400), (True, 400), (False, 200)])
         self.assertEqual(control("GET", "inject")["rules"], [])
+
+    def test_probability_faults_about_that_share_reproducibly(self):
+        draws = []
+        for _ in range(2):
+            control("POST", "inject", {"op": "DescribeRepositories", "status": 500, "probability": 0.3,
+                                       "seed": 4, "count": None})
+            ecr = client("ecr")
+            draws.append([code_of(ecr.describe_repositories) for _ in range(50)])
+            control("DELETE", "inject")
+        self.assertEqual(draws[0], draws[1])            # the rule's seed fixes its draws
+        faulted = sum(1 for code in draws[0] if code == "ServerException")
+        self.assertTrue(5 <= faulted <= 25, faulted)
+        self.assertEqual(set(draws[0]), {"ServerException", None})
 
     def test_server_error_with_retry_after_and_sts_shape(self):
         control("POST", "inject", [{"op": "GetAuthorizationToken", "status": 503, "retry_after": 7},

@@ -284,6 +284,101 @@ class Holds(ProxyCase):
             self.proxy.wait_held(rule, timeout=0.3)
 
 
+class DamagedAnswers(ProxyCase):
+    """stall, reset_request, reset_response, truncate, malformed, tls_fail and probability."""
+
+    def test_truncate_sends_half_the_body_then_closes(self):
+        self.proxy.add_rule({"method": "GET", "path": "^/v2/$", "action": "truncate"})
+        with self.assertRaises(http.client.IncompleteRead):
+            request(proxy()["url"], "GET", "/v2/")
+        self.assertEqual(request(proxy()["url"], "GET", "/v2/")[0], 200)
+
+    def test_reset_response_after_half_the_body(self):
+        self.proxy.add_rule({"method": "GET", "path": "^/v2/_catalog$", "action": "reset_response"})
+        with self.assertRaises((http.client.IncompleteRead, ConnectionError, ssl.SSLError)):
+            request(proxy()["url"], "GET", "/v2/_catalog")
+        entry = self.proxy.log()[0]
+        self.assertEqual((entry["action"], entry["error"], entry["status"]), ("reset_response", "reset_response", 200))
+
+    def test_malformed_replaces_the_body(self):
+        self.proxy.add_rule({"method": "GET", "path": "^/v2/_catalog$", "action": "malformed"})
+        status, headers, body = request(proxy()["url"], "GET", "/v2/_catalog")
+        self.assertEqual((status, body), (200, fault_proxy.MALFORMED_BODY))
+        self.assertEqual(headers["content-length"], str(len(body)))
+
+    def test_reset_request_reads_half_the_body(self):
+        self.proxy.add_rule({"method": "POST", "path": "^/v2/proxy/reset/blobs/uploads/$", "action": "reset_request"})
+        with self.assertRaises((ConnectionError, ssl.SSLError, http.client.HTTPException)):
+            request(proxy()["url"], "POST", "/v2/proxy/reset/blobs/uploads/", body=b"x" * (4 * MiB))
+        entry = self.proxy.log()[0]
+        self.assertGreaterEqual(entry["request_bytes"], 2 * MiB)
+        self.assertLess(entry["request_bytes"], 4 * MiB)
+
+    def test_stall_answers_nothing_for_its_seconds(self):
+        self.proxy.add_rule({"method": "GET", "path": "^/v2/$", "action": "stall", "seconds": 30})
+        conn = connect(proxy()["url"])
+        conn.timeout = 1
+        conn.connect()
+        conn.sock.settimeout(1)
+        try:
+            conn.request("GET", "/v2/", headers={"Authorization": auth_header()})
+            with self.assertRaises((TimeoutError, OSError)):
+                conn.getresponse()
+        finally:
+            conn.close()
+        self.proxy.clear_rules()   # ends the stall
+        self.assertEqual(request(proxy()["url"], "GET", "/v2/")[0], 200)
+
+    def test_tls_fail_breaks_the_handshake_of_the_next_connections(self):
+        self.proxy.add_rule({"action": "tls_fail", "count": 2})
+        for _ in range(2):
+            with self.assertRaises(ssl.SSLError):
+                request(proxy()["url"], "GET", "/v2/")
+        self.assertEqual(request(proxy()["url"], "GET", "/v2/")[0], 200)
+        self.assertEqual([e["error"] for e in self.proxy.log()][:2], ["tls_fail", "tls_fail"])
+
+    def test_probability_faults_about_that_share_reproducibly(self):
+        counts = []
+        for _ in range(2):
+            # Plain HTTP in front of the TLS registry.
+            with fault_proxy.FaultProxy(reg()["url"], reg()["ca_cert"], seed=11) as plain:
+                client = fault_proxy.FaultProxyClient(plain.control_url)
+                client.add_rule({"path": "^/v2/$", "status": 503, "probability": 0.3, "count": None})
+                statuses = []
+                for _ in range(60):
+                    conn = http.client.HTTPConnection("127.0.0.1", plain.port, timeout=30)
+                    try:
+                        conn.request("GET", "/v2/", headers={"Authorization": auth_header()})
+                        statuses.append(conn.getresponse().status)
+                    finally:
+                        conn.close()
+                counts.append(statuses)
+                self.assertEqual(client.health()["faults_applied"], statuses.count(503))
+        self.assertEqual(counts[0], counts[1])                 # same seed, same draws
+        self.assertEqual(set(counts[0]), {200, 503})
+        self.assertTrue(8 <= counts[0].count(503) <= 30, counts[0].count(503))
+
+
+class PlainHttp(unittest.TestCase):
+    """The proxy without a certificate, in front of the ECR/STS endpoint: botocore's signatures
+    still verify (Host unchanged), and faults reach botocore."""
+
+    def test_botocore_through_a_plain_proxy(self):
+        key = STACK.info["keys"][0]
+        with fault_proxy.FaultProxy(STACK.info["endpoint_url"]) as plain:
+            self.assertTrue(plain.url.startswith("http://"))
+            client = fault_proxy.FaultProxyClient(plain.control_url)
+            sts = botocore.session.Session().create_client(
+                "sts", endpoint_url=plain.url, region_name="us-east-1", aws_access_key_id=key["access_key_id"],
+                aws_secret_access_key=key["secret_access_key"], config=Config(retries={"total_max_attempts": 1}))
+            self.addCleanup(sts.close)
+            self.assertEqual(sts.get_caller_identity()["Account"], key["account"])
+            client.add_rule({"method": "POST", "action": "malformed"})
+            with self.assertRaises(Exception):
+                sts.get_caller_identity()
+            self.assertEqual([e["status"] for e in client.log()], [200, 200])
+
+
 class StackOption(unittest.TestCase):
     def test_endpoint_hands_out_the_proxy(self):
         key = STACK.info["keys"][0]
