@@ -118,7 +118,8 @@ http::Response call_service(AwsRuntime& runtime, const ServiceRequest& request,
         const auto details = parse_error_details(response);
         const AwsError error("", "", response.status, details.code, details.message, "");
         if (error.is_retryable()) {
-            return {true, details.code + " (HTTP " + std::to_string(response.status) + ")"};
+            return {true, details.code + " (HTTP " + std::to_string(response.status) + ")",
+                    error.is_throttling()};
         }
         return {};
     };
@@ -131,7 +132,9 @@ http::Response call_service(AwsRuntime& runtime, const ServiceRequest& request,
     }
     const auto details = parse_error_details(response);
     // A retryable answer that is still the last one: the attempts ran out.
-    const int attempts = classify(response).retry ? std::max(1, runtime.retry.max_attempts) : 1;
+    const auto verdict = classify(response);
+    const int attempts =
+        verdict.retry ? http::attempts_allowed(runtime.retry, verdict.throttled) : 1;
     throw AwsError(request.service, request.operation, response.status, details.code,
                    details.message, details.request_id, attempts);
 }

@@ -47,16 +47,22 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, 
         static_cast<long long>(factor * static_cast<double>(ceiling.count())));
 }
 
+int attempts_allowed(const RetryPolicy& policy, bool throttled) {
+    const int most = std::max(1, policy.max_attempts);
+    return throttled && most > 1 ? std::max(most, policy.throttle_attempts) : most;
+}
+
 Response send_with_retries(const RetryContext& context, std::string_view what,
                            const std::function<Response()>& attempt,
                            const std::function<Verdict(const Response&)>& classify) {
-    const int max_attempts = std::max(1, context.policy.max_attempts);
+    int max_attempts = attempts_allowed(context.policy, false);
     for (int n = 1;; ++n) {
         std::string reason;
         std::optional<Response> response;
         try {
             response = attempt();
             const Verdict verdict = classify(*response);
+            max_attempts = attempts_allowed(context.policy, verdict.throttled);
             if (!verdict.retry || n >= max_attempts) {
                 return std::move(*response);
             }
@@ -65,6 +71,7 @@ Response send_with_retries(const RetryContext& context, std::string_view what,
             if (!e.retryable()) {
                 throw;
             }
+            max_attempts = attempts_allowed(context.policy, false);
             if (n >= max_attempts) {
                 if (n == 1) {
                     throw;

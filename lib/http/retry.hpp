@@ -13,6 +13,10 @@ namespace assetctl::http {
 // The one retry loop of assetctl (AWS "standard" mode): up to `max_attempts` attempts, waiting
 // `jitter() * min(base * 2^n, cap)` between them, or what `Retry-After` asks (up to `cap`).
 inline constexpr int k_default_max_attempts = 3;
+// Throttled answers (429, ThrottlingException, SlowDown) may take this many attempts: a rate
+// limit is the one failure that waiting always cures, and a CI run of hundreds of images
+// meets ECR's PutImage limit (10 per second per region) as a matter of course.
+inline constexpr int k_default_throttle_attempts = 8;
 inline constexpr std::chrono::milliseconds k_default_backoff_base{1'000};
 inline constexpr std::chrono::milliseconds k_default_backoff_cap{20'000};
 
@@ -20,13 +24,20 @@ struct RetryPolicy {
     int max_attempts = k_default_max_attempts;
     std::chrono::milliseconds base = k_default_backoff_base;
     std::chrono::milliseconds cap = k_default_backoff_cap;
+    int throttle_attempts = k_default_throttle_attempts;
 };
 
-// What an answer means for the loop. `reason` is logged when retrying.
+// What an answer means for the loop. `reason` is logged when retrying; `throttled` answers get
+// the policy's throttle attempts.
 struct Verdict {
     bool retry = false;
     std::string reason;
+    bool throttled = false;
 };
+
+// How many attempts an operation gets: max_attempts, or for throttled answers the larger
+// throttle_attempts (but one when max_attempts is one: the caller asked for no retries).
+int attempts_allowed(const RetryPolicy& policy, bool throttled);
 
 struct RetryContext {
     RetryPolicy policy;

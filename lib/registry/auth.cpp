@@ -219,12 +219,12 @@ void Authenticator::ping_locked() {
         unreachable_ = "registry " + registry_.authority() + " did not answer: " + e.what();
         throw http::TransportError(http::TransportErrorKind::gave_up, *unreachable_);
     }
-    if (classify_answer(response).retry) {
+    if (const auto verdict = classify_answer(response); verdict.retry) {
+        const int attempts = http::attempts_allowed(retry_.policy, verdict.throttled);
         unreachable_ = std::string(error_from_response(
                                        "GET /v2/ (ping " + registry_.authority() + ")", response)
                                        .what()) +
-                       " after " + std::to_string(std::max(1, retry_.policy.max_attempts)) +
-                       " attempts";
+                       " after " + std::to_string(attempts) + " attempts";
         throw http::TransportError(http::TransportErrorKind::gave_up, *unreachable_);
     }
     if (response.status == 200) {

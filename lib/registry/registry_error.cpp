@@ -159,7 +159,7 @@ http::Verdict classify_answer(const http::Response& response, RetryScope scope) 
     for (const auto& code : error.codes()) {
         reason += " " + code;
     }
-    return {true, reason};
+    return {true, reason, response.status == 429 || error.has_code("TOOMANYREQUESTS")};
 }
 
 }  // namespace assetctl::registry

@@ -117,7 +117,8 @@ TEST_CASE("throttling on every attempt: the error says how many attempts and how
     Harness h;
     const std::string throttled =
         R"(<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>)";
-    for (int i = 0; i < 3; ++i) {
+    // Throttled answers get the throttle attempts (8), not max_attempts (3).
+    for (int i = 0; i < http::k_default_throttle_attempts; ++i) {
         h.http.expect("POST", "https://sts.us-east-1.amazonaws.com/").respond(400, {}, throttled);
     }
     aws::StsClient sts(h.runtime, h.endpoints, "us-east-1");
@@ -127,7 +128,7 @@ TEST_CASE("throttling on every attempt: the error says how many attempts and how
     } catch (const aws::AwsError& e) {
         CHECK(e.code() == "Throttling");
         CHECK(std::string(e.what()) ==
-              "sts GetCallerIdentity failed: Throttling: Rate exceeded (HTTP 400) after 3 attempts "
+              "sts GetCallerIdentity failed: Throttling: Rate exceeded (HTTP 400) after 8 attempts "
               "(AWS_MAX_ATTEMPTS or the profile's max_attempts allows more)");
     }
     CHECK(h.http.all_used());

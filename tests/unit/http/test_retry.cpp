@@ -348,3 +348,51 @@ TEST_CASE("retry_on_exception tries again while the predicate agrees, then rethr
         CHECK(sleeper.slept.empty());
     }
 }
+
+TEST_CASE("throttled answers get the throttle attempts, other failures max_attempts") {
+    RecordingSleeper sleeper;
+    const RetryContext context{policy(3), sleeper, [] { return 1.0; }};
+    const auto throttled_or_5xx = [](const Response& response) -> Verdict {
+        if (response.status == 429) {
+            return {true, "throttled", true};
+        }
+        return {response.status >= 500, "5xx"};
+    };
+    SECTION("429 on every attempt: 8 attempts") {
+        int calls = 0;
+        const auto last = send_with_retries(
+            context, "test",
+            [&] {
+                ++calls;
+                return Response{429, {}, ""};
+            },
+            throttled_or_5xx);
+        CHECK(last.status == 429);
+        CHECK(calls == k_default_throttle_attempts);
+        CHECK(sleeper.slept.size() == static_cast<std::size_t>(k_default_throttle_attempts - 1));
+    }
+    SECTION("503 on every attempt: 3") {
+        int calls = 0;
+        send_with_retries(
+            context, "test",
+            [&] {
+                ++calls;
+                return Response{503, {}, ""};
+            },
+            throttled_or_5xx);
+        CHECK(calls == 3);
+    }
+    SECTION("AWS_MAX_ATTEMPTS=1 means no retries, throttled or not") {
+        const RetryContext once{policy(1), sleeper, [] { return 1.0; }};
+        int calls = 0;
+        send_with_retries(
+            once, "test",
+            [&] {
+                ++calls;
+                return Response{429, {}, ""};
+            },
+            throttled_or_5xx);
+        CHECK(calls == 1);
+    }
+    CHECK(attempts_allowed(policy(10), true) == 10);  // a larger max_attempts wins
+}
