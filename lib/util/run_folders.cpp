@@ -1,9 +1,9 @@
 #include "util/run_folders.hpp"
 
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <sys/stat.h>
 #include <system_error>
@@ -13,6 +13,7 @@
 
 #include "util/fd.hpp"
 #include "util/files.hpp"
+#include "util/strings.hpp"
 
 namespace assetctl::util {
 namespace {
@@ -35,12 +36,7 @@ std::optional<std::uint64_t> start_time_in_stat(const std::string& stat) {
             return std::nullopt;
         }
     }
-    std::uint64_t start = 0;
-    const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), start);
-    if (ec != std::errc() || end != field.data() + field.size()) {
-        return std::nullopt;
-    }
-    return start;
+    return parse_whole_number(field);
 }
 
 std::optional<std::uint64_t> start_time_of(long pid) {
@@ -51,12 +47,6 @@ std::optional<std::uint64_t> start_time_of(long pid) {
     std::stringstream text;
     text << in.rdbuf();
     return start_time_in_stat(text.str());
-}
-
-template <typename Number>
-bool parse_number(std::string_view text, Number& out) {
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 }  // namespace
@@ -123,12 +113,16 @@ std::optional<RunId> run_of_folder(std::string_view name) {
     }
     const auto id = without_random.substr(marker + k_run_marker.size());
     const auto dot = id.find('.');
-    RunId run;
-    if (dot == std::string_view::npos || !parse_number(id.substr(0, dot), run.pid) ||
-        !parse_number(id.substr(dot + 1), run.start) || run.pid <= 0) {
+    if (dot == std::string_view::npos) {
         return std::nullopt;
     }
-    return run;
+    const auto pid = parse_whole_number(id.substr(0, dot));
+    const auto start = parse_whole_number(id.substr(dot + 1));
+    if (!pid || !start || *pid == 0 ||
+        *pid > static_cast<std::uint64_t>(std::numeric_limits<long>::max())) {
+        return std::nullopt;
+    }
+    return RunId{static_cast<long>(*pid), *start};
 }
 
 std::vector<std::filesystem::path> remove_stale_run_folders(
