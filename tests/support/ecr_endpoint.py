@@ -43,6 +43,7 @@ from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fault_proxy  # noqa: E402  (same directory: its RateLimiter)
 import registry as registry_support  # noqa: E402  (same directory)
 import s3_service  # noqa: E402
 import secrets_service  # noqa: E402
@@ -333,6 +334,7 @@ class Endpoint:
         self.injections: List[dict] = []
         self.next_injection_id = 1
         self.injection_random: Dict[int, random.Random] = {}
+        self.injection_limiters: Dict[int, "fault_proxy.RateLimiter"] = {}
         self.fast = bool(self.config[FAST_MODE])
         self.registry = RegistryClient(self.config.get("registry") or {}, keep_alive=self.fast)
         self.default_target = RegistryTarget(self.config.get("registry") or {}, self.config.get(
@@ -473,6 +475,8 @@ class Endpoint:
             # Each probability rule draws from its own generator (its `seed`, default 0), so a
             # run's sequence of draws is reproducible.
             self.injection_random[self.next_injection_id] = random.Random(rule.get("seed", 0))
+            if rule.get("rate_limit") is not None:
+                self.injection_limiters[self.next_injection_id] = fault_proxy.RateLimiter(float(rule["rate_limit"]))
             rule["id"] = self.next_injection_id
             self.next_injection_id += 1
             self.injections.append(rule)
@@ -487,6 +491,9 @@ class Endpoint:
                 probability = rule.get("probability")
                 if probability is not None and self.injection_random[rule["id"]].random() >= float(probability):
                     continue
+                limiter = self.injection_limiters.get(rule["id"])
+                if limiter is not None and limiter.allow():
+                    continue   # within the rule's rate: no fault
                 if rule["count"] is not None:
                     rule["count"] -= 1
                     if rule["count"] <= 0:

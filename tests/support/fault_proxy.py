@@ -34,7 +34,9 @@ A rule (every field but `action` optional):
 - `count`: how many matching requests get the fault (default 1; `null` = every one); `skip`:
   how many matching requests to let through first; `probability`: each matching request gets
   the fault with this probability (a generator seeded by the proxy's `seed`, so a run's
-  sequence of draws is reproducible; only faulted requests use up `count`).
+  sequence of draws is reproducible; only faulted requests use up `count`); `rate_limit`: the
+  fault applies only to matching requests beyond this many per second (a token bucket with a
+  burst of as many), as a service's throttling does.
 - `status`: answer this status (registry-style JSON error body) without forwarding; the request
   body is read and discarded first, and the connection is closed. `retry_after` adds a
   `Retry-After` header. `drop`: read the body, close the connection with no answer. `hold`:
@@ -97,6 +99,28 @@ MALFORMED_BODY = b"\x00<<<not json, not xml"
 DEFAULT_STALL_SECONDS = 30
 
 
+class RateLimiter:
+    """A token bucket: `rate` requests per second, a burst of as many; allow() takes one."""
+
+    def __init__(self, rate: float):
+        if rate <= 0:
+            raise ValueError("rate_limit must be > 0")
+        self.rate = rate
+        self.tokens = rate
+        self.last = time.monotonic()
+        self.lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+            self.last = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
 class _Rule:
     def __init__(self, rule_id: int, spec: dict):
         self.id = rule_id
@@ -117,6 +141,7 @@ class _Rule:
         self.seconds = float(spec.get("seconds", DEFAULT_STALL_SECONDS))
         self.bytes = spec.get("bytes")
         self.body = spec["body"].encode() if isinstance(spec.get("body"), str) else MALFORMED_BODY
+        self.limiter = RateLimiter(float(spec["rate_limit"])) if spec.get("rate_limit") is not None else None
         # hold state
         self.held = threading.Condition()
         self.held_entries: List[dict] = []
@@ -181,6 +206,8 @@ class ProxyState:
                     continue
                 if rule.probability is not None and self.random.random() >= float(rule.probability):
                     continue
+                if rule.limiter is not None and rule.limiter.allow():
+                    continue   # within the rate: no fault
                 if rule.remaining is not None:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
