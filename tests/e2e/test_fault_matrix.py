@@ -35,6 +35,7 @@ The counts (faults applied per row, outcome, time) go to stderr, for docs/reliab
 
     ASSETCTL_BIN=... ASSETCTL_SOURCE_DIR=... python3 tests/e2e/test_fault_matrix.py [-v]
     ASSETCTL_FAULT_ROWS=registry-5xx-30%,s3-stall python3 tests/e2e/test_fault_matrix.py   # some rows
+    ASSETCTL_FAULT_SEED=7 ...     # other draws for the probability rows (default 13)
 """
 import hashlib
 import json
@@ -140,6 +141,7 @@ ROWS = [
         env={"AWS_ENDPOINT_URL_S3": "https://127.0.0.1:{s3_proxy}"}),
 ]
 SELECTED = [name for name in os.environ.get("ASSETCTL_FAULT_ROWS", "").split(",") if name]
+SEED = int(os.environ.get("ASSETCTL_FAULT_SEED", "13"))   # of the probability rules' draws
 
 
 def setUpModule():
@@ -158,9 +160,9 @@ class FaultMatrix(PublishedState, TarballCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.aws_proxy = fault_proxy.FaultProxy(cls.url, seed=13).start()
+        cls.aws_proxy = fault_proxy.FaultProxy(cls.url, seed=SEED).start()
         cls.addClassCleanup(cls.aws_proxy.stop)
-        cls.s3_proxy = fault_proxy.FaultProxy(cls.url, seed=17).start()
+        cls.s3_proxy = fault_proxy.FaultProxy(cls.url, seed=SEED + 1).start()
         cls.addClassCleanup(cls.s3_proxy.stop)
         cls.big_file = cls.dir / "big.bin"
         with open(cls.big_file, "wb") as out:
@@ -170,7 +172,7 @@ class FaultMatrix(PublishedState, TarballCase):
 
     @classmethod
     def tearDownClass(cls):
-        print("fault matrix: %d rows" % len(cls.records), file=sys.stderr)
+        print("fault matrix: %d rows (seed %d)" % (len(cls.records), SEED), file=sys.stderr)
         for record in cls.records:
             print("  " + json.dumps(record, sort_keys=True), file=sys.stderr)
         super().tearDownClass()
@@ -236,7 +238,7 @@ class FaultMatrix(PublishedState, TarballCase):
             (self.aws_proxy if row.where == "aws" else self.s3_proxy).state.add_rules(row.rules)
         elif row.where in ("ecr-api", "s3-api"):
             for number, rule in enumerate(row.rules):
-                self.control("POST", "/__control/inject", dict(rule, seed=number + 1))
+                self.control("POST", "/__control/inject", dict(rule, seed=SEED * 100 + number))
 
     def faults_applied(self, row):
         if row.where in ("registry", "token"):
