@@ -55,7 +55,9 @@ AwsSetup::AwsSetup(const util::Environment& env, const std::optional<std::string
             region_source_ = region_origin(env, selection);
         }
         if (auto attempts = aws::resolve_max_attempts(env, config, selection)) {
+            // Asked for explicitly: throttled answers get exactly that many too.
             retry.max_attempts = *attempts;
+            retry.throttle_attempts = *attempts;
         }
         http_options.ca_bundle = aws::resolve_ca_bundle(env, config, selection);
     } catch (const aws::CredentialsError& e) {

@@ -31,8 +31,8 @@ constexpr std::array k_environment = std::to_array<EnvironmentVariable>({
     {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "The instance metadata endpoint."},
     {"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv4 (default) or IPv6 instance metadata."},
     {"AWS_MAX_ATTEMPTS",
-     "Attempts per AWS or registry request, retries included (default 3; throttled answers get "
-     "at least 8, unless this is 1)."},
+     "Attempts per AWS or registry request, retries included (default 3, and 8 for throttled "
+     "answers; when set, throttled answers get this many too)."},
     {"AWS_CA_BUNDLE", "Extra CA certificates (PEM) trusted for AWS endpoints and registries."},
     {"AWS_USE_FIPS_ENDPOINT", "true: FIPS endpoints."},
     {"AWS_USE_DUALSTACK_ENDPOINT", "true: dual-stack (IPv6) endpoints."},

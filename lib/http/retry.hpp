@@ -15,7 +15,8 @@ namespace assetctl::http {
 inline constexpr int k_default_max_attempts = 3;
 // Throttled answers (429, ThrottlingException, SlowDown) may take this many attempts: a rate
 // limit is the one failure that waiting always cures, and a CI run of hundreds of images
-// meets ECR's PutImage limit (10 per second per region) as a matter of course.
+// meets ECR's PutImage limit (10 per second per region) as a matter of course. An explicit
+// AWS_MAX_ATTEMPTS (or profile max_attempts) sets both (cli/aws_setup.cpp).
 inline constexpr int k_default_throttle_attempts = 8;
 inline constexpr std::chrono::milliseconds k_default_backoff_base{1'000};
 inline constexpr std::chrono::milliseconds k_default_backoff_cap{20'000};
