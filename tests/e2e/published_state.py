@@ -10,13 +10,22 @@ import json
 import botocore.session
 from botocore.config import Config
 
-from assetctl_run import REGION
+from assetctl_run import REGION, wait_for
 from stack import ACCOUNT_A
 
 BUCKET = "cdk-hnb659fds-assets-%s-%s" % (ACCOUNT_A, REGION)
 
 
 class PublishedState:
+
+    def wait_until_quiet(self, seconds=60):
+        """Waits until neither the endpoint nor the registry's proxy is serving a request: a
+        killed client's last request (a CompleteMultipartUpload, a manifest PUT) may still be
+        completing on the server, and would change what is there after it was read."""
+        def quiet():
+            inflight = json.loads(self.control("GET", "/__control/inflight"))["inflight"]
+            return inflight == 0 and all(entry["done"] for entry in self.proxy.log())
+        wait_for(quiet, seconds, "the servers to finish the killed run's requests")
 
     def s3(self):
         """A botocore S3 client of account A straight at the endpoint (no retries: a fault here

@@ -164,6 +164,7 @@ class KillNine(PublishedState, TarballCase):
                 delay = rng.uniform(0, 1.1 * self.full_run_seconds)
                 pid, killed_after = self.publish_and_kill(path, delay)
                 self.records.append({"trial": trial, "delay": round(delay, 3), "killed_after": killed_after})
+                self.wait_until_quiet()
                 done = self.published_now(token, targets)
                 stale = self.run_folders_of(pid)
 

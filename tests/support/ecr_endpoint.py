@@ -334,6 +334,7 @@ class Endpoint:
         self.injections: List[dict] = []
         self.next_injection_id = 1
         self.injection_random: Dict[int, random.Random] = {}
+        self.inflight = 0      # requests being served, control requests aside
         self.injection_limiters: Dict[int, "fault_proxy.RateLimiter"] = {}
         self.fast = bool(self.config[FAST_MODE])
         self.registry = RegistryClient(self.config.get("registry") or {}, keep_alive=self.fast)
@@ -1088,12 +1089,24 @@ class Handler(BaseHTTPRequestHandler):
 
     # Routing -----------------------------------------------------------------------------
     def dispatch(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path.startswith("/__control/"):
+            return self.dispatch_counted(parts, counted=False)
+        with self.ep.lock:
+            self.ep.inflight += 1
         try:
-            parts = urlsplit(self.path)
-            if s3_service.is_s3_request(parts.path, self.headers):
+            return self.dispatch_counted(parts, counted=True)
+        finally:
+            with self.ep.lock:
+                self.ep.inflight -= 1
+
+    def dispatch_counted(self, parts, counted: bool) -> None:
+        """Serves the request; `counted` requests are in GET /__control/inflight meanwhile."""
+        try:
+            if counted and s3_service.is_s3_request(parts.path, self.headers):
                 return self.ep.s3.handle(self, parts)      # streams its own bodies
             body = self.read_body()
-            if parts.path.startswith("/__control/"):
+            if not counted:
                 return Control(self, body, parts).handle()
             target = self.headers.get("X-Amz-Target")
             if target is not None and target.startswith(secrets_service.TARGET_PREFIX):
@@ -1267,6 +1280,9 @@ class Control:
         try:
             if route == ("GET", "/__control/health"):
                 return self.reply(200, {"ok": True, "pid": os.getpid(), "port": self.h.server.server_port})
+            if route == ("GET", "/__control/inflight"):
+                with self.ep.lock:
+                    return self.reply(200, {"inflight": self.ep.inflight})
             if route == ("GET", "/__control/log"):
                 return self.h.send(200, self.ep.read_log().encode(), "application/x-ndjson")
             if route == ("DELETE", "/__control/log"):
