@@ -4,7 +4,7 @@
 #   2. check formatting
 #   3. build with warnings as errors and run every test (unit, integration, e2e)
 #   4. build again with clang 14, AddressSanitizer + UndefinedBehaviorSanitizer and libFuzzer's
-#      coverage, and rerun the tests that run assetctl code: every unit test executable whole
+#      coverage (at nice 19, while step 3's tests run), and rerun the tests that run assetctl code: every unit test executable whole
 #      (label unit_whole: one process each, not one per case) and the standalone ones (label
 #      standalone: the SigV4 vectors, the shared sample's build arguments), the fuzz corpora,
 #      integration (the curl client, the real-registry push, the SigV4 differential) and the e2e
@@ -50,15 +50,27 @@ echo "==> build (warnings are errors)"
 cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASSETCTL_WERROR=ON \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build build/ci -j "$jobs"
-echo "==> tests"
-run_tests tests build/ci -LE unit_whole
 
 # The second compiler is clang: its warnings are errors too, and its libFuzzer runs the fuzz
-# targets built here. build/sanitize, not build/asan: a CMake cache keeps its compiler.
-echo "==> build with clang 14: ASan + UBSan + libFuzzer coverage (warnings are errors)"
+# targets built here. build/sanitize, not build/asan: a CMake cache keeps its compiler. It
+# builds at nice 19 while the first pass runs: the e2e tests leave about a third of the CPU
+# idle (they wait on servers and engines), and a nice 19 build takes only what they leave.
+echo "==> build with clang 14: ASan + UBSan + libFuzzer coverage (warnings are errors), in the background"
 CXX=clang++-14 cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DASSETCTL_WERROR=ON \
   -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DASSETCTL_SANITIZE=ON -DASSETCTL_FUZZ=ON >/dev/null
-cmake --build build/sanitize -j "$jobs"
+# setsid: the build is a process group of its own, so a failing first pass stops all of it.
+setsid nice -n 19 cmake --build build/sanitize -j "$jobs" > build/sanitize-build.log 2>&1 &
+sanitize_build=$!
+trap 'kill -- -"$sanitize_build" 2>/dev/null || true' EXIT
+echo "==> tests"
+run_tests tests build/ci -LE unit_whole
+echo "==> waiting for the clang build"
+if ! wait "$sanitize_build"; then
+  tail -n 60 build/sanitize-build.log
+  echo "the clang build failed (build/sanitize-build.log)" >&2
+  exit 1
+fi
+trap - EXIT
 echo "==> unit, integration and e2e tests under ASan + UBSan"
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
