@@ -106,19 +106,55 @@ class Utf8NamesScope {
 }  // namespace
 
 ZipWriter::ZipWriter(int fd, std::string zip_name)
-    : archive_(archive_write_new()), zip_name_(std::move(zip_name)) {
+    : fd_(fd), archive_(archive_write_new()), zip_name_(std::move(zip_name)) {
     if (!archive_) {
         throw std::bad_alloc();
     }
     if (archive_write_set_format_zip(archive_.get()) != ARCHIVE_OK ||
         archive_write_set_options(archive_.get(), k_zip_options) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(archive_.get(), 1) != ARCHIVE_OK ||
-        archive_write_open_fd(archive_.get(), fd) != ARCHIVE_OK) {
+        archive_write_open2(archive_.get(), this, nullptr, &ZipWriter::write_out, nullptr,
+                            nullptr) != ARCHIVE_OK) {
         fail("cannot start the zip");
     }
 }
 
-ZipWriter::~ZipWriter() = default;
+la_ssize_t ZipWriter::write_out(archive*, void* self, const void* data, std::size_t size) {
+    auto& writer = *static_cast<ZipWriter*>(self);
+    const char* bytes = static_cast<const char*>(data);
+    std::size_t left = writer.write_errno_ == 0 ? size : 0;  // after an error: discard
+    while (left > 0) {
+        const ssize_t n = ::write(writer.fd_, bytes, left);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            writer.write_errno_ = errno;
+            break;
+        }
+        bytes += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    return static_cast<la_ssize_t>(size);
+}
+
+void ZipWriter::throw_if_write_failed(const std::string& what) const {
+    if (write_errno_ != 0) {
+        throw util::Fatal(util::ExitCode::assets_failed,
+                          zip_name_ + ": " + what + ": " + util::errno_message(write_errno_));
+    }
+}
+
+ZipWriter::~ZipWriter() {
+    if (entry_open_) {
+        // An add() that threw (a read error, an interrupt): end the entry into the discarding
+        // sink, so libarchive frees its deflate stream; nothing more reaches the file.
+        if (write_errno_ == 0) {
+            write_errno_ = ECANCELED;
+        }
+        archive_write_finish_entry(archive_.get());
+    }
+}
 
 void ZipWriter::fail(const std::string& what) const {
     const char* detail = archive_error_string(archive_.get());
@@ -143,10 +179,12 @@ void ZipWriter::add(const ZipSource& source) {
                           source.file.string() + ": no longer a regular file");
     }
     write_header(source, info.st_size, info.st_mode & 07777);
+    entry_open_ = true;
     if (copy_data(fd.get(), source) != static_cast<std::uint64_t>(info.st_size)) {
         throw util::Fatal(util::ExitCode::assets_failed,
                           source.file.string() + ": changed size while it was zipped");
     }
+    entry_open_ = false;
     ++entries_;
 }
 
@@ -189,6 +227,7 @@ std::uint64_t ZipWriter::copy_data(int fd, const ZipSource& source) {
         if (archive_write_data(archive_.get(), buffer_.data(), static_cast<std::size_t>(n)) < 0) {
             fail("cannot write " + source.name);
         }
+        throw_if_write_failed("cannot write " + source.name);  // the destructor ends the entry
         total += static_cast<std::uint64_t>(n);
     }
 }
@@ -197,6 +236,7 @@ void ZipWriter::finish() {
     if (archive_write_close(archive_.get()) != ARCHIVE_OK) {
         fail("cannot finish the zip");
     }
+    throw_if_write_failed("cannot finish the zip");
 }
 
 }  // namespace assetctl::packaging

@@ -41,7 +41,16 @@ class ZipWriter {
     void write_header(const ZipSource& source, std::int64_t size, unsigned mode);
     std::uint64_t copy_data(int fd, const ZipSource& source);
     [[noreturn]] void fail(const std::string& what) const;
+    // libarchive's output callback: writes everything to fd_; on an error it keeps the errno
+    // and reports success, so libarchive still ends the entry and frees its deflate stream
+    // (a failed write leaves libarchive 3.6 holding it: a leak ASan found on a full disk).
+    static la_ssize_t write_out(archive* a, void* self, const void* data, std::size_t size);
+    // Throws the kept write error, if any, naming `what`.
+    void throw_if_write_failed(const std::string& what) const;
 
+    int fd_;
+    int write_errno_ = 0;
+    bool entry_open_ = false;  // a header written, its data not all: ended by the destructor
     std::unique_ptr<archive, Deleter> archive_;
     std::string zip_name_;
     std::vector<char> buffer_;  // one read chunk, reused for every entry
