@@ -32,17 +32,20 @@ the file-publishing role.
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
 import random
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -182,8 +185,6 @@ class StackView:
 
 
 def registry_get(registry: dict, path: str):
-    import base64
-    import ssl
     context = ssl.create_default_context(cafile=registry["ca_cert"])
     token = base64.b64encode(("%s:%s" % (registry["admin_user"], registry["admin_password"])).encode()).decode()
     request = urllib.request.Request(registry["url"] + path, headers={"Authorization": "Basic " + token})
@@ -325,7 +326,7 @@ def main(argv=None) -> int:
 def side_by_side(args, work, view, env, info):
     images, files = pairs(args.sample)[0]
     walls = {"cdk-assets": [], "assetctl": []}
-    with dockerd_support.Dockerd(state_dir=str(work / "dockerd")) as daemon:
+    with dockerd_support.Dockerd(state_dir=str(work / "dockerd")):
         docker_config = work / "docker-config"
         docker_config.mkdir(mode=0o700)
         tool_env = dict(env, **client_env(info, json.loads((work / "dockerd" / dockerd_support.STATE_FILE).read_text()),
@@ -341,7 +342,6 @@ def side_by_side(args, work, view, env, info):
                     args.assetctl, assembly, tool_env)
                 view.check_published(assembly)
                 walls[tool].append(result["wall"])
-        del daemon
     medians = {tool: statistics.median(values) for tool, values in walls.items()}
     return {"images": images, "files": files, "runs": args.runs, "walls": walls,
             "median_cdk_assets": round(medians["cdk-assets"], 2), "median_assetctl": round(medians["assetctl"], 2),

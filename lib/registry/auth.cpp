@@ -196,8 +196,9 @@ void Authenticator::ping_locked() {
         throw http::TransportError(http::TransportErrorKind::gave_up, *unreachable_);
     }
     const std::string url = registry_.origin() + "/v2/";
-    const auto ping = [&] {
-        return http::send_with_retries(
+    http::Response response;
+    try {
+        response = http::send_with_retries(
             retry_, "registry ping " + registry_.authority(),
             [&] {
                 http::Request request;
@@ -205,10 +206,6 @@ void Authenticator::ping_locked() {
                 return http_.send(request);
             },
             [](const http::Response& answer) { return classify_answer(answer); });
-    };
-    http::Response response;
-    try {
-        response = ping();
     } catch (const http::TransportError& e) {
         // The ping's retries are spent: every later request to this registry fails at once with
         // the same error, and no caller's retry loop retries it (which would multiply the
